@@ -1,0 +1,408 @@
+//! The emulator's configuration file (`offcloud.toml`).
+//!
+//! Every error names the file, the line and the problem, because a config file is the first thing a
+//! new user gets wrong.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A problem with a config file, located at a line.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_region")]
+    pub region: String,
+    #[serde(default = "default_account")]
+    pub account_id: String,
+    /// The function that `/2015-03-31/functions/function/invocations` reaches, as in AWS's runtime interface emulator.
+    pub default_function: Option<Spanned<String>>,
+    /// Delays between the retries of a failed asynchronous (`Event`) invocation. AWS retries twice, after about one
+    /// and then two minutes; tests set shorter delays.
+    #[serde(default = "default_retry_delays")]
+    pub async_retry_delays_ms: Vec<u64>,
+    #[serde(default, rename = "function")]
+    pub functions: Vec<FunctionConfig>,
+    #[serde(default, rename = "api")]
+    pub apis: Vec<ApiConfig>,
+    /// The directory relative paths in this file are resolved against: the file's own directory's parent
+    /// workspace root when there is one, otherwise the file's directory.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    #[serde(skip)]
+    pub source: Source,
+}
+
+/// Where a config came from, for locating errors found after parsing.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub file: String,
+    pub text: String,
+}
+
+impl Source {
+    pub fn error(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.clone(),
+            line: line_of(&self.text, span.start),
+            message: message.into(),
+        }
+    }
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+fn default_account() -> String {
+    "123456789012".into()
+}
+fn default_retry_delays() -> Vec<u64> {
+    vec![60_000, 120_000]
+}
+fn default_timeout() -> f64 {
+    3.0
+}
+fn default_memory() -> u32 {
+    128
+}
+fn default_concurrency() -> usize {
+    10
+}
+fn default_handler() -> String {
+    "bootstrap".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionConfig {
+    pub name: Spanned<String>,
+    /// A workspace package whose binary is the function (found in `target/`, built if missing).
+    pub package: Option<String>,
+    /// Any command line that speaks the Runtime API, e.g. `["python3", "-m", "awslambdaric", "app.handler"]`.
+    pub command: Option<Vec<String>>,
+    /// The working directory of the function process (`LAMBDA_TASK_ROOT`), relative to the base directory.
+    pub cwd: Option<PathBuf>,
+    #[serde(default = "default_handler")]
+    pub handler: String,
+    /// Seconds, as in AWS (1 to 900).
+    #[serde(default = "default_timeout")]
+    pub timeout: f64,
+    #[serde(default = "default_memory")]
+    pub memory_size: u32,
+    /// How many instances may run at once; further invocations wait for a free one.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrency: usize,
+    /// Reserved concurrency: invocations beyond it are throttled with 429, as on AWS.
+    pub reserved_concurrency: Option<usize>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+}
+
+impl FunctionConfig {
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKind {
+    /// A REST API (API Gateway v1).
+    Rest,
+    /// An HTTP API (API Gateway v2).
+    Http,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ApiKind,
+    #[serde(default)]
+    pub stage: Option<String>,
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    #[serde(default)]
+    pub binary_media_types: Vec<String>,
+    #[serde(default)]
+    pub stage_variables: BTreeMap<String, String>,
+    pub cors: Option<CorsConfig>,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsConfig {
+    #[serde(default)]
+    pub allow_origins: Vec<String>,
+    #[serde(default)]
+    pub allow_methods: Vec<String>,
+    #[serde(default)]
+    pub allow_headers: Vec<String>,
+    pub max_age: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntegrationKind {
+    /// Lambda proxy integration (`AWS_PROXY`).
+    #[default]
+    Proxy,
+    /// Lambda custom integration (`AWS`), whose errors are mapped to status codes by `selectionPattern`.
+    Lambda,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub method: String,
+    pub path: String,
+    pub function: Spanned<String>,
+    #[serde(default)]
+    pub integration: IntegrationKind,
+    #[serde(default)]
+    pub api_key_required: bool,
+    /// Integration responses of a custom integration, tried in order.
+    #[serde(default, rename = "response")]
+    pub responses: Vec<IntegrationResponseConfig>,
+    /// Milliseconds; API Gateway's default and maximum is 29 s for REST and 30 s for HTTP APIs.
+    pub timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationResponseConfig {
+    /// A Java-style regular expression matched against the whole `errorMessage`; absent for the default response.
+    pub pattern: Option<Spanned<String>>,
+    pub status: u16,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            line: 0,
+            message: format!("cannot read the file: {e}"),
+        })?;
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Self::parse(&path.display().to_string(), &text, &base)
+    }
+
+    /// Parses and validates config text. `dir` is the directory of the file.
+    pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Self, ConfigError> {
+        let source = Source {
+            file: file.to_string(),
+            text: text.to_string(),
+        };
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            ConfigError {
+                file: file.to_string(),
+                line,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        config.base_dir = workspace_root(dir).unwrap_or_else(|| dir.to_path_buf());
+        config.source = source;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let src = &self.source;
+        let mut seen = std::collections::HashSet::new();
+        for f in &self.functions {
+            let name = f.name();
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(src.error(
+                    f.name.span(),
+                    format!("function name {name:?} must be 1 to 64 letters, digits, hyphens or underscores"),
+                ));
+            }
+            if !seen.insert(name) {
+                return Err(src.error(
+                    f.name.span(),
+                    format!("function {name:?} is declared twice"),
+                ));
+            }
+            match (&f.package, &f.command) {
+                (Some(_), Some(_)) => {
+                    return Err(src.error(
+                        f.name.span(),
+                        format!("function {name:?} sets both `package` and `command`; choose one"),
+                    ));
+                }
+                (None, None) => {
+                    return Err(src.error(
+                        f.name.span(),
+                        format!("function {name:?} needs `package` (a workspace package) or `command` (a command line)"),
+                    ));
+                }
+                (None, Some(c)) if c.is_empty() => {
+                    return Err(src.error(
+                        f.name.span(),
+                        format!("function {name:?} has an empty `command`"),
+                    ));
+                }
+                _ => {}
+            }
+            if !(f.timeout > 0.0 && f.timeout <= 900.0) {
+                return Err(src.error(
+                    f.name.span(),
+                    format!("function {name:?}: timeout must be between 1 and 900 seconds"),
+                ));
+            }
+            if !(128..=10240).contains(&f.memory_size) {
+                return Err(src.error(
+                    f.name.span(),
+                    format!("function {name:?}: memory_size must be between 128 and 10240 MB"),
+                ));
+            }
+            if f.max_concurrency == 0 {
+                return Err(src.error(
+                    f.name.span(),
+                    format!("function {name:?}: max_concurrency must be at least 1"),
+                ));
+            }
+        }
+        if let Some(d) = &self.default_function
+            && !seen.contains(d.get_ref().as_str())
+        {
+            return Err(src.error(
+                d.span(),
+                format!(
+                    "default_function {:?} is not a declared function",
+                    d.get_ref()
+                ),
+            ));
+        }
+        for api in &self.apis {
+            for r in &api.routes {
+                if !seen.contains(r.function.get_ref().as_str()) {
+                    return Err(src.error(
+                        r.function.span(),
+                        format!(
+                            "route {} {} names unknown function {:?}",
+                            r.method,
+                            r.path,
+                            r.function.get_ref()
+                        ),
+                    ));
+                }
+                for resp in &r.responses {
+                    if let Some(p) = &resp.pattern
+                        && let Err(e) = regex::Regex::new(p.get_ref())
+                    {
+                        return Err(src.error(p.span(), format!("invalid selection pattern: {e}")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn function(&self, name: &str) -> Option<&FunctionConfig> {
+        self.functions.iter().find(|f| f.name() == name)
+    }
+}
+
+/// The nearest ancestor holding a `Cargo.toml` with a `[workspace]` table.
+pub fn workspace_root(start: &Path) -> Option<PathBuf> {
+    let start = std::fs::canonicalize(start).ok()?;
+    start.ancestors().find_map(|d| {
+        let text = std::fs::read_to_string(d.join("Cargo.toml")).ok()?;
+        text.contains("[workspace]").then(|| d.to_path_buf())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse("test.toml", text, Path::new("/nonexistent"))
+    }
+
+    #[test]
+    fn minimal_function_gets_aws_defaults() {
+        let c = parse("[[function]]\nname = \"f\"\ncommand = [\"true\"]\n").unwrap();
+        let f = &c.functions[0];
+        assert_eq!(
+            (f.timeout, f.memory_size, f.max_concurrency),
+            (3.0, 128, 10)
+        );
+        assert_eq!(c.region, "us-east-1");
+    }
+
+    #[test]
+    fn syntax_error_names_file_and_line() {
+        let e = parse("region = \"x\"\n[[function]]\nname = \n").unwrap_err();
+        assert_eq!(e.file, "test.toml");
+        assert_eq!(e.line, 3, "{e}");
+    }
+
+    #[test]
+    fn unknown_field_is_rejected_with_its_line() {
+        let e =
+            parse("[[function]]\nname = \"f\"\ncommand = [\"true\"]\ntimout = 3\n").unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("timout"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_function_is_rejected_at_second_declaration() {
+        let e = parse("[[function]]\nname = \"f\"\ncommand = [\"a\"]\n[[function]]\nname = \"f\"\ncommand = [\"b\"]\n")
+            .unwrap_err();
+        assert_eq!(e.line, 5);
+        assert!(e.to_string().contains("declared twice"), "{e}");
+    }
+
+    #[test]
+    fn function_needs_exactly_one_way_to_start() {
+        let e = parse("[[function]]\nname = \"f\"\n").unwrap_err();
+        assert!(e.message.contains("needs `package`"), "{e}");
+        let e =
+            parse("[[function]]\nname = \"f\"\npackage = \"p\"\ncommand = [\"x\"]\n").unwrap_err();
+        assert!(e.message.contains("both"), "{e}");
+    }
+
+    #[test]
+    fn route_to_unknown_function_is_rejected() {
+        let text = "[[function]]\nname = \"f\"\ncommand = [\"a\"]\n[[api]]\nname = \"a\"\ntype = \"rest\"\n[[api.route]]\nmethod = \"GET\"\npath = \"/x\"\nfunction = \"g\"\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.line, 10);
+        assert!(e.message.contains("unknown function \"g\""), "{e}");
+    }
+
+    #[test]
+    fn unknown_default_function_is_rejected() {
+        let e = parse("default_function = \"nope\"\n").unwrap_err();
+        assert_eq!(e.line, 1);
+    }
+}

@@ -1,0 +1,301 @@
+//! One function instance: a child process, its own Runtime API listener, and the state of the invocation it is
+//! serving.
+//!
+//! Each invocation is paired with its outcome through a one-shot channel that whoever learns the outcome first
+//! fulfils: the runtime's `/response` or `/error`, its `/init/error`, or the watcher that sees the process exit.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+
+use super::process;
+
+/// How many finished request ids an instance remembers, to tell a late duplicate `/response` (403) from an
+/// id it never issued (400).
+const REMEMBERED_IDS: usize = 64;
+
+/// An invocation waiting to be picked up by `GET /next`.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub request_id: String,
+    pub payload: Bytes,
+    pub deadline_ms: u64,
+    pub invoked_function_arn: String,
+    pub trace_id: String,
+    pub client_context: Option<String>,
+    pub cognito_identity: Option<String>,
+}
+
+/// How an invocation ended, as far as the instance knows.
+#[derive(Debug)]
+pub enum RuntimeOutcome {
+    Response(Bytes),
+    Error {
+        error_type: Option<String>,
+        body: Bytes,
+    },
+    InitError {
+        error_type: Option<String>,
+        body: Bytes,
+    },
+    ResponseTooLarge {
+        size: Option<usize>,
+    },
+    Exited {
+        status: String,
+    },
+}
+
+/// A log shared between an invocation and the pumps that read its process's output.
+pub type LogBuffer = Arc<Mutex<String>>;
+
+struct Current {
+    request_id: String,
+    reply: Option<oneshot::Sender<RuntimeOutcome>>,
+}
+
+#[derive(Default)]
+struct State {
+    pending: Option<Delivery>,
+    current: Option<Current>,
+    completed: VecDeque<String>,
+    /// The request id and log of the latest invocation; output lines are tagged with them.
+    log: Option<(String, LogBuffer)>,
+    exited: Option<String>,
+    init_failed: bool,
+}
+
+/// The part of an instance shared with its Runtime API listener and its process watchers.
+pub struct Shared {
+    pub function_name: String,
+    state: Mutex<State>,
+    wake: Notify,
+    spawned_at: Instant,
+    ready_at: OnceLock<Instant>,
+}
+
+/// What the Runtime API answers for `/response`, `/error` and `/init/error`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ack {
+    Accepted,
+    /// The id was finished already.
+    InvalidStateTransition,
+    /// The id was never issued to this instance.
+    InvalidRequestId,
+}
+
+impl Shared {
+    fn new(function_name: String) -> Self {
+        Self {
+            function_name,
+            state: Mutex::new(State::default()),
+            wake: Notify::new(),
+            spawned_at: Instant::now(),
+            ready_at: OnceLock::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Long-polls for the next invocation (`GET /next`). The first call ends the instance's init phase.
+    pub async fn next(&self) -> Delivery {
+        let _ = self.ready_at.set(Instant::now());
+        loop {
+            let notified = self.wake.notified();
+            if let Some(d) = self.lock().pending.take() {
+                return d;
+            }
+            notified.await;
+        }
+    }
+
+    /// Ends an invocation with `outcome`, if `request_id` is the one in flight.
+    pub fn finish(&self, request_id: &str, outcome: RuntimeOutcome) -> Ack {
+        let mut st = self.lock();
+        let in_flight = st
+            .current
+            .as_ref()
+            .is_some_and(|c| c.request_id == request_id);
+        match st.current.take() {
+            Some(mut c) if in_flight => {
+                if let Some(reply) = c.reply.take() {
+                    let _ = reply.send(outcome);
+                }
+                st.completed.push_back(request_id.to_string());
+                if st.completed.len() > REMEMBERED_IDS {
+                    st.completed.pop_front();
+                }
+                Ack::Accepted
+            }
+            other => {
+                st.current = other;
+                if st.completed.iter().any(|id| id == request_id) {
+                    Ack::InvalidStateTransition
+                } else {
+                    Ack::InvalidRequestId
+                }
+            }
+        }
+    }
+
+    /// The runtime failed to initialise (`POST /init/error`). Only valid before the first `/next`.
+    pub fn init_error(&self, error_type: Option<String>, body: Bytes) -> Ack {
+        if self.ready_at.get().is_some() {
+            return Ack::InvalidStateTransition;
+        }
+        let mut st = self.lock();
+        st.init_failed = true;
+        if let Some(reply) = st.current.as_mut().and_then(|c| c.reply.take()) {
+            let _ = reply.send(RuntimeOutcome::InitError { error_type, body });
+        }
+        Ack::Accepted
+    }
+
+    fn exited(&self, status: String) {
+        let mut st = self.lock();
+        st.exited = Some(status.clone());
+        if let Some(reply) = st.current.as_mut().and_then(|c| c.reply.take()) {
+            let _ = reply.send(RuntimeOutcome::Exited { status });
+        }
+    }
+
+    fn output_line(&self, line: &str) {
+        let tag = self.lock().log.clone();
+        match tag {
+            Some((rid, buf)) => {
+                tracing::info!(target: "offcloud::function", "[{}] [{rid}] {line}", self.function_name);
+                let mut b = buf.lock().unwrap_or_else(|e| e.into_inner());
+                b.push_str(line);
+                b.push('\n');
+            }
+            None => tracing::info!(target: "offcloud::function", "[{}] {line}", self.function_name),
+        }
+    }
+
+    /// Time from spawn to the first `/next`, once the runtime has asked for work.
+    pub fn init_duration(&self) -> Option<std::time::Duration> {
+        self.ready_at
+            .get()
+            .map(|r| r.duration_since(self.spawned_at))
+    }
+}
+
+/// A running function process. Dropping it kills the process group.
+pub struct Instance {
+    pub shared: Arc<Shared>,
+    pub pid: u32,
+    pub runtime_api: String,
+    server: JoinHandle<()>,
+}
+
+impl Instance {
+    /// Starts the process. `runtime` is the already-bound Runtime API listener task and its `host:port`.
+    pub fn start(
+        shared_name: &str,
+        runtime: impl FnOnce(Arc<Shared>) -> std::io::Result<(JoinHandle<()>, String)>,
+        spawn: impl FnOnce(&str) -> std::io::Result<tokio::process::Child>,
+    ) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared::new(shared_name.to_string()));
+        let (server, runtime_api) = runtime(shared.clone())?;
+        let mut child = match spawn(&runtime_api) {
+            Ok(c) => c,
+            Err(e) => {
+                server.abort();
+                return Err(e);
+            }
+        };
+        let pid = child.id().unwrap_or(0);
+        for out in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let shared = shared.clone();
+            tokio::spawn(async move { process::pump_lines(out, |l| shared.output_line(l)).await });
+        }
+        let watcher = shared.clone();
+        tokio::spawn(async move {
+            let status = match child.wait().await {
+                Ok(s) => describe_exit(s),
+                Err(e) => format!("wait failed: {e}"),
+            };
+            watcher.exited(status);
+        });
+        Ok(Self {
+            shared,
+            pid,
+            runtime_api,
+            server,
+        })
+    }
+
+    /// Hands an invocation to the runtime. The outcome arrives on `reply`.
+    pub fn dispatch(
+        &self,
+        delivery: Delivery,
+        reply: oneshot::Sender<RuntimeOutcome>,
+        log: LogBuffer,
+    ) {
+        let mut st = self.shared.lock();
+        if let Some(status) = st.exited.clone() {
+            let _ = reply.send(RuntimeOutcome::Exited { status });
+            return;
+        }
+        st.log = Some((delivery.request_id.clone(), log));
+        st.current = Some(Current {
+            request_id: delivery.request_id.clone(),
+            reply: Some(reply),
+        });
+        st.pending = Some(delivery);
+        drop(st);
+        self.shared.wake.notify_one();
+    }
+
+    /// Whether the instance can take another invocation.
+    pub fn is_healthy(&self) -> bool {
+        let st = self.shared.lock();
+        st.exited.is_none() && !st.init_failed && st.current.is_none()
+    }
+
+    pub fn kill(&self) {
+        process::kill_group(self.pid);
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill();
+        self.server.abort();
+    }
+}
+
+/// Words as Go's `os.ProcessState.String()` gives them, which is what AWS puts in `Runtime.ExitError`
+/// messages: `exit status 1`, `signal: killed`.
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(code) = status.code() {
+        return format!("exit status {code}");
+    }
+    match status.signal() {
+        Some(9) => "signal: killed".into(),
+        Some(6) => "signal: aborted".into(),
+        Some(11) => "signal: segmentation fault".into(),
+        Some(15) => "signal: terminated".into(),
+        Some(n) => format!("signal: {n}"),
+        None => "exited".into(),
+    }
+}

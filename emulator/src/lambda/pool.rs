@@ -1,0 +1,479 @@
+//! A function's pool of instances: warm reuse, concurrency limits, cold starts, and turning every fault into
+//! the error AWS gives.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+
+use super::instance::{Delivery, Instance, LogBuffer, RuntimeOutcome};
+use super::runtime_api::{MAX_RESPONSE, RuntimeApi, error_document};
+use super::{InvokeInput, InvokeOutput, LambdaError, LaunchOptions, process};
+use crate::clock::Env;
+use crate::config::{Config, ConfigError, FunctionConfig};
+
+/// How a function process is started.
+#[derive(Debug, Clone)]
+enum Program {
+    /// A workspace package's binary, built on demand.
+    Package {
+        name: String,
+        workspace: PathBuf,
+    },
+    Command(Vec<String>),
+}
+
+/// One configured function and its instances.
+pub struct Function {
+    name: String,
+    arn: String,
+    program: Program,
+    cwd: PathBuf,
+    env_vars: BTreeMap<String, String>,
+    timeout: Duration,
+    memory_size: u32,
+    permits: Arc<Semaphore>,
+    throttle: bool,
+    idle: Mutex<Vec<Instance>>,
+    live: Mutex<HashMap<u64, u32>>,
+    next_instance: AtomicU64,
+    env: Env,
+    launch: Arc<LaunchOptions>,
+}
+
+/// Serialises `cargo build` runs started for missing packages.
+static BUILD_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+impl Function {
+    pub fn new(
+        config: &Config,
+        f: &FunctionConfig,
+        env: Env,
+        launch: Arc<LaunchOptions>,
+    ) -> Result<Self, ConfigError> {
+        let name = f.name().to_string();
+        let program = match (&f.package, &f.command) {
+            (Some(p), _) => Program::Package {
+                name: p.clone(),
+                workspace: config.base_dir.clone(),
+            },
+            (None, Some(c)) => Program::Command(c.clone()),
+            (None, None) => unreachable!("validated by Config::validate"),
+        };
+        let cwd = match &f.cwd {
+            Some(d) => config.base_dir.join(d),
+            None => config.base_dir.clone(),
+        };
+        let mut vars = BTreeMap::new();
+        let mut set = |k: &str, v: String| {
+            vars.insert(k.to_string(), v);
+        };
+        // The variables a real Lambda sets.
+        // Source: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+        set("AWS_LAMBDA_FUNCTION_NAME", name.clone());
+        set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", f.memory_size.to_string());
+        set("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into());
+        set("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"));
+        set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into());
+        set("AWS_REGION", config.region.clone());
+        set("AWS_DEFAULT_REGION", config.region.clone());
+        set("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023".into());
+        set("_HANDLER", f.handler.clone());
+        set("LAMBDA_TASK_ROOT", cwd.display().to_string());
+        set("LAMBDA_RUNTIME_DIR", cwd.display().to_string());
+        set("TZ", ":UTC".into());
+        set("AWS_ACCESS_KEY_ID", "AKIAOFFCLOUDLOCAL000".into());
+        set(
+            "AWS_SECRET_ACCESS_KEY",
+            "offcloud-local-secret-access-key".into(),
+        );
+        set("AWS_SESSION_TOKEN", "offcloud-local-session-token".into());
+        if let Some(url) = &launch.endpoint_url {
+            set("AWS_ENDPOINT_URL", url.clone());
+        }
+        for (k, v) in &f.environment {
+            set(k, v.clone());
+        }
+        let limit = f.reserved_concurrency.unwrap_or(f.max_concurrency).max(1);
+        Ok(Self {
+            arn: format!(
+                "arn:aws:lambda:{}:{}:function:{}",
+                config.region, config.account_id, name
+            ),
+            name,
+            program,
+            cwd,
+            env_vars: vars,
+            timeout: Duration::from_secs_f64(f.timeout),
+            memory_size: f.memory_size,
+            permits: Arc::new(Semaphore::new(limit)),
+            throttle: f.reserved_concurrency.is_some(),
+            idle: Mutex::new(Vec::new()),
+            live: Mutex::new(HashMap::new()),
+            next_instance: AtomicU64::new(1),
+            env,
+            launch,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, LambdaError> {
+        if self.throttle {
+            self.permits
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| LambdaError::TooManyRequests)
+        } else {
+            self.permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| LambdaError::Service("the function is shutting down".into()))
+        }
+    }
+
+    /// The argv of the function process, building the package first if needed.
+    async fn argv(&self) -> Result<Vec<String>, String> {
+        match &self.program {
+            Program::Command(c) => Ok(c.clone()),
+            Program::Package { name, workspace } => {
+                if let Some(bin) = find_binary(workspace, name) {
+                    return Ok(vec![bin.display().to_string()]);
+                }
+                if !self.launch.build_missing {
+                    return Err(format!(
+                        "the binary of package {name} is not built; run `cargo build -p {name}`"
+                    ));
+                }
+                let _guard = BUILD_LOCK.lock().await;
+                if find_binary(workspace, name).is_none() {
+                    tracing::info!("building package {name}");
+                    let status = tokio::process::Command::new(
+                        std::env::var("CARGO").unwrap_or("cargo".into()),
+                    )
+                    .args(["build", "--quiet", "-p", name])
+                    .current_dir(workspace)
+                    .status()
+                    .await
+                    .map_err(|e| format!("cannot run cargo: {e}"))?;
+                    if !status.success() {
+                        return Err(format!("`cargo build -p {name}` failed"));
+                    }
+                }
+                find_binary(workspace, name)
+                    .map(|b| vec![b.display().to_string()])
+                    .ok_or_else(|| format!("package {name} built no binary named {name}"))
+            }
+        }
+    }
+
+    async fn start_instance(&self) -> Result<Instance, String> {
+        let argv = self.argv().await?;
+        let n = self.next_instance.fetch_add(1, Ordering::Relaxed);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let mut vars = self.env_vars.clone();
+        vars.insert(
+            "AWS_LAMBDA_LOG_STREAM_NAME".into(),
+            log_stream_name(self.env.clock.now_ms(), n),
+        );
+        let instance = Instance::start(
+            &self.name,
+            |shared| {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                let task =
+                    crate::net::serve(listener, Arc::new(RuntimeApi { shared }), MAX_RESPONSE);
+                Ok((task, addr.to_string()))
+            },
+            |runtime_api| {
+                vars.insert("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.to_string());
+                process::spawn(process::Spawn {
+                    argv: &argv,
+                    cwd: &self.cwd,
+                    env: &vars,
+                    shim: self.launch.shim.as_ref(),
+                })
+            },
+        )
+        .map_err(|e| format!("cannot start {}: {e}", argv.join(" ")))?;
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(n, instance.pid);
+        tracing::debug!(function = %self.name, pid = instance.pid, runtime_api = %instance.runtime_api, "instance started");
+        Ok(instance)
+    }
+
+    fn take_idle(&self) -> Option<Instance> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(i) = idle.pop() {
+            if i.is_healthy() {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Runs one synchronous invocation to its end.
+    pub async fn invoke(&self, input: &InvokeInput) -> Result<InvokeOutput, LambdaError> {
+        let _permit = self.permit().await?;
+        let request_id = self.env.ids.uuid();
+        let log: LogBuffer = Arc::default();
+        let (instance, cold) = match self.take_idle() {
+            Some(i) => (Some(i), false),
+            None => match self.start_instance().await {
+                Ok(i) => (Some(i), true),
+                Err(e) => {
+                    tracing::error!(function = %self.name, "{e}");
+                    (None, true)
+                }
+            },
+        };
+        self.platform_line(
+            &log,
+            &request_id,
+            format!("START RequestId: {request_id} Version: $LATEST"),
+        );
+        let started = Instant::now();
+        let outcome = match &instance {
+            None => Outcome::InvalidEntrypoint,
+            Some(instance) => {
+                let (tx, rx) = oneshot::channel();
+                let now = self.env.clock.now_ms();
+                instance.dispatch(
+                    Delivery {
+                        request_id: request_id.clone(),
+                        payload: input.payload.clone(),
+                        deadline_ms: now + self.timeout.as_millis() as u64,
+                        invoked_function_arn: self.arn.clone(),
+                        trace_id: trace_id(now, &request_id),
+                        client_context: input.client_context.clone(),
+                        cognito_identity: input.cognito_identity.clone(),
+                    },
+                    tx,
+                    log.clone(),
+                );
+                tokio::select! {
+                    r = rx => r.map(Outcome::Runtime).unwrap_or(Outcome::Runtime(RuntimeOutcome::Exited { status: "exited".into() })),
+                    _ = tokio::time::sleep(self.timeout) => Outcome::Timeout,
+                }
+            }
+        };
+        let duration = started.elapsed();
+        let (payload, error_type) = self.settle(&request_id, outcome);
+        let init = if cold {
+            instance.as_ref().and_then(|i| i.shared.init_duration())
+        } else {
+            None
+        };
+        let max_memory = instance
+            .as_ref()
+            .and_then(|i| process::max_memory_mb(i.pid))
+            .unwrap_or(0);
+        self.platform_line(&log, &request_id, format!("END RequestId: {request_id}"));
+        let mut report = format!(
+            "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {max_memory} MB",
+            duration.as_secs_f64() * 1000.0,
+            duration.as_micros().div_ceil(1000).max(1),
+            self.memory_size,
+        );
+        if let Some(init) = init {
+            report.push_str(&format!(
+                "\tInit Duration: {:.2} ms",
+                init.as_secs_f64() * 1000.0
+            ));
+        }
+        // Since 2024 REPORT lines of failed invocations carry a status.
+        // Source: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+        match error_type.as_deref() {
+            Some("Sandbox.Timedout") => report.push_str("\tStatus: timeout"),
+            Some(t) if t.starts_with("Runtime.") || t.starts_with("Function.") => {
+                report.push_str(&format!("\tStatus: error\tError Type: {t}"))
+            }
+            _ => {}
+        }
+        self.platform_line(&log, &request_id, report);
+        if let Some(i) = instance {
+            if i.is_healthy() {
+                self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(i);
+            } else {
+                i.kill();
+            }
+        }
+        let failed = error_type.is_some();
+        let log = input
+            .tail_log
+            .then(|| log.lock().unwrap_or_else(|e| e.into_inner()).clone());
+        Ok(InvokeOutput {
+            status: 200,
+            request_id,
+            function_error: failed.then(|| "Unhandled".to_string()),
+            payload,
+            log,
+        })
+    }
+
+    /// The payload an invoker receives, and the error type when the invocation failed.
+    fn settle(&self, request_id: &str, outcome: Outcome) -> (Bytes, Option<String>) {
+        let failure = |error_type: &str, message: String| {
+            let doc = json!({"errorType": error_type, "errorMessage": message});
+            (Bytes::from(doc.to_string()), Some(error_type.to_string()))
+        };
+        match outcome {
+            Outcome::Runtime(RuntimeOutcome::Response(body)) => (body, None),
+            Outcome::Runtime(RuntimeOutcome::Error { error_type, body })
+            | Outcome::Runtime(RuntimeOutcome::InitError { error_type, body }) => {
+                let doc = error_document(error_type.as_deref(), &body);
+                let t = serde_json::from_slice::<serde_json::Value>(&doc)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("errorType")
+                            .and_then(|t| t.as_str())
+                            .map(str::to_string)
+                    })
+                    .or(error_type)
+                    .unwrap_or_else(|| "Runtime.Unknown".into());
+                (doc, Some(t))
+            }
+            // Source: moto's invoke test and DataBiosphere/azul#7466 (the size-less message AWS gives today).
+            Outcome::Runtime(RuntimeOutcome::ResponseTooLarge { .. }) => failure(
+                "Function.ResponseSizeTooLarge",
+                format!(
+                    "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."
+                ),
+            ),
+            Outcome::Runtime(RuntimeOutcome::Exited { status }) if status == "exit status 0" => {
+                failure(
+                    "Runtime.ExitError",
+                    format!(
+                        "RequestId: {request_id} Error: Runtime exited without providing a reason"
+                    ),
+                )
+            }
+            Outcome::Runtime(RuntimeOutcome::Exited { status }) => failure(
+                "Runtime.ExitError",
+                format!("RequestId: {request_id} Error: Runtime exited with error: {status}"),
+            ),
+            Outcome::Timeout => failure(
+                "Sandbox.Timedout",
+                format!(
+                    "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+                    self.timeout.as_secs_f64()
+                ),
+            ),
+            Outcome::InvalidEntrypoint => failure(
+                "Runtime.InvalidEntrypoint",
+                format!("RequestId: {request_id} Error: the function process could not be started"),
+            ),
+        }
+    }
+
+    fn platform_line(&self, log: &LogBuffer, request_id: &str, line: String) {
+        tracing::info!(target: "offcloud::function", "[{}] [{request_id}] {line}", self.name);
+        let mut b = log.lock().unwrap_or_else(|e| e.into_inner());
+        b.push_str(&line);
+        b.push('\n');
+    }
+
+    /// The process ids of instances started so far that may still run.
+    pub fn pids(&self) -> Vec<u32> {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .copied()
+            .collect()
+    }
+
+    /// Kills every instance, idle or busy.
+    pub fn shutdown(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        for pid in self
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, p)| p)
+        {
+            process::kill_group(pid);
+        }
+    }
+}
+
+enum Outcome {
+    Runtime(RuntimeOutcome),
+    Timeout,
+    InvalidEntrypoint,
+}
+
+/// The binary of a workspace package, the newer of the debug and release builds.
+fn find_binary(workspace: &std::path::Path, package: &str) -> Option<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    ["debug", "release"]
+        .iter()
+        .map(|p| target.join(p).join(package))
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
+}
+
+/// `YYYY/MM/DD/[$LATEST]<32 hex>`, as Lambda names log streams.
+fn log_stream_name(now_ms: u64, instance: u64) -> String {
+    let day = chrono::DateTime::from_timestamp_millis(now_ms as i64)
+        .unwrap_or_default()
+        .format("%Y/%m/%d");
+    format!("{day}/[$LATEST]{:032x}", instance)
+}
+
+/// An X-Ray trace header: `Root=1-<8 hex epoch seconds>-<24 hex>;Parent=<16 hex>;Sampled=0`.
+fn trace_id(now_ms: u64, request_id: &str) -> String {
+    let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
+    let hex = format!("{hex:0>32}");
+    format!(
+        "Root=1-{:08x}-{};Parent={};Sampled=0",
+        now_ms / 1000,
+        &hex[..24],
+        &hex[16..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_ids_have_xray_shape() {
+        let t = trace_id(1_700_000_000_000, "8f3e0c2a-1b4d-4c6e-9f70-0123456789ab");
+        let re =
+            regex::Regex::new(r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$")
+                .unwrap();
+        assert!(re.is_match(&t), "{t}");
+    }
+
+    #[test]
+    fn log_streams_are_dated() {
+        assert_eq!(
+            log_stream_name(0, 1),
+            "1970/01/01/[$LATEST]00000000000000000000000000000001"
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Offcloud: a local AWS emulator and test harness for serverless code.
+//!
+//! See `ARCHITECTURE.md` at the repository root for the bird's-eye view.
+
+pub mod clock;
+pub mod config;
+pub mod lambda;
+pub mod net;
+pub mod server;

@@ -1,0 +1,185 @@
+//! HTTP plumbing shared by every listener: accepting with `TCP_NODELAY`, reading bodies with a limit, and the
+//! plain request and response types that the wire modules decode from and encode to.
+//!
+//! This is the only module that knows about hyper. Everything above it sees [`WireRequest`] and [`WireResponse`].
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// A request with its whole body read.
+#[derive(Debug, Clone)]
+pub struct WireRequest {
+    pub method: Method,
+    /// The percent-encoded path, without the query.
+    pub path: String,
+    /// The raw query string, without the `?`.
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub peer: SocketAddr,
+    /// The body was larger than the listener's limit and was not read.
+    pub too_large: bool,
+}
+
+impl WireRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A response ready to be written.
+#[derive(Debug, Clone)]
+pub struct WireResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl WireResponse {
+    pub fn new(status: u16) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        Self::new(status)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    /// Adds a header; a value that is not a valid header value is dropped rather than failing the response.
+    pub fn header(mut self, name: &'static str, value: impl AsRef<str>) -> Self {
+        if let Ok(v) = HeaderValue::from_str(value.as_ref()) {
+            self.headers.append(name, v);
+        }
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+}
+
+/// What a listener does with each request.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, req: WireRequest) -> impl Future<Output = WireResponse> + Send;
+}
+
+/// Binds a listener. Port 0 picks a free port.
+pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind((host, port)).await
+}
+
+/// Accepts one connection, with Nagle's algorithm off: a response written in pieces must never wait for a
+/// delayed ACK (about 40 ms on Linux).
+pub async fn accept(listener: &TcpListener) -> std::io::Result<(TcpStream, SocketAddr)> {
+    let (stream, peer) = listener.accept().await?;
+    stream.set_nodelay(true)?;
+    Ok((stream, peer))
+}
+
+/// Serves HTTP/1.1 on `listener` until the returned task is aborted. Bodies over `body_limit` bytes are not read;
+/// the handler sees `too_large` and answers as the service it emulates would.
+pub fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    body_limit: usize,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let (stream, peer) = match accept(&listener).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let handler = handler.clone();
+                    async move {
+                        let req = read_request(req, peer, body_limit).await;
+                        let resp = handler.handle(req).await;
+                        Ok::<_, Infallible>(to_hyper(resp))
+                    }
+                });
+                let conn = http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), svc);
+                if let Err(e) = conn.await {
+                    tracing::trace!("connection from {peer} ended: {e}");
+                }
+            });
+        }
+    })
+}
+
+async fn read_request(
+    req: hyper::Request<hyper::body::Incoming>,
+    peer: SocketAddr,
+    body_limit: usize,
+) -> WireRequest {
+    let (parts, body) = req.into_parts();
+    let declared_too_large = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > body_limit);
+    let (body, too_large) = if declared_too_large {
+        (Bytes::new(), true)
+    } else {
+        match Limited::new(body, body_limit).collect().await {
+            Ok(c) => (c.to_bytes(), false),
+            Err(_) => (Bytes::new(), true),
+        }
+    };
+    WireRequest {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().map(str::to_string),
+        headers: parts.headers,
+        body,
+        peer,
+        too_large,
+    }
+}
+
+fn to_hyper(resp: WireResponse) -> hyper::Response<Full<Bytes>> {
+    let mut out = hyper::Response::new(Full::new(resp.body));
+    *out.status_mut() = resp.status;
+    *out.headers_mut() = resp.headers;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_sockets_have_nodelay() {
+        let listener = bind("127.0.0.1", 0).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::spawn(async move { TcpStream::connect(addr).await.unwrap() });
+        let (server_side, _) = accept(&listener).await.unwrap();
+        assert!(server_side.nodelay().unwrap());
+        drop(client.await.unwrap());
+    }
+}

@@ -1,0 +1,122 @@
+//! The emulator as a whole: the main port (Invoke API, and the AWS service endpoints) and its start-up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::clock::Env;
+use crate::config::Config;
+use crate::lambda::{Lambda, LaunchOptions, invoke_wire};
+use crate::net::{self, Handler, WireRequest, WireResponse};
+
+/// The largest request body the main port reads: DynamoDB's 16 MB. Each service applies its own smaller limit.
+pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
+
+/// Routes main-port requests to the service they are for.
+pub struct MainPort {
+    pub lambda: Arc<Lambda>,
+}
+
+impl Handler for MainPort {
+    async fn handle(&self, req: WireRequest) -> WireResponse {
+        if let Some(name) = invoke_wire::function_in_path(&req.path) {
+            let request_id = self.lambda.env().ids.uuid();
+            if req.method != http::Method::POST {
+                return WireResponse::json(
+                    405,
+                    &serde_json::json!({"message": "Method Not Allowed"}),
+                );
+            }
+            let result = match invoke_wire::decode(&req, name) {
+                Ok(input) => self.lambda.invoke(input).await,
+                Err(e) => Err(e),
+            };
+            return match result {
+                Ok(out) => invoke_wire::encode(&out),
+                Err(e) => invoke_wire::encode_error(&e, &request_id),
+            };
+        }
+        WireResponse::json(
+            404,
+            &serde_json::json!({"message": format!("No AWS operation at {} {}", req.method, req.path)}),
+        )
+        .header("x-amzn-errortype", "UnknownOperationException")
+    }
+}
+
+/// How to start the emulator.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub host: String,
+    pub port: u16,
+    pub api_port: u16,
+    pub launch: LaunchOptions,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 0,
+            api_port: 0,
+            launch: LaunchOptions::default(),
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops every listener and function process.
+pub struct Emulator {
+    pub main_addr: SocketAddr,
+    pub lambda: Arc<Lambda>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Emulator {
+    pub async fn start(config: &Config, env: Env, mut opts: Options) -> Result<Self, StartError> {
+        let main = net::bind(&opts.host, opts.port).await?;
+        let main_addr = main.local_addr()?;
+        if opts.launch.endpoint_url.is_none() {
+            opts.launch.endpoint_url = Some(format!("http://{main_addr}"));
+        }
+        let lambda = Lambda::new(config, env, opts.launch.clone())?;
+        let port = Arc::new(MainPort {
+            lambda: lambda.clone(),
+        });
+        let tasks = vec![net::serve(main, port, MAX_REQUEST)];
+        Ok(Self {
+            main_addr,
+            lambda,
+            tasks,
+        })
+    }
+
+    /// The API Gateway's URL, when any API is configured.
+    pub fn api_url(&self) -> Option<String> {
+        None
+    }
+
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.main_addr)
+    }
+
+    pub fn shutdown(&self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.lambda.shutdown();
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
