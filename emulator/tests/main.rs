@@ -1,1 +1,5 @@
+//! The one integration-test binary. Each module tests one part of the emulator through its real wire.
 
+mod support;
+
+mod invoke_api;

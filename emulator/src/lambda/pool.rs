@@ -42,6 +42,7 @@ pub struct Function {
     idle: Mutex<Vec<Instance>>,
     live: Mutex<HashMap<u64, u32>>,
     next_instance: AtomicU64,
+    invocations: AtomicU64,
     env: Env,
     launch: Arc<LaunchOptions>,
 }
@@ -116,6 +117,7 @@ impl Function {
             idle: Mutex::new(Vec::new()),
             live: Mutex::new(HashMap::new()),
             next_instance: AtomicU64::new(1),
+            invocations: AtomicU64::new(0),
             env,
             launch,
         })
@@ -127,6 +129,11 @@ impl Function {
 
     pub fn arn(&self) -> &str {
         &self.arn
+    }
+
+    /// How many invocations have been dispatched to an instance so far.
+    pub fn invocations(&self) -> u64 {
+        self.invocations.load(Ordering::Relaxed)
     }
 
     pub fn timeout(&self) -> Duration {
@@ -255,6 +262,7 @@ impl Function {
         let outcome = match &instance {
             None => Outcome::InvalidEntrypoint,
             Some(instance) => {
+                self.invocations.fetch_add(1, Ordering::Relaxed);
                 let (tx, rx) = oneshot::channel();
                 let now = self.env.clock.now_ms();
                 instance.dispatch(
@@ -277,6 +285,11 @@ impl Function {
             }
         };
         let duration = started.elapsed();
+        if input.tail_log {
+            // Lines the function wrote just before it answered may still be in the pipe; give the log pumps a
+            // moment so that the tail holds them, as AWS's does.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let (payload, error_type) = self.settle(&request_id, outcome);
         let init = if cold {
             instance.as_ref().and_then(|i| i.shared.init_duration())

@@ -1,0 +1,167 @@
+//! The small builder every integration test starts from: a config, an emulator on loopback, and clients.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use offcloud::clock::Env;
+use offcloud::config::Config;
+use offcloud::lambda::LaunchOptions;
+use offcloud::server::{Emulator, Options};
+
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// The `offcloud` binary, used as the parent-death shim.
+pub fn offcloud_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_offcloud"))
+}
+
+/// Builds the seed handlers once per test run.
+pub fn build_handlers() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--bins", "--workspace"])
+            .current_dir(workspace())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the handlers failed");
+    });
+}
+
+/// A TOML function entry for the fault-injection runtime.
+pub fn faulty(name: &str, extra: &str) -> String {
+    format!(
+        "[[function]]\nname = \"{name}\"\ncommand = [\"python3\", \"{}\"]\n{extra}\n",
+        fixture("faulty_runtime.py").display()
+    )
+}
+
+pub struct Builder {
+    config: String,
+    env: Env,
+}
+
+impl Builder {
+    pub fn new(config: impl Into<String>) -> Self {
+        Self {
+            config: config.into(),
+            env: Env::default(),
+        }
+    }
+
+    /// The seed config, `fixtures/offcloud.toml`.
+    pub fn seeds() -> Self {
+        build_handlers();
+        Self::new(std::fs::read_to_string(workspace().join("fixtures/offcloud.toml")).unwrap())
+    }
+
+    #[allow(dead_code)]
+    pub fn env(mut self, env: Env) -> Self {
+        self.env = env;
+        self
+    }
+
+    pub async fn start(self) -> Harness {
+        let dir = workspace().join("fixtures");
+        let config = Config::parse("test.toml", &self.config, &dir).expect("config parses");
+        let opts = Options {
+            launch: LaunchOptions {
+                shim: Some(offcloud_bin()),
+                endpoint_url: None,
+                build_missing: false,
+            },
+            ..Options::default()
+        };
+        let emulator = Emulator::start(&config, self.env, opts)
+            .await
+            .expect("emulator starts");
+        Harness { emulator }
+    }
+}
+
+pub struct Harness {
+    pub emulator: Emulator,
+}
+
+impl Harness {
+    #[allow(dead_code)]
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.emulator.endpoint_url())
+    }
+
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(self.emulator.endpoint_url())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                "AKIDTEST", "secret", None, None, "test",
+            ))
+            .load()
+            .await
+    }
+
+    pub async fn lambda(&self) -> aws_sdk_lambda::Client {
+        aws_sdk_lambda::Client::new(&self.sdk_config().await)
+    }
+}
+
+/// A raw HTTP/1.1 exchange on a fresh connection, for checking exact status codes and headers.
+pub async fn raw(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    s.write_all(body).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response");
+    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, buf[split + 4..].to_vec())
+}
+
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
