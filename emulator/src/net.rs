@@ -144,6 +144,7 @@ async fn read_request(
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|n| n > body_limit);
     let (body, too_large) = if declared_too_large {
+        drain(body, body_limit.saturating_mul(4)).await;
         (Bytes::new(), true)
     } else {
         match Limited::new(body, body_limit).collect().await {
@@ -159,6 +160,18 @@ async fn read_request(
         body,
         peer,
         too_large,
+    }
+}
+
+/// Reads and discards up to `cap` bytes of a body that is too large, so that the client, still writing, reads our
+/// error response instead of a reset connection.
+async fn drain(mut body: hyper::body::Incoming, cap: usize) {
+    let mut seen = 0usize;
+    while seen <= cap {
+        match body.frame().await {
+            Some(Ok(f)) => seen += f.data_ref().map_or(0, |d| d.len()),
+            _ => break,
+        }
     }
 }
 

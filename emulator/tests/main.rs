@@ -2,4 +2,6 @@
 
 mod support;
 
+mod faults;
 mod invoke_api;
+mod runtime_api;

@@ -158,7 +158,10 @@ impl Function {
     /// The argv of the function process, building the package first if needed.
     async fn argv(&self) -> Result<Vec<String>, String> {
         match &self.program {
-            Program::Command(c) => Ok(c.clone()),
+            Program::Command(c) => match resolve_program(&c[0], &self.cwd) {
+                Some(_) => Ok(c.clone()),
+                None => Err(format!("{}: no such file or directory", c[0])),
+            },
             Program::Package { name, workspace } => {
                 if let Some(bin) = find_binary(workspace, name) {
                     return Ok(vec![bin.display().to_string()]);
@@ -393,7 +396,9 @@ impl Function {
             ),
             Outcome::InvalidEntrypoint => failure(
                 "Runtime.InvalidEntrypoint",
-                format!("RequestId: {request_id} Error: the function process could not be started"),
+                format!(
+                    "RequestId: {request_id} Error: fork/exec: the function's program could not be started"
+                ),
             ),
         }
     }
@@ -447,6 +452,19 @@ fn find_binary(workspace: &std::path::Path, package: &str) -> Option<PathBuf> {
         .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
         .max()
         .map(|(_, p)| p)
+}
+
+/// Where `program` would be found: itself when it has a slash, otherwise the first match on `PATH`.
+fn resolve_program(program: &str, cwd: &std::path::Path) -> Option<PathBuf> {
+    if program.contains('/') {
+        let p = cwd.join(program);
+        return p.is_file().then_some(p);
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
 }
 
 /// `YYYY/MM/DD/[$LATEST]<32 hex>`, as Lambda names log streams.

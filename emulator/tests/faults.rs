@@ -1,0 +1,330 @@
+//! A function that crashes, hangs, fails to start or answers garbage gets the error AWS would give, and the
+//! emulator keeps serving.
+
+use std::time::Duration;
+
+use aws_sdk_lambda::primitives::Blob;
+use serde_json::{Value, json};
+
+use crate::support::{Builder, Harness, faulty};
+
+async fn invoke(h: &Harness, function: &str, event: Value) -> (Option<String>, Value) {
+    let out = h
+        .lambda()
+        .await
+        .invoke()
+        .function_name(function)
+        .payload(Blob::new(event.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status_code(), 200);
+    let v = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap_or(Value::Null);
+    (out.function_error().map(str::to_string), v)
+}
+
+fn message_re(v: &Value, re: &str) {
+    let msg = v["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        regex::Regex::new(re).unwrap().is_match(msg),
+        "{msg:?} !~ {re}"
+    );
+}
+
+#[tokio::test]
+async fn timeout_kills_the_instance_and_reports_sandbox_timedout() {
+    let h = Builder::new(faulty("f", "timeout = 1")).start().await;
+    let started = std::time::Instant::now();
+    let (err, v) = invoke(&h, "f", json!({"action": "hang"})).await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+    assert_eq!(v["errorType"], "Sandbox.Timedout");
+    message_re(
+        &v,
+        r"^RequestId: [0-9a-f-]{36} Error: Task timed out after 1\.00 seconds$",
+    );
+    // The next invocation gets a fresh instance and succeeds.
+    let (err, v) = invoke(&h, "f", json!({"n": 1})).await;
+    assert_eq!(err, None, "{v}");
+    assert_eq!(v["event"]["n"], 1);
+}
+
+#[tokio::test]
+async fn crash_mid_invocation_is_runtime_exit_error_and_next_starts_fresh() {
+    let h = Builder::new(faulty("f", "")).start().await;
+    let (_, first) = invoke(&h, "f", json!({})).await;
+    let (err, v) = invoke(&h, "f", json!({"action": "crash", "code": 2})).await;
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+    assert_eq!(v["errorType"], "Runtime.ExitError");
+    message_re(
+        &v,
+        r"^RequestId: [0-9a-f-]{36} Error: Runtime exited with error: exit status 2$",
+    );
+    let (err, again) = invoke(&h, "f", json!({})).await;
+    assert_eq!(err, None);
+    assert_ne!(first["pid"], again["pid"], "a fresh instance");
+}
+
+#[tokio::test]
+async fn exit_zero_is_exit_without_a_reason() {
+    let h = Builder::new(faulty("f", "")).start().await;
+    let (_, v) = invoke(&h, "f", json!({"action": "crash", "code": 0})).await;
+    assert_eq!(v["errorType"], "Runtime.ExitError");
+    message_re(&v, r"Error: Runtime exited without providing a reason$");
+}
+
+#[tokio::test]
+async fn init_error_is_passed_to_the_invoker() {
+    let h = Builder::new(faulty("f", "environment = { FAULT_INIT = \"init_error\" }"))
+        .start()
+        .await;
+    let (err, v) = invoke(&h, "f", json!({})).await;
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+    assert_eq!(
+        v,
+        json!({"errorMessage": "cannot load config", "errorType": "Runtime.ConfigError"})
+    );
+    // Every later invocation tries a new init, as AWS does.
+    let (err, _) = invoke(&h, "f", json!({})).await;
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+}
+
+#[tokio::test]
+async fn exit_before_next_is_runtime_exit_error() {
+    let h = Builder::new(faulty("f", "environment = { FAULT_INIT = \"exit\" }"))
+        .start()
+        .await;
+    let (err, v) = invoke(&h, "f", json!({})).await;
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+    assert_eq!(v["errorType"], "Runtime.ExitError");
+    message_re(&v, r"Error: Runtime exited with error: exit status 3$");
+}
+
+#[tokio::test]
+async fn missing_program_is_invalid_entrypoint() {
+    let h = Builder::new("[[function]]\nname = \"f\"\ncommand = [\"/nonexistent/bootstrap\"]\n")
+        .start()
+        .await;
+    let (err, v) = invoke(&h, "f", json!({})).await;
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+    assert_eq!(v["errorType"], "Runtime.InvalidEntrypoint");
+}
+
+#[tokio::test]
+async fn response_over_6_mb_is_response_size_too_large() {
+    let h = Builder::new(faulty("f", "")).start().await;
+    let (err, v) = invoke(&h, "f", json!({"action": "big"})).await;
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+    assert_eq!(v["errorType"], "Function.ResponseSizeTooLarge");
+    assert_eq!(
+        v["errorMessage"],
+        "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
+    );
+    let (err, _) = invoke(&h, "f", json!({})).await;
+    assert_eq!(err, None, "the instance keeps serving");
+}
+
+#[tokio::test]
+async fn function_error_passes_the_runtime_error_document_through() {
+    let h = Builder::new(faulty("f", "")).start().await;
+    let (err, v) = invoke(&h, "f", json!({"action": "error", "message": "nope"})).await;
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+    assert_eq!(
+        v,
+        json!({"errorMessage": "nope", "errorType": "Function.Boom", "stackTrace": []})
+    );
+}
+
+#[tokio::test]
+async fn garbage_response_is_returned_as_is() {
+    // Lambda does not validate a function's response; the invoker receives its bytes.
+    let h = Builder::new(faulty("f", "")).start().await;
+    let out = h
+        .lambda()
+        .await
+        .invoke()
+        .function_name("f")
+        .payload(Blob::new(r#"{"action":"garbage"}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.function_error(), None);
+    assert_eq!(out.payload().unwrap().as_ref(), b"this is not json");
+}
+
+#[tokio::test]
+async fn eight_parallel_invocations_run_on_eight_instances() {
+    let h = Builder::new(faulty("f", "max_concurrency = 8"))
+        .start()
+        .await;
+    let client = h.lambda().await;
+    let calls = (0..8).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let out = client
+                .invoke()
+                .function_name("f")
+                .payload(Blob::new(r#"{"action":"sleep","ms":300}"#))
+                .send()
+                .await
+                .unwrap();
+            let v: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+            v["pid"].as_u64().unwrap()
+        })
+    });
+    let calls: Vec<_> = calls.collect();
+    let mut pids = Vec::new();
+    for c in calls {
+        pids.push(c.await.unwrap());
+    }
+    pids.sort();
+    pids.dedup();
+    assert_eq!(
+        pids.len(),
+        8,
+        "each concurrent invocation had its own instance"
+    );
+}
+
+#[tokio::test]
+async fn beyond_max_concurrency_invocations_wait_for_an_instance() {
+    let h = Builder::new(faulty("f", "max_concurrency = 1"))
+        .start()
+        .await;
+    let client = h.lambda().await;
+    let calls: Vec<_> = (0..3)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let out = client
+                    .invoke()
+                    .function_name("f")
+                    .payload(Blob::new(r#"{"action":"sleep","ms":50}"#))
+                    .send()
+                    .await
+                    .unwrap();
+                let v: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+                v["pid"].as_u64().unwrap()
+            })
+        })
+        .collect();
+    let mut pids = Vec::new();
+    for c in calls {
+        pids.push(c.await.unwrap());
+    }
+    pids.dedup();
+    assert_eq!(pids.len(), 1, "one warm instance served all three in turn");
+}
+
+#[tokio::test]
+async fn beyond_reserved_concurrency_invocations_are_throttled() {
+    let h = Builder::new(faulty("f", "reserved_concurrency = 1"))
+        .start()
+        .await;
+    let client = h.lambda().await;
+    let slow = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .invoke()
+                .function_name("f")
+                .payload(Blob::new(r#"{"action":"sleep","ms":1500}"#))
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let err = client
+        .invoke()
+        .function_name("f")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_too_many_requests_exception(), "{err:?}");
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::message(&err),
+        Some("Rate Exceeded.")
+    );
+    assert!(slow.await.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn environment_is_what_a_real_lambda_gives() {
+    let h = Builder::new(faulty(
+        "f",
+        "memory_size = 256\nenvironment = { MY_VAR = \"x\" }",
+    ))
+    .start()
+    .await;
+    let (_, v) = invoke(&h, "f", json!({})).await;
+    let env = &v["env"];
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "f");
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
+    assert_eq!(env["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/f");
+    assert!(
+        env["AWS_LAMBDA_LOG_STREAM_NAME"]
+            .as_str()
+            .unwrap()
+            .contains("/[$LATEST]")
+    );
+    assert_eq!(env["AWS_REGION"], "us-east-1");
+    assert_eq!(env["AWS_DEFAULT_REGION"], "us-east-1");
+    assert_eq!(env["_HANDLER"], "bootstrap");
+    assert_eq!(env["TZ"], ":UTC");
+    assert!(env["LAMBDA_TASK_ROOT"].is_string());
+    assert!(env["AWS_ACCESS_KEY_ID"].is_string() && env["AWS_SECRET_ACCESS_KEY"].is_string());
+    assert_eq!(env["AWS_ENDPOINT_URL"], h.emulator.endpoint_url());
+    let api = env["AWS_LAMBDA_RUNTIME_API"].as_str().unwrap();
+    assert!(
+        regex::Regex::new(r"^127\.0\.0\.1:\d+$")
+            .unwrap()
+            .is_match(api),
+        "bare host:port: {api}"
+    );
+    // Next-invocation headers.
+    let hd = &v["headers"];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let deadline: i64 = hd["lambda-runtime-deadline-ms"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (deadline - now - 3000).abs() < 2000,
+        "deadline is now plus the timeout: {deadline} vs {now}"
+    );
+    assert_eq!(
+        hd["lambda-runtime-invoked-function-arn"],
+        "arn:aws:lambda:us-east-1:123456789012:function:f"
+    );
+    assert!(
+        hd["lambda-runtime-trace-id"]
+            .as_str()
+            .unwrap()
+            .starts_with("Root=1-")
+    );
+    assert!(hd.get("lambda-runtime-client-context").is_none());
+}
+
+#[tokio::test]
+async fn client_context_reaches_the_runtime_decoded() {
+    use base64::Engine;
+    let h = Builder::new(faulty("f", "")).start().await;
+    let ctx = r#"{"custom":{"a":"b"}}"#;
+    let out = h
+        .lambda()
+        .await
+        .invoke()
+        .function_name("f")
+        .client_context(base64::engine::general_purpose::STANDARD.encode(ctx))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(v["headers"]["lambda-runtime-client-context"], ctx);
+}
