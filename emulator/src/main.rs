@@ -111,6 +111,11 @@ fn main() -> anyhow::Result<()> {
                     launch: launch(),
                 };
                 let emulator = Emulator::start(&config, Env::default(), opts).await?;
+                // Listen for signals before announcing readiness, so that a SIGTERM sent right after the ready
+                // line stops the emulator cleanly.
+                use tokio::signal::unix::{SignalKind, signal};
+                let mut term = signal(SignalKind::terminate())?;
+                let mut int = signal(SignalKind::interrupt())?;
                 println!(
                     "offcloud: AWS endpoint (Lambda, DynamoDB, RDS Data API) on {}",
                     emulator.endpoint_url()
@@ -118,7 +123,10 @@ fn main() -> anyhow::Result<()> {
                 if let Some(api) = emulator.api_url() {
                     println!("offcloud: API Gateway on {api}");
                 }
-                wait_for_stop().await?;
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
                 emulator.shutdown();
                 Ok(())
             })
@@ -168,13 +176,4 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
-}
-
-async fn wait_for_stop() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
-    }
-    Ok(())
 }

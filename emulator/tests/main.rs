@@ -4,4 +4,5 @@ mod support;
 
 mod faults;
 mod invoke_api;
+mod process;
 mod runtime_api;
