@@ -2,6 +2,7 @@
 //!
 //! See `ARCHITECTURE.md` at the repository root for the bird's-eye view.
 
+pub mod apigw;
 pub mod clock;
 pub mod config;
 pub mod lambda;

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::apigw::{self, ApiGateway};
 use crate::clock::Env;
 use crate::config::Config;
 use crate::lambda::{Lambda, LaunchOptions, invoke_wire};
@@ -66,6 +67,8 @@ impl Default for Options {
 /// A running emulator. Dropping it stops every listener and function process.
 pub struct Emulator {
     pub main_addr: SocketAddr,
+    /// The API Gateway's address, when any API is configured.
+    pub api_addr: Option<SocketAddr>,
     pub lambda: Arc<Lambda>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -77,13 +80,23 @@ impl Emulator {
         if opts.launch.endpoint_url.is_none() {
             opts.launch.endpoint_url = Some(format!("http://{main_addr}"));
         }
-        let lambda = Lambda::new(config, env, opts.launch.clone())?;
+        let lambda = Lambda::new(config, env.clone(), opts.launch.clone())?;
         let port = Arc::new(MainPort {
             lambda: lambda.clone(),
         });
-        let tasks = vec![net::serve(main, port, MAX_REQUEST)];
+        let mut tasks = vec![net::serve(main, port, MAX_REQUEST)];
+        let gateway = ApiGateway::new(config, lambda.clone(), env.clone());
+        let api_addr = if gateway.is_empty() {
+            None
+        } else {
+            let listener = net::bind(&opts.host, opts.api_port).await?;
+            let addr = listener.local_addr()?;
+            tasks.push(net::serve(listener, Arc::new(gateway), apigw::MAX_REQUEST));
+            Some(addr)
+        };
         Ok(Self {
             main_addr,
+            api_addr,
             lambda,
             tasks,
         })
@@ -91,7 +104,7 @@ impl Emulator {
 
     /// The API Gateway's URL, when any API is configured.
     pub fn api_url(&self) -> Option<String> {
-        None
+        self.api_addr.map(|a| format!("http://{a}"))
     }
 
     pub fn endpoint_url(&self) -> String {

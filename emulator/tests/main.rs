@@ -2,6 +2,7 @@
 
 mod support;
 
+mod apigw;
 mod faults;
 mod invoke_api;
 mod process;

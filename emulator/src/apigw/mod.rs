@@ -1,0 +1,413 @@
+//! A small API Gateway on its own port: REST APIs (v1) with Lambda proxy and Lambda custom integrations, and HTTP
+//! APIs (v2) with payload format 2.0. Every configured API is served at the root, as `sam local start-api` does;
+//! a REST API's stage name is also accepted as a path prefix.
+
+pub mod events;
+pub mod routes;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::clock::Env;
+use crate::config::{ApiConfig, ApiKind, Config, CorsConfig, IntegrationKind};
+use crate::lambda::{InvokeInput, Lambda, LambdaError};
+use crate::net::{Handler, WireRequest, WireResponse};
+use events::{Context, short_id};
+use routes::{Lookup, Table};
+
+/// The largest request API Gateway accepts: 10 MB.
+/// Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+pub const MAX_REQUEST: usize = 10 * 1024 * 1024;
+
+/// REST APIs time out after 29 s, HTTP APIs after 30 s (same source).
+const REST_TIMEOUT: Duration = Duration::from_secs(29);
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Route {
+    function: String,
+    integration: IntegrationKind,
+    api_key_required: bool,
+    /// Selection patterns, compiled to match the whole `errorMessage`, and their statuses.
+    responses: Vec<(Option<regex::Regex>, u16)>,
+    timeout: Duration,
+    route_key: String,
+}
+
+struct Api {
+    id: String,
+    kind: ApiKind,
+    stage: String,
+    api_keys: Vec<String>,
+    binary_media_types: Vec<String>,
+    stage_variables: BTreeMap<String, String>,
+    cors: Option<CorsConfig>,
+    table: Table<Route>,
+}
+
+/// The API Gateway port's handler.
+pub struct ApiGateway {
+    apis: Vec<Api>,
+    lambda: Arc<Lambda>,
+    env: Env,
+    account_id: String,
+}
+
+/// A gateway response of API Gateway's own: `{"message": ...}` with its error type.
+fn gateway(status: u16, error_type: &str, message: &str) -> WireResponse {
+    WireResponse::json(status, &json!({ "message": message }))
+        .header("x-amzn-errortype", error_type)
+}
+
+/// Compiles a `selectionPattern` so that, like Java's `String.matches`, it must match the whole message.
+/// `.` does not match a newline in either. FIXME: Java-only regex syntax (possessive quantifiers, `\p{javaX}`)
+/// is rejected at start-up rather than supported.
+pub fn selection_pattern(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(&format!("^(?:{pattern})$"))
+}
+
+impl ApiGateway {
+    pub fn new(config: &Config, lambda: Arc<Lambda>, env: Env) -> Self {
+        let apis = config.apis.iter().map(build_api).collect();
+        Self {
+            apis,
+            lambda,
+            env,
+            account_id: config.account_id.clone(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.apis.is_empty()
+    }
+
+    async fn dispatch(
+        &self,
+        api: &Api,
+        route: &Route,
+        resource: &str,
+        path: &str,
+        params: BTreeMap<String, String>,
+        req: &WireRequest,
+    ) -> WireResponse {
+        if route.api_key_required
+            && !req
+                .header("x-api-key")
+                .is_some_and(|k| api.api_keys.iter().any(|a| a == k))
+        {
+            return gateway(403, "ForbiddenException", "Forbidden");
+        }
+        let request_id = self.env.ids.uuid();
+        let binary = match api.kind {
+            ApiKind::Rest => {
+                let ct = req.header("content-type").unwrap_or("");
+                api.binary_media_types.iter().any(|t| media_matches(t, ct))
+            }
+            ApiKind::Http => {
+                !events::is_text(req.header("content-type"))
+                    || std::str::from_utf8(&req.body).is_err()
+            }
+        };
+        let cx = Context {
+            account_id: &self.account_id,
+            api_id: &api.id,
+            stage: &api.stage,
+            request_id: &request_id,
+            now_ms: self.env.clock.now_ms(),
+            resource,
+            path,
+            path_params: &params,
+            stage_variables: &api.stage_variables,
+            binary,
+        };
+        let payload: Bytes = match (api.kind, route.integration) {
+            (ApiKind::Rest, IntegrationKind::Proxy) => {
+                Bytes::from(events::rest_event(req, &cx).to_string())
+            }
+            (ApiKind::Http, _) => {
+                Bytes::from(events::http_event(req, &cx, &route.route_key).to_string())
+            }
+            // A custom integration without a mapping template passes the body through.
+            (ApiKind::Rest, IntegrationKind::Lambda)
+                if req.body.iter().all(u8::is_ascii_whitespace) =>
+            {
+                Bytes::from_static(b"{}")
+            }
+            (ApiKind::Rest, IntegrationKind::Lambda) => req.body.clone(),
+        };
+        let invoke = self
+            .lambda
+            .invoke(InvokeInput::new(route.function.clone(), payload));
+        let result = tokio::time::timeout(route.timeout, invoke).await;
+        let mut resp = match (api.kind, result) {
+            (ApiKind::Rest, Err(_)) => gateway(504, "InternalServerErrorException", "Endpoint request timed out"),
+            // FIXME: unverified against AWS; HTTP APIs are documented to answer 503 when an integration times out.
+            (ApiKind::Http, Err(_)) => gateway(503, "ServiceUnavailableException", "Service Unavailable"),
+            (_, Ok(Err(e))) => self.invoke_failed(api.kind, &e),
+            (ApiKind::Rest, Ok(Ok(out))) => match route.integration {
+                IntegrationKind::Proxy if out.function_error.is_some() => {
+                    tracing::warn!("Lambda execution failed with status 200 due to customer function error: {}", String::from_utf8_lossy(&out.payload));
+                    gateway(502, "InternalServerErrorException", "Internal server error")
+                }
+                IntegrationKind::Proxy => events::rest_response(&out.payload).unwrap_or_else(|m| {
+                    tracing::warn!("Execution failed due to configuration error: Malformed Lambda proxy response ({})", m.0);
+                    gateway(502, "InternalServerErrorException", "Internal server error")
+                }),
+                IntegrationKind::Lambda => custom_response(route, out.function_error.is_some(), out.payload),
+            },
+            (ApiKind::Http, Ok(Ok(out))) if out.function_error.is_some() => {
+                gateway(500, "InternalServerErrorException", "Internal Server Error")
+            }
+            (ApiKind::Http, Ok(Ok(out))) => events::http_response(&out.payload)
+                .unwrap_or_else(|_| gateway(500, "InternalServerErrorException", "Internal Server Error")),
+        };
+        if let Some(cors) = &api.cors
+            && let Some(origin) = cors_origin(cors, req)
+        {
+            resp = resp.header("access-control-allow-origin", origin);
+        }
+        resp.header("x-amzn-requestid", &request_id)
+    }
+
+    fn invoke_failed(&self, kind: ApiKind, e: &LambdaError) -> WireResponse {
+        tracing::warn!("Lambda invocation failed: {} {e}", e.code());
+        match (kind, e) {
+            (_, LambdaError::RequestTooLarge(_)) => {
+                gateway(413, "RequestTooLargeException", "Request Too Long")
+            }
+            (_, LambdaError::TooManyRequests) => {
+                gateway(429, "TooManyRequestsException", "Too Many Requests")
+            }
+            (ApiKind::Rest, _) => {
+                gateway(500, "InternalServerErrorException", "Internal server error")
+            }
+            (ApiKind::Http, _) => {
+                gateway(500, "InternalServerErrorException", "Internal Server Error")
+            }
+        }
+    }
+}
+
+/// A Lambda custom integration's response: success takes the default response's status (200 unless configured);
+/// an error's `errorMessage` picks the first integration response whose pattern matches it whole, else the
+/// default response, else 500. The body is the function's result or error document.
+/// Source: https://docs.aws.amazon.com/apigateway/latest/api/API_IntegrationResponse.html (selectionPattern)
+fn custom_response(route: &Route, failed: bool, payload: Bytes) -> WireResponse {
+    let default = route
+        .responses
+        .iter()
+        .find(|(p, _)| p.is_none())
+        .map(|(_, s)| *s);
+    let status = if failed {
+        let message = serde_json::from_slice::<Value>(&payload)
+            .ok()
+            .and_then(|v| {
+                v.get("errorMessage")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        route
+            .responses
+            .iter()
+            .find_map(|(p, s)| p.as_ref().filter(|p| p.is_match(&message)).map(|_| *s))
+            .or(default)
+            .unwrap_or(500)
+    } else {
+        default.unwrap_or(200)
+    };
+    WireResponse::new(status)
+        .header("content-type", "application/json")
+        .body(payload)
+}
+
+fn media_matches(pattern: &str, content_type: &str) -> bool {
+    let ct = content_type.split(';').next().unwrap_or("").trim();
+    match pattern.split_once('/') {
+        Some((t, "*")) => ct
+            .split_once('/')
+            .is_some_and(|(ct_t, _)| ct_t.eq_ignore_ascii_case(t)),
+        _ => pattern == "*/*" || pattern.eq_ignore_ascii_case(ct),
+    }
+}
+
+fn cors_origin(cors: &CorsConfig, req: &WireRequest) -> Option<String> {
+    let origin = req.header("origin")?;
+    if cors.allow_origins.iter().any(|o| o == "*") {
+        return Some("*".into());
+    }
+    cors.allow_origins.iter().find(|o| *o == origin).cloned()
+}
+
+fn preflight(cors: &CorsConfig, req: &WireRequest) -> WireResponse {
+    let mut r = WireResponse::new(204);
+    if let Some(origin) = cors_origin(cors, req) {
+        r = r.header("access-control-allow-origin", origin);
+        let methods = if cors.allow_methods.is_empty() {
+            "*".to_string()
+        } else {
+            cors.allow_methods.join(",")
+        };
+        r = r.header("access-control-allow-methods", methods);
+        let headers = if cors.allow_headers.is_empty() {
+            req.header("access-control-request-headers")
+                .unwrap_or("*")
+                .to_string()
+        } else {
+            cors.allow_headers.join(",")
+        };
+        r = r.header("access-control-allow-headers", headers);
+        if let Some(age) = cors.max_age {
+            r = r.header("access-control-max-age", age.to_string());
+        }
+    }
+    r
+}
+
+fn build_api(c: &ApiConfig) -> Api {
+    let mut table = Table::default();
+    for r in &c.routes {
+        let responses = r
+            .responses
+            .iter()
+            .map(|resp| {
+                let pattern = resp
+                    .pattern
+                    .as_ref()
+                    .and_then(|p| selection_pattern(p.get_ref()).ok());
+                (pattern, resp.status)
+            })
+            .collect();
+        let default_timeout = match c.kind {
+            ApiKind::Rest => REST_TIMEOUT,
+            ApiKind::Http => HTTP_TIMEOUT,
+        };
+        let method = r.method.to_ascii_uppercase();
+        let route_key = if method == "ANY" && r.path == "$default" {
+            "$default".into()
+        } else {
+            format!("{method} {}", r.path)
+        };
+        table.add(
+            &method,
+            &r.path,
+            Route {
+                function: r.function.get_ref().clone(),
+                integration: r.integration,
+                api_key_required: r.api_key_required,
+                responses,
+                timeout: r
+                    .timeout_ms
+                    .map(Duration::from_millis)
+                    .unwrap_or(default_timeout)
+                    .min(default_timeout),
+                route_key,
+            },
+        );
+    }
+    Api {
+        id: short_id(&c.name, 10),
+        kind: c.kind,
+        stage: c.stage.clone().unwrap_or_default(),
+        api_keys: c.api_keys.clone(),
+        binary_media_types: c.binary_media_types.clone(),
+        stage_variables: c.stage_variables.clone(),
+        cors: c.cors.clone(),
+        table,
+    }
+}
+
+/// The request path with the API's stage prefix removed, if it has one.
+fn strip_stage<'a>(api: &Api, path: &'a str) -> &'a str {
+    if api.stage.is_empty() {
+        return path;
+    }
+    match path
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(api.stage.as_str()))
+    {
+        Some("") => "/",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => path,
+    }
+}
+
+impl Handler for ApiGateway {
+    async fn handle(&self, req: WireRequest) -> WireResponse {
+        if req.too_large {
+            return gateway(413, "RequestTooLargeException", "Request Too Long");
+        }
+        let method = req.method.as_str().to_string();
+        let mut rest_seen = false;
+        // Every API is served at the root, so the most specific route across all of them wins.
+        let mut best: Option<(
+            routes::Specificity,
+            &Api,
+            &Route,
+            String,
+            String,
+            BTreeMap<String, String>,
+        )> = None;
+        for api in &self.apis {
+            rest_seen |= api.kind == ApiKind::Rest;
+            let path = strip_stage(api, &req.path).to_string();
+            if method == "OPTIONS"
+                && let Some(cors) = &api.cors
+                && !matches!(api.table.lookup("ANY", &path), Lookup::NotFound)
+            {
+                return preflight(cors, &req);
+            }
+            if let Lookup::Found(route, template, params, rank) = api.table.lookup(&method, &path)
+                && best.as_ref().is_none_or(|(r, ..)| rank < *r)
+            {
+                best = Some((rank, api, route, template.text.clone(), path, params));
+            }
+        }
+        if let Some((_, api, route, resource, path, params)) = best {
+            return self
+                .dispatch(api, route, &resource, &path, params, &req)
+                .await;
+        }
+        if rest_seen {
+            // REST APIs answer an unknown route or method with 403, not 404.
+            // Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+            gateway(
+                403,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            )
+        } else {
+            gateway(404, "NotFoundException", "Not Found")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_patterns_match_the_whole_message_without_dotall() {
+        let p = selection_pattern("ParameterError.*").unwrap();
+        assert!(p.is_match("ParameterError: missing service"));
+        assert!(!p.is_match("Wrapped ParameterError: x"));
+        assert!(!p.is_match("ParameterError: line one\nline two"));
+        let p = selection_pattern("4\\d{2}").unwrap();
+        assert!(p.is_match("404"));
+        assert!(!p.is_match("4040"));
+    }
+
+    #[test]
+    fn binary_media_types() {
+        assert!(media_matches("image/*", "image/png"));
+        assert!(media_matches(
+            "application/octet-stream",
+            "application/octet-stream; x=y"
+        ));
+        assert!(media_matches("*/*", "text/plain"));
+        assert!(!media_matches("image/png", "image/jpeg"));
+    }
+}
