@@ -343,14 +343,7 @@ impl Handler for ApiGateway {
         let method = req.method.as_str().to_string();
         let mut rest_seen = false;
         // Every API is served at the root, so the most specific route across all of them wins.
-        let mut best: Option<(
-            routes::Specificity,
-            &Api,
-            &Route,
-            String,
-            String,
-            BTreeMap<String, String>,
-        )> = None;
+        let mut best: Option<(&Api, String, routes::Found<'_, Route>)> = None;
         for api in &self.apis {
             rest_seen |= api.kind == ApiKind::Rest;
             let path = strip_stage(api, &req.path).to_string();
@@ -360,10 +353,10 @@ impl Handler for ApiGateway {
             {
                 return preflight(cors, &req);
             }
-            if let Lookup::Found(route, template, params, rank) = api.table.lookup(&method, &path)
-                && best.as_ref().is_none_or(|(r, ..)| rank < *r)
+            if let Lookup::Found(found) = api.table.lookup(&method, &path)
+                && best.as_ref().is_none_or(|(_, _, b)| found.rank < b.rank)
             {
-                best = Some((rank, api, route, template.text.clone(), path, params));
+                best = Some((api, path, found));
             }
         }
         if let Some((_, api, route, resource, path, params)) = best {

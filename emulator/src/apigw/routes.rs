@@ -95,10 +95,19 @@ fn decode(s: &str) -> String {
 /// How specific a match is; smaller is more specific.
 pub type Specificity = (Vec<u8>, u8);
 
+/// A matching route.
+#[derive(Debug)]
+pub struct Found<'a, R> {
+    pub route: &'a R,
+    pub template: &'a Template,
+    pub params: BTreeMap<String, String>,
+    pub rank: Specificity,
+}
+
 /// The result of looking a request up in a route table.
 #[derive(Debug)]
 pub enum Lookup<'a, R> {
-    Found(&'a R, &'a Template, BTreeMap<String, String>, Specificity),
+    Found(Found<'a, R>),
     /// Some route has the path, none the method.
     MethodNotAllowed,
     NotFound,
@@ -126,7 +135,7 @@ impl<R> Table<R> {
     }
 
     pub fn lookup(&self, method: &str, path: &str) -> Lookup<'_, R> {
-        let mut best: Option<(Vec<u8>, u8, &R, &Template, BTreeMap<String, String>)> = None;
+        let mut best: Option<Found<'_, R>> = None;
         let mut path_matched = false;
         for (m, t, r) in &self.routes {
             let Some(params) = t.matches(path) else {
@@ -149,7 +158,7 @@ impl<R> Table<R> {
             }
         }
         match best {
-            Some((rank, m, r, t, params)) => Lookup::Found(r, t, params, (rank, m)),
+            Some(f) => Lookup::Found(f),
             None if path_matched => Lookup::MethodNotAllowed,
             None => Lookup::NotFound,
         }
@@ -170,7 +179,7 @@ mod tests {
         p: &str,
     ) -> Option<(&'a str, BTreeMap<String, String>)> {
         match t.lookup(m, p) {
-            Lookup::Found(r, _, params, _) => Some((r, params)),
+            Lookup::Found(f) => Some((*f.route, f.params)),
             _ => None,
         }
     }
