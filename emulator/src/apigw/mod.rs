@@ -227,10 +227,11 @@ fn custom_response(route: &Route, failed: bool, payload: Bytes) -> WireResponse 
 fn media_matches(pattern: &str, content_type: &str) -> bool {
     let ct = content_type.split(';').next().unwrap_or("").trim();
     match pattern.split_once('/') {
+        _ if pattern == "*/*" => true,
         Some((t, "*")) => ct
             .split_once('/')
             .is_some_and(|(ct_t, _)| ct_t.eq_ignore_ascii_case(t)),
-        _ => pattern == "*/*" || pattern.eq_ignore_ascii_case(ct),
+        _ => pattern.eq_ignore_ascii_case(ct),
     }
 }
 
@@ -359,9 +360,10 @@ impl Handler for ApiGateway {
                 best = Some((api, path, found));
             }
         }
-        if let Some((_, api, route, resource, path, params)) = best {
+        if let Some((api, path, found)) = best {
+            let resource = found.template.text.clone();
             return self
-                .dispatch(api, route, &resource, &path, params, &req)
+                .dispatch(api, found.route, &resource, &path, found.params, &req)
                 .await;
         }
         if rest_seen {

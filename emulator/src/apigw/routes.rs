@@ -149,12 +149,14 @@ impl<R> Table<R> {
             } else {
                 continue;
             };
-            let rank = t.rank();
-            if best
-                .as_ref()
-                .is_none_or(|(br, bm, ..)| (&rank, method_rank) < (br, *bm))
-            {
-                best = Some((rank, method_rank, r, t, params));
+            let rank = (t.rank(), method_rank);
+            if best.as_ref().is_none_or(|b| rank < b.rank) {
+                best = Some(Found {
+                    route: r,
+                    template: t,
+                    params,
+                    rank,
+                });
             }
         }
         match best {
