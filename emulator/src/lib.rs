@@ -7,4 +7,5 @@ pub mod clock;
 pub mod config;
 pub mod lambda;
 pub mod net;
+pub mod scenario;
 pub mod server;

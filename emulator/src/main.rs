@@ -55,6 +55,9 @@ enum Command {
         #[arg(long, default_value = "offcloud.toml")]
         config: PathBuf,
     },
+    /// Runs scenario files and compares each step with its golden snapshot.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
     /// Internal: runs a function process so that it dies with the emulator.
     #[command(name = "__exec", hide = true)]
     Exec {
@@ -62,6 +65,31 @@ enum Command {
         parent: u32,
         #[arg(last = true, required = true)]
         argv: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScenarioCommand {
+    /// Replays scenarios through a fresh emulator each and prints pass or fail per step, with a diff.
+    #[command(
+        after_help = "Example:\n  offcloud scenario run scenarios/epoch-time\n  offcloud scenario run            # every scenario under scenarios/"
+    )]
+    Run {
+        /// Scenario files or folders; defaults to `scenarios/`.
+        paths: Vec<PathBuf>,
+    },
+    /// Sends the scenarios' HTTP steps to a live API and writes what comes back as the goldens.
+    #[command(
+        after_help = "Example:\n  offcloud scenario record --target https://abc123.execute-api.us-east-1.amazonaws.com/Prod scenarios/epoch-time"
+    )]
+    Record {
+        /// The deployed API's base URL, with its stage.
+        #[arg(long)]
+        target: String,
+        /// An AWS endpoint for `invoke` and `aws` steps (e.g. another emulator); without it those steps are skipped.
+        #[arg(long)]
+        aws_endpoint: Option<String>,
+        paths: Vec<PathBuf>,
     },
 }
 
@@ -90,6 +118,10 @@ fn main() -> anyhow::Result<()> {
             offcloud::lambda::process::exec_with_parent_death_signal(parent, &argv),
         )
         .with_context(|| format!("cannot run {}", argv.join(" "))),
+        Command::Scenario(cmd) => {
+            init_tracing();
+            runtime()?.block_on(scenario(cmd))
+        }
         Command::Serve {
             config,
             port,
@@ -176,4 +208,92 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
+}
+
+async fn scenario(cmd: ScenarioCommand) -> anyhow::Result<()> {
+    use offcloud::scenario::{self, golden, run};
+    use std::io::IsTerminal;
+    let cwd = std::env::current_dir()?;
+    let workspace = offcloud::config::workspace_root(&cwd).unwrap_or(cwd);
+    let color = std::io::stdout().is_terminal();
+    let (paths, record) = match cmd {
+        ScenarioCommand::Run { paths } => (paths, None),
+        ScenarioCommand::Record {
+            target,
+            aws_endpoint,
+            paths,
+        } => (paths, Some((target, aws_endpoint))),
+    };
+    let paths = if paths.is_empty() {
+        vec![workspace.join("scenarios")]
+    } else {
+        paths
+    };
+    let files = scenario::discover(&paths);
+    if files.is_empty() {
+        bail!(
+            "no scenario files under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for file in files {
+        let s = scenario::load(&file, &workspace)?;
+        let outcome = match &record {
+            None => run::replay(&s, &workspace, launch()).await,
+            Some((target, aws)) => {
+                let t = run::Target {
+                    api: Some(target.clone()),
+                    aws: aws.clone(),
+                };
+                run::run(&s, &t, &workspace).await
+            }
+        };
+        let steps = match outcome {
+            Ok(steps) => steps,
+            Err(e) => {
+                println!("FAIL {}: {e}", file.display());
+                failed += 1;
+                continue;
+            }
+        };
+        for step in steps {
+            let path = golden::path(&s, &step.name);
+            let label = format!("{} {}", file.display(), step.name);
+            if record.is_some() {
+                golden::write(&path, &s, &step.value)?;
+                println!("recorded {label} -> {}", path.display());
+                passed += 1;
+                continue;
+            }
+            match golden::read(&path) {
+                None => {
+                    println!("FAIL {label}: no golden at {}", path.display());
+                    failed += 1;
+                }
+                Some(g) => match golden::diff(&g, &step.value, color) {
+                    None => {
+                        println!("ok   {label}");
+                        passed += 1;
+                    }
+                    Some(d) => {
+                        println!(
+                            "FAIL {label}: differs from {} (- golden, + actual)\n{d}",
+                            path.display()
+                        );
+                        failed += 1;
+                    }
+                },
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} scenario steps failed");
+    }
+    Ok(())
 }

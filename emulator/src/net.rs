@@ -196,3 +196,89 @@ mod tests {
         drop(client.await.unwrap());
     }
 }
+
+type Connector = hyper_util::client::legacy::connect::HttpConnector;
+type HyperClient<C> = hyper_util::client::legacy::Client<C, Full<Bytes>>;
+
+/// An HTTP/1.1 client for scenario steps, over plain TCP (with `TCP_NODELAY`) or TLS for live endpoints.
+#[derive(Clone)]
+pub struct Client {
+    plain: HyperClient<Connector>,
+    tls: Option<HyperClient<hyper_rustls::HttpsConnector<Connector>>>,
+}
+
+/// Why a client request failed before any response.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid request: {0}")]
+    Request(String),
+    #[error("request failed: {0}")]
+    Send(String),
+}
+
+impl Client {
+    pub fn new() -> Self {
+        let mut http = Connector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        let builder =
+            || hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new());
+        // The provider is named, because the process may link both ring and aws-lc-rs.
+        let tls = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+            .ok()
+            .map(|b| {
+                builder().build(
+                    b.https_or_http()
+                        .enable_http1()
+                        .wrap_connector(http.clone()),
+                )
+            });
+        Self {
+            plain: builder().build(http),
+            tls,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Bytes,
+    ) -> Result<WireResponse, ClientError> {
+        let mut b = hyper::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            b = b.header(k, v);
+        }
+        let req = b
+            .body(Full::new(body))
+            .map_err(|e| ClientError::Request(e.to_string()))?;
+        let resp = if url.starts_with("https://") {
+            let tls = self.tls.as_ref().ok_or_else(|| {
+                ClientError::Send("no TLS root certificates on this machine".into())
+            })?;
+            tls.request(req).await
+        } else {
+            self.plain.request(req).await
+        }
+        .map_err(|e| ClientError::Send(e.to_string()))?;
+        let (parts, body) = resp.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| ClientError::Send(e.to_string()))?
+            .to_bytes();
+        Ok(WireResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}

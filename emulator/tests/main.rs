@@ -7,3 +7,4 @@ mod faults;
 mod invoke_api;
 mod process;
 mod runtime_api;
+mod scenarios;
