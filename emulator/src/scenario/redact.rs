@@ -56,15 +56,13 @@ impl Redactor {
     pub fn uuids(&mut self, v: &mut Value) {
         match v {
             Value::String(s) => {
-                if uuid_re().is_match(s) {
-                    let found: Vec<String> = uuid_re()
-                        .find_iter(s)
-                        .map(|m| m.as_str().to_string())
-                        .collect();
-                    for u in found {
-                        let p = self.placeholder("uuid", &u.to_ascii_lowercase());
-                        *s = s.replace(&u, &p);
-                    }
+                let found: Vec<String> = uuid_re()
+                    .find_iter(s)
+                    .map(|m| m.as_str().to_string())
+                    .collect();
+                for u in found {
+                    let p = self.placeholder("uuid", &u.to_ascii_lowercase());
+                    *s = s.replace(&u, &p);
                 }
             }
             Value::Array(a) => a.iter_mut().for_each(|x| self.uuids(x)),
