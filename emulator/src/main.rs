@@ -155,6 +155,11 @@ fn main() -> anyhow::Result<()> {
                 if let Some(api) = emulator.api_url() {
                     println!("offcloud: API Gateway on {api}");
                 }
+                println!("offcloud: ready (functions: {})", {
+                    let mut names: Vec<&str> = emulator.lambda.function_names().collect();
+                    names.sort();
+                    names.join(", ")
+                });
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}

@@ -10,6 +10,7 @@ use crate::support::{Builder, fixture, offcloud_bin, raw, workspace};
 pub struct Served {
     pub child: Child,
     pub main: String,
+    pub api: Option<String>,
 }
 
 impl Drop for Served {
@@ -34,8 +35,18 @@ pub fn serve(config: &std::path::Path, extra: &[&str]) -> Served {
     let mut lines = BufReader::new(stdout).lines();
     let first = lines.next().expect("a ready line").unwrap();
     let main = first.rsplit("http://").next().unwrap().to_string();
+    let mut api = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains("API Gateway") {
+            api = Some(line.rsplit("http://").next().unwrap().to_string());
+        }
+        if line.starts_with("offcloud: ready") {
+            break;
+        }
+    }
     std::thread::spawn(move || lines.for_each(drop));
-    Served { child, main }
+    Served { child, main, api }
 }
 
 fn alive(pid: u32) -> bool {

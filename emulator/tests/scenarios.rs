@@ -36,3 +36,101 @@ fn scenarios() {
         }
     });
 }
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("offcloud-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(offcloud_bin())
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .unwrap()
+}
+
+/// Recording against a live endpoint, here a second emulator on loopback, writes goldens that replay accepts.
+#[tokio::test]
+async fn record_against_a_live_endpoint_then_replay_offline() {
+    build_handlers();
+    let dir = temp_dir("record");
+    let file = dir.join("get-time.toml");
+    std::fs::copy(
+        workspace().join("scenarios/epoch-time/get-time.toml"),
+        &file,
+    )
+    .unwrap();
+    let live = crate::process::serve(&workspace().join("fixtures/offcloud.toml"), &[]);
+    // The live server prints its API line second; ask it through the main port's neighbour instead.
+    let api = live.api.clone().expect("an API port");
+    let out = cli(&[
+        "scenario",
+        "record",
+        "--target",
+        &format!("http://{api}"),
+        "--aws-endpoint",
+        &format!("http://{}", live.main),
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let golden = std::fs::read_to_string(dir.join("snapshots/get-time__rest.snap")).unwrap();
+    assert!(golden.contains("[epoch_s-1]"), "{golden}");
+    let out = cli(&["scenario", "run", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
+
+    // A golden that disagrees fails, with a field-by-field diff.
+    let snap = dir.join("snapshots/get-time__unknown-route.snap");
+    let text = std::fs::read_to_string(&snap)
+        .unwrap()
+        .replace("403", "404");
+    std::fs::write(&snap, text).unwrap();
+    let out = cli(&["scenario", "run", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("FAIL")
+            && stdout.contains("-  \"status\": 404")
+            && stdout.contains("+  \"status\": 403"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bad_scenario_files_name_the_file_line_and_reason() {
+    let dir = temp_dir("badscenario");
+    let cases = [
+        (
+            "name = \"x\"\npurpose = \"y\"\n[[step]]\nname = \"s\"\nbogus = { a = 1 }\n",
+            5,
+            "unknown field `bogus`",
+        ),
+        (
+            "name = \"x\"\npurpose = \"y\"\n[[step]]\nname = \"s\"\n",
+            3,
+            "exactly one of",
+        ),
+        (
+            "name = \"x\"\npurpose = \"y\"\n\n[[step]]\nname = \"s\"\ninvoke = { function = \"nope\" }\n",
+            4,
+            "unknown function \"nope\"",
+        ),
+        ("purpose = \"y\"\n", 1, "missing field `name`"),
+    ];
+    for (i, (text, line, reason)) in cases.iter().enumerate() {
+        let f = dir.join(format!("bad{i}.toml"));
+        std::fs::write(&f, text).unwrap();
+        let e = offcloud::scenario::load(&f, &workspace()).unwrap_err();
+        assert_eq!(e.line, *line, "{e}");
+        assert!(e.to_string().contains(reason), "{e}");
+        assert!(e.to_string().starts_with(&f.display().to_string()), "{e}");
+    }
+}
