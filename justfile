@@ -25,4 +25,4 @@ record TARGET *PATHS:
 # Benchmarks: invoke latency, cold start, start-up time, idle memory, API Gateway and service throughput.
 bench:
     cargo build --release --workspace --bins
-    cargo run --release -q -p offcloud --bin offcloud-bench
+    ./target/release/offcloud-bench

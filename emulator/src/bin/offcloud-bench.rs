@@ -1,0 +1,352 @@
+//! `just bench`: latency, throughput, start-up and memory of a release `offcloud serve`, each reported with a
+//! baseline measured in the same run (a bare HTTP echo server on loopback), because this machine is shared
+//! and noisy. Ratios against the baseline are what to compare between runs.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A keep-alive HTTP/1.1 client. `split` writes the headers and the body in two writes, as Python's
+/// `http.client` (so boto3 and the AWS CLI) does.
+struct Conn {
+    stream: BufReader<TcpStream>,
+    split: bool,
+}
+
+impl Conn {
+    fn new(addr: &str, split: bool) -> Self {
+        let s = TcpStream::connect(addr).expect("connect");
+        // urllib3 (under boto3 and the AWS CLI) sets TCP_NODELAY on its sockets too.
+        s.set_nodelay(true).expect("nodelay");
+        Self {
+            stream: BufReader::new(s),
+            split,
+        }
+    }
+
+    fn request(&mut self, method: &str, path: &str, body: &[u8]) -> u16 {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        let s = self.stream.get_mut();
+        if self.split {
+            s.write_all(head.as_bytes()).unwrap();
+            s.write_all(body).unwrap();
+        } else {
+            let mut all = head.into_bytes();
+            all.extend_from_slice(body);
+            s.write_all(&all).unwrap();
+        }
+        let mut line = String::new();
+        self.stream.read_line(&mut line).unwrap();
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut len = 0usize;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut buf = vec![0; len];
+        self.stream.read_exact(&mut buf).unwrap();
+        status
+    }
+}
+
+struct Stats {
+    p50: f64,
+    p99: f64,
+    max: f64,
+    over_10ms: usize,
+    n: usize,
+}
+
+fn stats(mut v: Vec<Duration>) -> Stats {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let at = |q: f64| ms(v[((v.len() as f64 * q) as usize).min(v.len() - 1)]);
+    Stats {
+        p50: at(0.50),
+        p99: at(0.99),
+        max: ms(*v.last().unwrap()),
+        over_10ms: v.iter().filter(|d| **d > Duration::from_millis(10)).count(),
+        n: v.len(),
+    }
+}
+
+/// Sequential round trips on one connection.
+fn sequential(addr: &str, method: &str, path: &str, body: &[u8], n: usize, split: bool) -> Stats {
+    let mut c = Conn::new(addr, split);
+    for _ in 0..50 {
+        c.request(method, path, body);
+    }
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let status = c.request(method, path, body);
+        v.push(t.elapsed());
+        assert!(status < 500, "status {status}");
+    }
+    stats(v)
+}
+
+/// `clients` connections in parallel; returns latency stats and requests per second.
+fn parallel(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    per_client: usize,
+    clients: usize,
+) -> (Stats, f64) {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let (addr, method, path, body) = (
+                addr.to_string(),
+                method.to_string(),
+                path.to_string(),
+                body.to_vec(),
+            );
+            std::thread::spawn(move || {
+                let mut c = Conn::new(&addr, false);
+                for _ in 0..20 {
+                    c.request(&method, &path, &body);
+                }
+                (0..per_client)
+                    .map(|_| {
+                        let t = Instant::now();
+                        c.request(&method, &path, &body);
+                        t.elapsed()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let all: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let rps = all.len() as f64 / start.elapsed().as_secs_f64();
+    (stats(all), rps)
+}
+
+/// The baseline: a bare threaded HTTP server that answers `{}` with `TCP_NODELAY`, the floor for a loopback
+/// round trip on this machine right now.
+fn baseline_server() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            s.set_nodelay(true).unwrap();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(s);
+                let mut line = String::new();
+                loop {
+                    let mut len = 0usize;
+                    line.clear();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        r.read_line(&mut line).unwrap();
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    r.read_exact(&mut body).unwrap();
+                    r.get_mut()
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                        .unwrap();
+                }
+            });
+        }
+    });
+    addr
+}
+
+struct Served {
+    child: Child,
+    main: String,
+    api: Option<String>,
+    ready: Duration,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(bin: &Path, config: &Path) -> Served {
+    let t = Instant::now();
+    let mut child = Command::new(bin)
+        .args(["serve", "--port", "0", "--api-port", "0", "--config"])
+        .arg(config)
+        .env("OFFCLOUD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("offcloud starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut main, mut api) = (String::new(), None);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let url = line.rsplit("http://").next().unwrap_or("").to_string();
+        if line.contains("AWS endpoint") {
+            main = url;
+        } else if line.contains("API Gateway") {
+            api = Some(url);
+        } else if line.starts_with("offcloud: ready") {
+            break;
+        }
+    }
+    let ready = t.elapsed();
+    std::thread::spawn(move || lines.for_each(drop));
+    Served {
+        child,
+        main,
+        api,
+        ready,
+    }
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn row(name: &str, s: &Stats, base: &Stats) {
+    println!(
+        "{name:<46} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.2} ms  >10ms {:>3}/{:<5}  (p50 {:>5.1}x, p99 {:>5.1}x baseline)",
+        s.p50,
+        s.p99,
+        s.max,
+        s.over_10ms,
+        s.n,
+        s.p50 / base.p50,
+        s.p99 / base.p99
+    );
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let bin = root.join("target/release/offcloud");
+    let config = root.join("fixtures/offcloud.toml");
+    assert!(
+        bin.exists(),
+        "build first: cargo build --release --workspace --bins"
+    );
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+
+    println!(
+        "offcloud bench: {n} requests per sequential row; ratios are against the baseline of this run\n"
+    );
+    let base_addr = baseline_server();
+    let base = sequential(&base_addr, "POST", "/", b"{}", n, false);
+    let base_split = sequential(&base_addr, "POST", "/", b"{}", n, true);
+    let (base_par, base_rps) = parallel(&base_addr, "POST", "/", b"{}", n / 4, 8);
+    row("baseline: bare HTTP echo, sequential", &base, &base);
+    row("baseline: bare HTTP echo, split writes", &base_split, &base);
+    row("baseline: bare HTTP echo, 8 clients", &base_par, &base);
+    println!(
+        "{:<46} {base_rps:>9.0} req/s\n",
+        "baseline throughput, 8 clients"
+    );
+
+    let s = serve(&bin, &config);
+    let invoke = "/2015-03-31/functions/epoch-time/invocations";
+    let mut warm = Conn::new(&s.main, false);
+    warm.request("POST", invoke, b"{}");
+    let seq = sequential(&s.main, "POST", invoke, b"{}", n, false);
+    row("warm invoke, sequential", &seq, &base);
+    let split = sequential(&s.main, "POST", invoke, b"{}", n, true);
+    row(
+        "warm invoke, sequential, split writes (boto3)",
+        &split,
+        &base_split,
+    );
+    let (par, rps) = parallel(&s.main, "POST", invoke, b"{}", n / 4, 8);
+    row("warm invoke, 8 clients", &par, &base_par);
+    println!(
+        "{:<46} {rps:>9.0} req/s ({:.2}x baseline)\n",
+        "warm invoke throughput, 8 clients",
+        rps / base_rps
+    );
+
+    if let Some(api) = &s.api {
+        let seq = sequential(api, "GET", "/Prod/time", b"", n, false);
+        row("API Gateway GET /Prod/time, sequential", &seq, &base);
+        let (par, rps) = parallel(api, "GET", "/Prod/time", b"", n / 4, 8);
+        row("API Gateway GET /Prod/time, 8 clients", &par, &base_par);
+        println!(
+            "{:<46} {rps:>9.0} req/s ({:.2}x baseline)\n",
+            "API Gateway throughput, 8 clients",
+            rps / base_rps
+        );
+    }
+    drop(warm);
+    let idle_rss = rss_kb(s.child.id());
+    drop(s);
+
+    // Start-up to ready, cold start and idle memory, over fresh processes.
+    let mut ready = Vec::new();
+    let mut cold = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..15 {
+        let s = serve(&bin, &config);
+        ready.push(s.ready);
+        rss.push(rss_kb(s.child.id()));
+        let mut c = Conn::new(&s.main, false);
+        let t = Instant::now();
+        c.request("POST", invoke, b"{}");
+        cold.push(t.elapsed());
+    }
+    let ready = stats(ready);
+    let cold = stats(cold);
+    println!(
+        "{:<46} p50 {:>7.3} ms  p99 {:>7.3} ms",
+        "process start to ready", ready.p50, ready.p99
+    );
+    println!(
+        "{:<46} p50 {:>7.3} ms  p99 {:>7.3} ms  ({:.0}x warm p50)",
+        "cold start (first invoke of epoch-time)",
+        cold.p50,
+        cold.p99,
+        cold.p50 / seq.p50
+    );
+    rss.sort();
+    println!(
+        "{:<46} {:>7.1} MB at start, {:>5.1} MB after the load above",
+        "idle RSS of offcloud serve",
+        rss[rss.len() / 2] as f64 / 1024.0,
+        idle_rss as f64 / 1024.0
+    );
+}
