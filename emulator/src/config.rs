@@ -327,6 +327,22 @@ impl Config {
         Ok(())
     }
 
+    /// Adds a SAM template's functions and APIs, then validates the whole again.
+    pub fn merge_template(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let t = crate::sam::load(path)?;
+        self.functions.extend(t.functions);
+        self.apis.extend(t.apis);
+        self.validate().map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            ..e
+        })
+    }
+
+    /// An empty config rooted at `dir`, for a template without a config file.
+    pub fn empty(dir: &Path) -> Result<Self, ConfigError> {
+        Self::parse("(none)", "", dir)
+    }
+
     pub fn function(&self, name: &str) -> Option<&FunctionConfig> {
         self.functions.iter().find(|f| f.name() == name)
     }

@@ -7,5 +7,6 @@ pub mod clock;
 pub mod config;
 pub mod lambda;
 pub mod net;
+pub mod sam;
 pub mod scenario;
 pub mod server;

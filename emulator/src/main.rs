@@ -42,6 +42,9 @@ enum Command {
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
+        /// An AWS SAM template whose functions and APIs are served too; the config file is then optional.
+        #[arg(long)]
+        template: Option<PathBuf>,
     },
     /// Runs one invocation without a server, printing the response on stdout and the function's log on stderr.
     #[command(
@@ -103,6 +106,23 @@ fn init_tracing() {
         .init();
 }
 
+/// The config file, plus a SAM template's functions and APIs. With a template, a missing config file is no error.
+fn load_config(
+    path: &std::path::Path,
+    template: Option<&std::path::Path>,
+) -> anyhow::Result<Config> {
+    let mut config = match template {
+        Some(t) if !path.exists() => {
+            Config::empty(t.parent().unwrap_or(std::path::Path::new(".")))?
+        }
+        _ => Config::load(path)?,
+    };
+    if let Some(t) = template {
+        config.merge_template(t)?;
+    }
+    Ok(config)
+}
+
 fn launch() -> LaunchOptions {
     LaunchOptions {
         shim: std::env::current_exe().ok(),
@@ -128,9 +148,10 @@ fn main() -> anyhow::Result<()> {
             api_port,
             data_dir,
             host,
+            template,
         } => {
             init_tracing();
-            let config = Config::load(&config)?;
+            let config = load_config(&config, template.as_deref())?;
             if let Some(dir) = &data_dir {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;

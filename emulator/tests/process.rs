@@ -201,3 +201,29 @@ async fn python_awslambdaric_runs_unmodified() {
     assert_eq!(v["errorType"], "ValueError");
     assert_eq!(v["errorMessage"], "asked to fail");
 }
+
+/// A user with a SAM template writes no config.
+#[tokio::test]
+async fn serve_a_sam_template_without_a_config_file() {
+    crate::support::build_handlers();
+    let served = serve(
+        &workspace().join("no-such-offcloud.toml"),
+        &["--template", "fixtures/template.yaml"],
+    );
+    let api = served.api.clone().expect("the template's APIs");
+    for path in ["/Prod/time", "/time", "/v2/time"] {
+        let (status, _, body) = raw(&api, "GET", path, &[], b"").await;
+        assert_eq!(status, 200, "{path}");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(v["The current epoch time"].is_u64());
+    }
+    let (status, _, _) = raw(
+        &served.main,
+        "POST",
+        "/2015-03-31/functions/epoch-time/invocations",
+        &[],
+        b"{}",
+    )
+    .await;
+    assert_eq!(status, 200);
+}
