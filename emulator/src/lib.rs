@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod dynamodb;
 pub mod lambda;
 pub mod net;
 pub mod server;

@@ -109,6 +109,7 @@ fn main() -> anyhow::Result<()> {
                     port,
                     api_port,
                     launch: launch(),
+                    data_dir,
                 };
                 let emulator = Emulator::start(&config, Env::default(), opts).await?;
                 println!(

@@ -1,10 +1,12 @@
 //! The emulator as a whole: the main port (Invoke API, and the AWS service endpoints) and its start-up.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::Env;
 use crate::config::Config;
+use crate::dynamodb::{self, DynamoDb};
 use crate::lambda::{Lambda, LaunchOptions, invoke_wire};
 use crate::net::{self, Handler, WireRequest, WireResponse};
 
@@ -14,10 +16,36 @@ pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
 /// Routes main-port requests to the service they are for.
 pub struct MainPort {
     pub lambda: Arc<Lambda>,
+    pub dynamodb: Arc<DynamoDb>,
+}
+
+impl MainPort {
+    async fn dynamodb(&self, req: &WireRequest) -> WireResponse {
+        let ids = &self.lambda.env().ids;
+        let request_id = dynamodb::wire::request_id(&ids.uuid(), &ids.uuid());
+        match dynamodb::wire::decode(req) {
+            Ok(dynamodb::wire::Request::Health) => {
+                dynamodb::wire::health(self.dynamodb.region(), &request_id)
+            }
+            Ok(dynamodb::wire::Request::NotFound) => dynamodb::wire::not_found(&request_id),
+            Ok(dynamodb::wire::Request::Call {
+                op,
+                body,
+                content_type,
+            }) => match self.dynamodb.call(op, body).await {
+                Ok(out) => dynamodb::wire::encode(out, content_type, &request_id),
+                Err(e) => dynamodb::wire::encode_error(&e, content_type, &request_id),
+            },
+            Err((e, content_type)) => dynamodb::wire::encode_error(&e, content_type, &request_id),
+        }
+    }
 }
 
 impl Handler for MainPort {
     async fn handle(&self, req: WireRequest) -> WireResponse {
+        if dynamodb::wire::is_dynamodb(&req) {
+            return self.dynamodb(&req).await;
+        }
         if let Some(name) = invoke_wire::function_in_path(&req.path) {
             let request_id = self.lambda.env().ids.uuid();
             if req.method != http::Method::POST {
@@ -50,6 +78,8 @@ pub struct Options {
     pub port: u16,
     pub api_port: u16,
     pub launch: LaunchOptions,
+    /// Keep DynamoDB tables in SQLite files here; in memory when `None`.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -59,6 +89,7 @@ impl Default for Options {
             port: 0,
             api_port: 0,
             launch: LaunchOptions::default(),
+            data_dir: None,
         }
     }
 }
@@ -67,6 +98,7 @@ impl Default for Options {
 pub struct Emulator {
     pub main_addr: SocketAddr,
     pub lambda: Arc<Lambda>,
+    pub dynamodb: Arc<DynamoDb>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -77,14 +109,20 @@ impl Emulator {
         if opts.launch.endpoint_url.is_none() {
             opts.launch.endpoint_url = Some(format!("http://{main_addr}"));
         }
+        let dynamodb = Arc::new(DynamoDb::open(config, opts.data_dir.as_deref())?);
         let lambda = Lambda::new(config, env, opts.launch.clone())?;
         let port = Arc::new(MainPort {
             lambda: lambda.clone(),
+            dynamodb: dynamodb.clone(),
         });
-        let tasks = vec![net::serve(main, port, MAX_REQUEST)];
+        let tasks = vec![
+            net::serve(main, port, MAX_REQUEST),
+            dynamodb.spawn_ttl_sweeper(),
+        ];
         Ok(Self {
             main_addr,
             lambda,
+            dynamodb,
             tasks,
         })
     }
@@ -117,6 +155,8 @@ impl Drop for Emulator {
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("cannot open DynamoDB: {0}")]
+    DynamoDb(#[from] crate::dynamodb::DynamoError),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -2,4 +2,5 @@
 
 mod support;
 
+mod dynamodb;
 mod invoke_api;

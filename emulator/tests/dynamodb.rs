@@ -1,0 +1,568 @@
+//! The DynamoDB endpoint through the official `aws-sdk-dynamodb` client and raw HTTP.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    ScalarAttributeType,
+};
+use serde_json::{Value, json};
+
+use crate::support::{Builder, header, raw};
+
+const TABLES: &str = r#"
+[[table]]
+name = "things"
+hash_key = { name = "pk", type = "S" }
+range_key = { name = "sk", type = "N" }
+
+[[table.gsi]]
+name = "by-colour"
+hash_key = { name = "colour", type = "S" }
+"#;
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// A DynamoDB request over raw HTTP, returning the status, headers and JSON body.
+async fn call(addr: &str, target: &str, body: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    raw(
+        addr,
+        "POST",
+        "/",
+        &[
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amz-target", target),
+        ],
+        body.as_bytes(),
+    )
+    .await
+}
+
+fn assert_dynamodb_headers(headers: &[(String, String)], body: &[u8]) {
+    let id = header(headers, "x-amzn-requestid").expect("x-amzn-RequestId");
+    assert_eq!(id.len(), 52, "{id}");
+    assert!(
+        id.chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()),
+        "{id}"
+    );
+    let crc = header(headers, "x-amz-crc32").expect("x-amz-crc32");
+    assert_eq!(crc, crc32fast::hash(body).to_string());
+}
+
+#[tokio::test]
+async fn configured_tables_exist_at_start_up() {
+    let h = Builder::new(TABLES).start().await;
+    let db = h.dynamodb().await;
+    let tables = db.list_tables().send().await.unwrap();
+    assert_eq!(tables.table_names(), ["things"]);
+    let t = db
+        .describe_table()
+        .table_name("things")
+        .send()
+        .await
+        .unwrap();
+    let t = t.table().unwrap();
+    assert_eq!(t.key_schema().len(), 2);
+    assert_eq!(
+        t.global_secondary_indexes()[0].index_name(),
+        Some("by-colour")
+    );
+    assert_eq!(
+        t.billing_mode_summary().and_then(|b| b.billing_mode()),
+        Some(&BillingMode::PayPerRequest)
+    );
+}
+
+#[tokio::test]
+async fn table_lifecycle() {
+    let h = Builder::new("").start().await;
+    let db = h.dynamodb().await;
+    db.create_table()
+        .table_name("made")
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let again = db
+        .create_table()
+        .table_name("made")
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(again.into_service_error().is_resource_in_use_exception());
+    db.delete_table().table_name("made").send().await.unwrap();
+    let gone = db
+        .describe_table()
+        .table_name("made")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(gone.is_resource_not_found_exception(), "{gone:?}");
+}
+
+#[tokio::test]
+async fn put_get_query_update_with_conditions() {
+    let h = Builder::new(TABLES).start().await;
+    let db = h.dynamodb().await;
+    for (sk, colour) in [(1, "red"), (2, "blue"), (3, "red")] {
+        db.put_item()
+            .table_name("things")
+            .item("pk", s("a"))
+            .item("sk", n(sk))
+            .item("colour", s(colour))
+            .send()
+            .await
+            .unwrap();
+    }
+    let got = db
+        .get_item()
+        .table_name("things")
+        .key("pk", s("a"))
+        .key("sk", n(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.item().unwrap()["colour"], s("blue"));
+
+    let q = db
+        .query()
+        .table_name("things")
+        .key_condition_expression("pk = :p AND sk >= :min")
+        .expression_attribute_values(":p", s("a"))
+        .expression_attribute_values(":min", n(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(q.count(), 2);
+    assert_eq!(q.items()[0]["sk"], n(2));
+
+    let reds = db
+        .query()
+        .table_name("things")
+        .index_name("by-colour")
+        .key_condition_expression("colour = :c")
+        .expression_attribute_values(":c", s("red"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reds.count(), 2);
+
+    // A put that must not overwrite fails with ConditionalCheckFailedException.
+    let err = db
+        .put_item()
+        .table_name("things")
+        .item("pk", s("a"))
+        .item("sk", n(1))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_conditional_check_failed_exception(), "{err:?}");
+    assert_eq!(err.meta().message(), Some("The conditional request failed"));
+
+    let up = db
+        .update_item()
+        .table_name("things")
+        .key("pk", s("a"))
+        .key("sk", n(1))
+        .update_expression("SET #c = :new ADD hits :one")
+        .condition_expression("#c = :old")
+        .expression_attribute_names("#c", "colour")
+        .expression_attribute_values(":old", s("red"))
+        .expression_attribute_values(":new", s("green"))
+        .expression_attribute_values(":one", n(1))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await
+        .unwrap();
+    let attrs = up.attributes().unwrap();
+    assert_eq!(attrs["colour"], s("green"));
+    assert_eq!(attrs["hits"], n(1));
+
+    let failed = db
+        .update_item()
+        .table_name("things")
+        .key("pk", s("a"))
+        .key("sk", n(1))
+        .update_expression("SET colour = :new")
+        .condition_expression("colour = :old")
+        .expression_attribute_values(":old", s("red"))
+        .expression_attribute_values(":new", s("black"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(failed.is_conditional_check_failed_exception());
+
+    let deleted = db
+        .delete_item()
+        .table_name("things")
+        .key("pk", s("a"))
+        .key("sk", n(3))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.attributes().unwrap()["colour"], s("red"));
+    let scan = db.scan().table_name("things").send().await.unwrap();
+    assert_eq!(scan.count(), 2);
+}
+
+#[tokio::test]
+async fn batches_and_transactions() {
+    let h = Builder::new(TABLES).start().await;
+    let db = h.dynamodb().await;
+    use aws_sdk_dynamodb::types::{Put, PutRequest, TransactWriteItem, WriteRequest};
+    let writes: Vec<WriteRequest> = (0..5)
+        .map(|i| {
+            WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .item("pk", s("b"))
+                        .item("sk", n(i))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        })
+        .collect();
+    db.batch_write_item()
+        .request_items("things", writes)
+        .send()
+        .await
+        .unwrap();
+    let put = |sk: i64| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name("things")
+                    .item("pk", s("b"))
+                    .item("sk", n(sk))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let err = db
+        .transact_write_items()
+        .transact_items(put(10))
+        .transact_items(put(1))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) = err else {
+        panic!("{err:?}");
+    };
+    let codes: Vec<_> = t
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code().unwrap_or_default())
+        .collect();
+    assert_eq!(codes, ["None", "ConditionalCheckFailed"]);
+    // Nothing of a cancelled transaction is written.
+    let got = db
+        .get_item()
+        .table_name("things")
+        .key("pk", s("b"))
+        .key("sk", n(10))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.item().is_none());
+    let scan = db.scan().table_name("things").send().await.unwrap();
+    assert_eq!(scan.count(), 5);
+}
+
+#[tokio::test]
+async fn missing_table_is_resource_not_found_with_aws_shape() {
+    let h = Builder::new("").start().await;
+    let addr = h.emulator.main_addr.to_string();
+    let (status, headers, body) = call(
+        &addr,
+        "DynamoDB_20120810.GetItem",
+        r#"{"TableName":"nope","Key":{"id":{"S":"1"}}}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_dynamodb_headers(&headers, &body);
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("application/x-amz-json-1.0")
+    );
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        v["__type"],
+        "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
+    );
+    assert_eq!(v["message"], "Requested resource not found");
+
+    let err = h
+        .dynamodb()
+        .await
+        .describe_table()
+        .table_name("nope")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_not_found_exception());
+    assert_eq!(
+        err.meta().message(),
+        Some("Requested resource not found: Table: nope not found")
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_serialization_exception() {
+    let h = Builder::new("").start().await;
+    let addr = h.emulator.main_addr.to_string();
+    let (status, headers, body) = call(&addr, "DynamoDB_20120810.ListTables", "{not json").await;
+    assert_eq!(status, 400);
+    assert_dynamodb_headers(&headers, &body);
+    assert_eq!(
+        body,
+        br#"{"__type":"com.amazon.coral.service#SerializationException"}"#
+    );
+    // A member of the wrong JSON type is one too.
+    let (status, _, body) = call(&addr, "DynamoDB_20120810.ListTables", r#"{"Limit":"x"}"#).await;
+    assert_eq!(status, 400);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        v["__type"],
+        "com.amazon.coral.service#SerializationException"
+    );
+}
+
+#[tokio::test]
+async fn unknown_target_is_an_unknown_operation_exception() {
+    let h = Builder::new("").start().await;
+    let addr = h.emulator.main_addr.to_string();
+    for target in [
+        "DynamoDB_20120810.Frobnicate",
+        "DynamoDBStreams_20120810.PutItem",
+        "Lambda.Invoke",
+    ] {
+        let (status, headers, body) = call(&addr, target, "{}").await;
+        assert_eq!(status, 400, "{target}");
+        assert_dynamodb_headers(&headers, &body);
+        assert_eq!(
+            body,
+            br#"{"__type":"com.amazon.coral.service#UnknownOperationException"}"#
+        );
+    }
+    // Another content type is not a DynamoDB request: 404, as dynalite records it.
+    let (status, headers, body) = raw(
+        &addr,
+        "POST",
+        "/",
+        &[
+            ("content-type", "text/plain"),
+            ("x-amz-target", "DynamoDB_20120810.ListTables"),
+        ],
+        b"{}",
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_dynamodb_headers(&headers, &body);
+    assert_eq!(body, b"<UnknownOperationException/>\n");
+}
+
+#[tokio::test]
+async fn plain_json_content_type_is_accepted_and_echoed() {
+    let h = Builder::new(TABLES).start().await;
+    let addr = h.emulator.main_addr.to_string();
+    let (status, headers, body) = raw(
+        &addr,
+        "POST",
+        "/",
+        &[
+            ("content-type", "application/json"),
+            ("x-amz-target", "DynamoDB_20120810.ListTables"),
+        ],
+        b"{}",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_dynamodb_headers(&headers, &body);
+    assert_eq!(header(&headers, "content-type"), Some("application/json"));
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v, json!({"TableNames": ["things"]}));
+}
+
+#[tokio::test]
+async fn health_check_answers_with_the_region() {
+    let h = Builder::new("region = \"eu-west-2\"\n").start().await;
+    let addr = h.emulator.main_addr.to_string();
+    let (status, headers, body) = raw(&addr, "GET", "/", &[], b"").await;
+    assert_eq!(status, 200);
+    assert_dynamodb_headers(&headers, &body);
+    assert_eq!(body, b"healthy: dynamodb.eu-west-2.amazonaws.com ");
+}
+
+#[tokio::test]
+async fn request_over_16_mb_is_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = Builder::new("").start().await;
+    let addr = h.emulator.main_addr.to_string();
+    let (status, headers, resp) = call(&addr, "DynamoDB_20120810.ListTables", "").await;
+    assert_eq!(
+        status, 400,
+        "an empty body with a target is a SerializationException"
+    );
+    assert_dynamodb_headers(&headers, &resp);
+    // The emulator answers as soon as it sees the declared length, without reading the body, so this sends only
+    // the head and reads the answer.
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-amz-json-1.0\r\nx-amz-target: DynamoDB_20120810.ListTables\r\ncontent-length: {}\r\n\r\n",
+        16 * 1024 * 1024 + 1
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0; 4096];
+    let n = sock.read(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 413"), "{text}");
+    assert!(text.contains("x-amz-crc32: 0\r\n"), "{text}");
+    assert!(text.contains("x-amzn-requestid: "), "{text}");
+}
+
+#[tokio::test]
+async fn crc32_covers_every_success_body() {
+    let h = Builder::new(TABLES).start().await;
+    let addr = h.emulator.main_addr.to_string();
+    let item = json!({"TableName": "things", "Item": {"pk": {"S": "c"}, "sk": {"N": "1"}, "text": {"S": "héllo"}}});
+    let (status, headers, body) = call(&addr, "DynamoDB_20120810.PutItem", &item.to_string()).await;
+    assert_eq!(status, 200);
+    assert_dynamodb_headers(&headers, &body);
+    let key = json!({"TableName": "things", "Key": {"pk": {"S": "c"}, "sk": {"N": "1"}}});
+    let (status, headers, body) = call(&addr, "DynamoDB_20120810.GetItem", &key.to_string()).await;
+    assert_eq!(status, 200);
+    assert_dynamodb_headers(&headers, &body);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["Item"]["text"], json!({"S": "héllo"}));
+}
+
+#[tokio::test]
+async fn lambda_invoke_still_routes_beside_dynamodb() {
+    let h = Builder::seeds().start().await;
+    let out = h
+        .lambda()
+        .await
+        .invoke()
+        .function_name("epoch-time")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status_code(), 200);
+    let tables = h.dynamodb().await.list_tables().send().await.unwrap();
+    let mut names = tables.table_names().to_vec();
+    names.sort();
+    assert_eq!(names, ["lambda-apigateway", "port-master"]);
+}
+
+#[tokio::test]
+async fn streams_record_changes() {
+    let h = Builder::new(
+        "[[table]]\nname = \"streamed\"\nhash_key = { name = \"id\", type = \"S\" }\nstream = \"NEW_AND_OLD_IMAGES\"\n",
+    )
+    .start()
+    .await;
+    let db = h.dynamodb().await;
+    db.put_item()
+        .table_name("streamed")
+        .set_item(Some(HashMap::from([("id".to_string(), s("1"))])))
+        .send()
+        .await
+        .unwrap();
+    let streams = streams_wire::list(&h).await;
+    assert_eq!(streams.len(), 1);
+}
+
+/// DynamoDB Streams over raw HTTP: the workspace has no Streams SDK, and its wire is the same JSON 1.0.
+mod streams_wire {
+    use super::*;
+
+    pub async fn list(h: &crate::support::Harness) -> Vec<Value> {
+        let addr = h.emulator.main_addr.to_string();
+        let (status, headers, body) =
+            call(&addr, "DynamoDBStreams_20120810.ListStreams", "{}").await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        assert_dynamodb_headers(&headers, &body);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let streams = v["Streams"].as_array().unwrap().clone();
+        let arn = streams[0]["StreamArn"].as_str().unwrap();
+        let (status, _, body) = call(
+            &addr,
+            "DynamoDBStreams_20120810.DescribeStream",
+            &json!({"StreamArn": arn}).to_string(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let d: Value = serde_json::from_slice(&body).unwrap();
+        let shard = d["StreamDescription"]["Shards"][0]["ShardId"]
+            .as_str()
+            .unwrap();
+        let (_, _, body) = call(
+            &addr,
+            "DynamoDBStreams_20120810.GetShardIterator",
+            &json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})
+                .to_string(),
+        )
+        .await;
+        let it: Value = serde_json::from_slice(&body).unwrap();
+        let (status, _, body) = call(
+            &addr,
+            "DynamoDBStreams_20120810.GetRecords",
+            &json!({"ShardIterator": it["ShardIterator"]}).to_string(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let r: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(r["Records"][0]["eventName"], "INSERT");
+        assert_eq!(
+            r["Records"][0]["dynamodb"]["NewImage"]["id"],
+            json!({"S": "1"})
+        );
+        streams
+    }
+}
