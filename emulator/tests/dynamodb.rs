@@ -566,3 +566,304 @@ mod streams_wire {
         streams
     }
 }
+
+/// Invokes a seed function with a JSON event, returning the function error (if any) and the payload.
+async fn invoke(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    event: Value,
+) -> (Option<String>, Value) {
+    let out = client
+        .invoke()
+        .function_name(function)
+        .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status_code(), 200);
+    let payload = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    (out.function_error().map(str::to_string), payload)
+}
+
+#[tokio::test]
+async fn dynamodb_manager_runs_every_seed_operation() {
+    let h = Builder::seeds().start().await;
+    let lambda = h.lambda().await;
+    let f = "dynamodb-manager";
+
+    // The seed's sample requests, in its order.
+    let (err, out) = invoke(
+        &lambda,
+        f,
+        json!({"operation": "create", "tableName": "lambda-apigateway",
+               "payload": {"Item": {"id": "1", "name": "Bob"}}}),
+    )
+    .await;
+    assert_eq!(err, None, "{out}");
+    assert_eq!(out["ResponseMetadata"]["HTTPStatusCode"], 200);
+    assert_eq!(
+        out["ResponseMetadata"]["RequestId"].as_str().unwrap().len(),
+        52
+    );
+    assert_eq!(out.as_object().unwrap().len(), 1, "{out}");
+
+    let (err, out) = invoke(
+        &lambda,
+        f,
+        json!({"operation": "read", "tableName": "lambda-apigateway",
+               "payload": {"Key": {"id": "1"}}}),
+    )
+    .await;
+    assert_eq!(err, None, "{out}");
+    assert_eq!(out["Item"], json!({"id": "1", "name": "Bob"}));
+
+    let (err, out) = invoke(
+        &lambda,
+        f,
+        json!({"operation": "create", "tableName": "lambda-apigateway",
+               "payload": {"Item": {"id": "1234ABCD", "number": 5}}}),
+    )
+    .await;
+    assert_eq!(err, None, "{out}");
+
+    let (err, out) = invoke(
+        &lambda,
+        f,
+        json!({"operation": "update", "tableName": "lambda-apigateway",
+               "payload": {"Key": {"id": "1234ABCD"},
+                           "UpdateExpression": "SET #n = #n + :inc",
+                           "ConditionExpression": "attribute_exists(id)",
+                           "ExpressionAttributeNames": {"#n": "number"},
+                           "ExpressionAttributeValues": {":inc": 2},
+                           "ReturnValues": "UPDATED_NEW"}}),
+    )
+    .await;
+    assert_eq!(err, None, "{out}");
+    assert_eq!(out["Attributes"], json!({"number": 7}));
+
+    let (err, out) = invoke(
+        &lambda,
+        f,
+        json!({"operation": "list", "tableName": "lambda-apigateway", "payload": {}}),
+    )
+    .await;
+    assert_eq!(err, None, "{out}");
+    assert_eq!(out["Count"], 2);
+    assert_eq!(out["ScannedCount"], 2);
+    let mut items = out["Items"].as_array().unwrap().clone();
+    items.sort_by_key(|i| i["id"].as_str().unwrap().to_string());
+    assert_eq!(
+        items,
+        [
+            json!({"id": "1", "name": "Bob"}),
+            json!({"id": "1234ABCD", "number": 7})
+        ]
+    );
+
+    let (err, out) = invoke(
+        &lambda,
+        f,
+        json!({"operation": "delete", "tableName": "lambda-apigateway",
+               "payload": {"Key": {"id": "1"}, "ReturnValues": "ALL_OLD"}}),
+    )
+    .await;
+    assert_eq!(err, None, "{out}");
+    assert_eq!(out["Attributes"], json!({"id": "1", "name": "Bob"}));
+    let (_, out) = invoke(
+        &lambda,
+        f,
+        json!({"operation": "read", "tableName": "lambda-apigateway", "payload": {"Key": {"id": "1"}}}),
+    )
+    .await;
+    assert!(out.get("Item").is_none(), "{out}");
+
+    let echo = json!({"operation": "echo",
+                      "payload": {"somekey1": "somevalue1", "somekey2": "somevalue2"}});
+    let (err, out) = invoke(&lambda, f, echo).await;
+    assert_eq!(err, None);
+    assert_eq!(
+        out,
+        json!({"somekey1": "somevalue1", "somekey2": "somevalue2"})
+    );
+
+    let (err, out) = invoke(&lambda, f, json!({"operation": "ping"})).await;
+    assert_eq!(err, None);
+    assert_eq!(out, json!("pong"));
+
+    let (err, out) = invoke(&lambda, f, json!({"operation": "x", "payload": {}})).await;
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+    assert_eq!(out["errorType"], "ValueError");
+    assert_eq!(out["errorMessage"], "Unrecognized operation \"x\"");
+
+    // A failed condition is boto3's ClientError.
+    let (err, out) = invoke(
+        &lambda,
+        f,
+        json!({"operation": "create", "tableName": "lambda-apigateway",
+               "payload": {"Item": {"id": "1234ABCD"}, "ConditionExpression": "attribute_not_exists(id)"}}),
+    )
+    .await;
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+    assert_eq!(out["errorType"], "ClientError");
+    assert_eq!(
+        out["errorMessage"],
+        "An error occurred (ConditionalCheckFailedException) when calling the PutItem operation: The conditional request failed"
+    );
+}
+
+async fn allocate(
+    lambda: &aws_sdk_lambda::Client,
+    service: &str,
+    code: &str,
+) -> (Option<String>, Value) {
+    invoke(
+        lambda,
+        "port-master",
+        json!({"service": service, "code": code}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn port_master_allocates_the_lowest_free_port_once_per_service() {
+    let h = Builder::seeds().start().await;
+    let lambda = h.lambda().await;
+    assert_eq!(
+        allocate(&lambda, "sample-ecs-service", "SMPLESRV").await,
+        (None, json!(8000))
+    );
+    assert_eq!(
+        allocate(&lambda, "second-service", "SECOND").await,
+        (None, json!(8001))
+    );
+    // A repeated service gets the port it already has.
+    assert_eq!(
+        allocate(&lambda, "sample-ecs-service", "SMPLESRV").await,
+        (None, json!(8000))
+    );
+    assert_eq!(
+        allocate(&lambda, "third", "THIRD2").await,
+        (None, json!(8002))
+    );
+
+    // Both items of an allocation are in the table.
+    let got = h
+        .dynamodb()
+        .await
+        .get_item()
+        .table_name("port-master")
+        .key("id", s("port#8001"))
+        .send()
+        .await
+        .unwrap();
+    let item = got.item().unwrap();
+    assert_eq!(item["service"], s("second-service"));
+    assert_eq!(item["code"], s("SECOND"));
+    assert_eq!(item["port"], n(8001));
+}
+
+#[tokio::test]
+async fn port_master_parameter_errors() {
+    let h = Builder::seeds().start().await;
+    let lambda = h.lambda().await;
+    let cases = [
+        json!({"code": "SMPLESRV"}),
+        json!({"service": "s", "code": "smplesrv"}),
+        json!({"service": "s"}),
+        json!({"service": "", "code": "A"}),
+    ];
+    for event in cases {
+        let (err, out) = invoke(&lambda, "port-master", event.clone()).await;
+        assert_eq!(err.as_deref(), Some("Unhandled"), "{event}");
+        assert_eq!(out["errorType"], "ParameterError");
+        let message = out["errorMessage"].as_str().unwrap();
+        assert!(
+            message.starts_with("ParameterError: "),
+            "{event}: {message}"
+        );
+        // API Gateway's selection pattern for 400 matches it.
+        assert!(
+            regex::Regex::new("^ParameterError.*")
+                .unwrap()
+                .is_match(message)
+        );
+    }
+}
+
+#[tokio::test]
+async fn port_master_reports_a_full_range() {
+    let config =
+        std::fs::read_to_string(crate::support::workspace().join("fixtures/offcloud.toml"))
+            .unwrap()
+            .replace("PORT_RANGE_MAX = \"8039\"", "PORT_RANGE_MAX = \"8002\"");
+    crate::support::build_handlers();
+    let h = Builder::new(config).start().await;
+    let lambda = h.lambda().await;
+    for (i, port) in (8000..=8002).enumerate() {
+        let (err, out) = allocate(&lambda, &format!("svc-{i}"), "SVC").await;
+        assert_eq!((err, out), (None, json!(port)));
+    }
+    let (err, out) = allocate(&lambda, "one-too-many", "SVC").await;
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+    assert_eq!(out["errorType"], "PortRangeError");
+    assert_eq!(
+        out["errorMessage"],
+        "PortRangeError: no free port in the range 8000-8002"
+    );
+    // A service that has a port still gets it when the range is full.
+    assert_eq!(allocate(&lambda, "svc-1", "SVC").await, (None, json!(8001)));
+}
+
+#[tokio::test]
+async fn port_master_reports_dynamodb_failures() {
+    let config =
+        std::fs::read_to_string(crate::support::workspace().join("fixtures/offcloud.toml"))
+            .unwrap()
+            .replace(
+                "PORT_MASTER_TABLE = \"port-master\"",
+                "PORT_MASTER_TABLE = \"no-such-table\"",
+            );
+    crate::support::build_handlers();
+    let h = Builder::new(config).start().await;
+    let (err, out) = allocate(&h.lambda().await, "svc", "SVC").await;
+    assert_eq!(err.as_deref(), Some("Unhandled"));
+    assert_eq!(out["errorType"], "DynamoDbError");
+    let message = out["errorMessage"].as_str().unwrap();
+    assert!(message.starts_with("DynamoDbError: "), "{message}");
+    assert!(message.contains("ResourceNotFoundException"), "{message}");
+}
+
+#[tokio::test]
+async fn port_master_32_concurrent_allocations_are_distinct() {
+    let h = Builder::seeds().start().await;
+    let lambda = h.lambda().await;
+    let calls = (0..32).map(|i| {
+        let lambda = lambda.clone();
+        async move { allocate(&lambda, &format!("service-{i}"), "SVC").await }
+    });
+    let results = futures_join_all(calls).await;
+    let mut ports: Vec<i64> = results
+        .iter()
+        .map(|(err, out)| {
+            assert_eq!(err, &None, "{out}");
+            out.as_i64().unwrap()
+        })
+        .collect();
+    ports.sort();
+    assert_eq!(ports, (8000..8032).collect::<Vec<_>>());
+}
+
+/// Runs futures concurrently on the test's runtime, in order of their results.
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
