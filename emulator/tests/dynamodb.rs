@@ -864,3 +864,137 @@ where
     }
     out
 }
+
+/// Starts `offcloud serve` on free ports, returning the child and its AWS endpoint URL.
+async fn serve(
+    config: &std::path::Path,
+    data_dir: &std::path::Path,
+) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(crate::support::offcloud_bin())
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--port", "0", "--api-port", "0", "--host", "127.0.0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(url) =
+                line.strip_prefix("offcloud: AWS endpoint (Lambda, DynamoDB, RDS Data API) on ")
+            {
+                return url.trim().to_string();
+            }
+        }
+        panic!("offcloud exited before printing its URL");
+    })
+    .await
+    .expect("offcloud prints its URL");
+    (child, url)
+}
+
+async fn client_for(url: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_writes_survive_sigkill() {
+    let dir = std::env::temp_dir().join(format!(
+        "offcloud-durability-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = dir.join("offcloud.toml");
+    std::fs::write(
+        &config,
+        "[[table]]\nname = \"durable\"\nhash_key = { name = \"id\", type = \"S\" }\n",
+    )
+    .unwrap();
+
+    let (mut child, url) = serve(&config, &data).await;
+    let db = client_for(&url).await;
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let db = db.clone();
+            let acked = acked.clone();
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let id = format!("w{w}-{i}");
+                    let put = db
+                        .put_item()
+                        .table_name("durable")
+                        .item("id", s(&id))
+                        .item("payload", s(&"x".repeat(200)))
+                        .send()
+                        .await;
+                    match put {
+                        Ok(_) => acked.lock().unwrap().push(id),
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    child.start_kill().unwrap(); // SIGKILL on Unix.
+    child.wait().await.unwrap();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 20,
+        "only {} writes before the kill",
+        acked.len()
+    );
+
+    let (_child, url) = serve(&config, &data).await;
+    let db = client_for(&url).await;
+    // The table declared in the config is kept with its items, not created again.
+    let mut found = std::collections::HashSet::new();
+    let mut start = None;
+    loop {
+        let page = db
+            .scan()
+            .table_name("durable")
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in page.items() {
+            found.insert(item["id"].as_s().unwrap().clone());
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    let missing: Vec<_> = acked.iter().filter(|id| !found.contains(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes lost: {missing:?}",
+        missing.len()
+    );
+    drop(_child);
+    let _ = std::fs::remove_dir_all(&dir);
+}
