@@ -36,6 +36,9 @@ pub struct Config {
     pub functions: Vec<FunctionConfig>,
     #[serde(default, rename = "api")]
     pub apis: Vec<ApiConfig>,
+    /// DynamoDB tables created at start-up.
+    #[serde(default, rename = "table")]
+    pub tables: Vec<TableConfig>,
     /// The directory relative paths in this file are resolved against: the file's own directory's parent
     /// workspace root when there is one, otherwise the file's directory.
     #[serde(skip)]
@@ -113,6 +116,50 @@ impl FunctionConfig {
     pub fn name(&self) -> &str {
         self.name.get_ref()
     }
+}
+
+/// A DynamoDB table, created at start-up with on-demand billing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    pub name: Spanned<String>,
+    pub hash_key: KeyConfig,
+    pub range_key: Option<KeyConfig>,
+    #[serde(default)]
+    pub gsi: Vec<GsiConfig>,
+    /// `StreamViewType` of the table's stream, when it has one: `KEYS_ONLY`, `NEW_IMAGE`, `OLD_IMAGE` or
+    /// `NEW_AND_OLD_IMAGES`.
+    pub stream: Option<Spanned<String>>,
+    /// The attribute holding each item's expiry time, in epoch seconds.
+    pub ttl_attribute: Option<String>,
+}
+
+/// A key attribute: `{ name = "id", type = "S" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: KeyType,
+}
+
+/// The scalar types a key attribute can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum KeyType {
+    S,
+    N,
+    B,
+}
+
+/// A global secondary index.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GsiConfig {
+    pub name: String,
+    pub hash_key: KeyConfig,
+    pub range_key: Option<KeyConfig>,
+    /// `ALL` (the default) or `KEYS_ONLY`.
+    pub projection: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -324,6 +371,79 @@ impl Config {
                 }
             }
         }
+        self.validate_tables()
+    }
+
+    fn validate_tables(&self) -> Result<(), ConfigError> {
+        let src = &self.source;
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.tables {
+            let name = t.name.get_ref();
+            let err = |message: String| Err(src.error(t.name.span(), message));
+            // Source: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+            if !(3..=255).contains(&name.len())
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            {
+                return err(format!(
+                    "table name {name:?} must be 3 to 255 letters, digits, underscores, hyphens or dots"
+                ));
+            }
+            if !seen.insert(name.as_str()) {
+                return err(format!("table {name:?} is declared twice"));
+            }
+            let mut types = BTreeMap::new();
+            let keys = std::iter::once((&t.hash_key, t.range_key.as_ref()))
+                .chain(t.gsi.iter().map(|g| (&g.hash_key, g.range_key.as_ref())));
+            for (hash, range) in keys {
+                for k in std::iter::once(hash).chain(range) {
+                    if k.name.is_empty() {
+                        return err(format!("table {name:?}: a key attribute has an empty name"));
+                    }
+                    if let Some(other) = types.insert(k.name.as_str(), k.kind)
+                        && other != k.kind
+                    {
+                        return err(format!(
+                            "table {name:?}: attribute {:?} is declared as both {other:?} and {:?}",
+                            k.name, k.kind
+                        ));
+                    }
+                }
+                if range.is_some_and(|r| r.name == hash.name) {
+                    return err(format!(
+                        "table {name:?}: the range key cannot be the hash key {:?}",
+                        hash.name
+                    ));
+                }
+            }
+            let mut indexes = std::collections::HashSet::new();
+            for g in &t.gsi {
+                if !indexes.insert(g.name.as_str()) {
+                    return err(format!(
+                        "table {name:?}: index {:?} is declared twice",
+                        g.name
+                    ));
+                }
+                if !matches!(g.projection.as_deref(), None | Some("ALL" | "KEYS_ONLY")) {
+                    return err(format!(
+                        "table {name:?}: index {:?}: projection must be \"ALL\" or \"KEYS_ONLY\"",
+                        g.name
+                    ));
+                }
+            }
+            if let Some(view) = &t.stream
+                && !matches!(
+                    view.get_ref().as_str(),
+                    "KEYS_ONLY" | "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES"
+                )
+            {
+                return Err(src.error(
+                    view.span(),
+                    "stream must be KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -414,6 +534,28 @@ mod tests {
         let e = parse(text).unwrap_err();
         assert_eq!(e.line, 10);
         assert!(e.message.contains("unknown function \"g\""), "{e}");
+    }
+
+    #[test]
+    fn tables_parse_with_keys_and_indexes() {
+        let c = parse("[[table]]\nname = \"t01\"\nhash_key = { name = \"id\", type = \"S\" }\nrange_key = { name = \"n\", type = \"N\" }\n[[table.gsi]]\nname = \"by-x\"\nhash_key = { name = \"x\", type = \"S\" }\n").unwrap();
+        let t = &c.tables[0];
+        assert_eq!(t.hash_key.kind, KeyType::S);
+        assert_eq!(t.range_key.as_ref().unwrap().kind, KeyType::N);
+        assert_eq!(t.gsi[0].name, "by-x");
+    }
+
+    #[test]
+    fn bad_tables_are_rejected_at_their_line() {
+        let e = parse("region = \"x\"\n[[table]]\nname = \"ab\"\nhash_key = { name = \"id\", type = \"S\" }\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        let e = parse("[[table]]\nname = \"abc\"\nhash_key = { name = \"id\", type = \"X\" }\n")
+            .unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        let e = parse("[[table]]\nname = \"abc\"\nhash_key = { name = \"id\", type = \"S\" }\n[[table.gsi]]\nname = \"g\"\nhash_key = { name = \"id\", type = \"N\" }\n").unwrap_err();
+        assert!(e.message.contains("both"), "{e}");
+        let e = parse("[[table]]\nname = \"abc\"\nhash_key = { name = \"id\", type = \"S\" }\n[[table]]\nname = \"abc\"\nhash_key = { name = \"id\", type = \"S\" }\n").unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
     }
 
     #[test]

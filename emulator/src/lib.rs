@@ -5,6 +5,7 @@
 pub mod apigw;
 pub mod clock;
 pub mod config;
+pub mod dynamodb;
 pub mod lambda;
 pub mod net;
 pub mod sam;

@@ -162,6 +162,7 @@ fn main() -> anyhow::Result<()> {
                     port,
                     api_port,
                     launch: launch(),
+                    data_dir,
                 };
                 let emulator = Emulator::start(&config, Env::default(), opts).await?;
                 // Listen for signals before announcing readiness, so that a SIGTERM sent right after the ready

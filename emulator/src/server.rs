@@ -1,11 +1,13 @@
 //! The emulator as a whole: the main port (Invoke API, and the AWS service endpoints) and its start-up.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::apigw::{self, ApiGateway};
 use crate::clock::Env;
 use crate::config::Config;
+use crate::dynamodb::{self, DynamoDb};
 use crate::lambda::{Lambda, LaunchOptions, invoke_wire};
 use crate::net::{self, Handler, WireRequest, WireResponse};
 
@@ -15,10 +17,36 @@ pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
 /// Routes main-port requests to the service they are for.
 pub struct MainPort {
     pub lambda: Arc<Lambda>,
+    pub dynamodb: Arc<DynamoDb>,
+}
+
+impl MainPort {
+    async fn dynamodb(&self, req: &WireRequest) -> WireResponse {
+        let ids = &self.lambda.env().ids;
+        let request_id = dynamodb::wire::request_id(&ids.uuid(), &ids.uuid());
+        match dynamodb::wire::decode(req) {
+            Ok(dynamodb::wire::Request::Health) => {
+                dynamodb::wire::health(self.dynamodb.region(), &request_id)
+            }
+            Ok(dynamodb::wire::Request::NotFound) => dynamodb::wire::not_found(&request_id),
+            Ok(dynamodb::wire::Request::Call {
+                op,
+                body,
+                content_type,
+            }) => match self.dynamodb.call(op, body).await {
+                Ok(out) => dynamodb::wire::encode(out, content_type, &request_id),
+                Err(e) => dynamodb::wire::encode_error(&e, content_type, &request_id),
+            },
+            Err((e, content_type)) => dynamodb::wire::encode_error(&e, content_type, &request_id),
+        }
+    }
 }
 
 impl Handler for MainPort {
     async fn handle(&self, req: WireRequest) -> WireResponse {
+        if dynamodb::wire::is_dynamodb(&req) {
+            return self.dynamodb(&req).await;
+        }
         if let Some(name) = invoke_wire::function_in_path(&req.path) {
             let request_id = self.lambda.env().ids.uuid();
             if req.method != http::Method::POST {
@@ -51,6 +79,8 @@ pub struct Options {
     pub port: u16,
     pub api_port: u16,
     pub launch: LaunchOptions,
+    /// Keep DynamoDB tables in SQLite files here; in memory when `None`.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -60,6 +90,7 @@ impl Default for Options {
             port: 0,
             api_port: 0,
             launch: LaunchOptions::default(),
+            data_dir: None,
         }
     }
 }
@@ -70,6 +101,7 @@ pub struct Emulator {
     /// The API Gateway's address, when any API is configured.
     pub api_addr: Option<SocketAddr>,
     pub lambda: Arc<Lambda>,
+    pub dynamodb: Arc<DynamoDb>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -80,11 +112,13 @@ impl Emulator {
         if opts.launch.endpoint_url.is_none() {
             opts.launch.endpoint_url = Some(format!("http://{main_addr}"));
         }
+        let dynamodb = Arc::new(DynamoDb::open(config, opts.data_dir.as_deref())?);
         let lambda = Lambda::new(config, env.clone(), opts.launch.clone())?;
         let port = Arc::new(MainPort {
             lambda: lambda.clone(),
+            dynamodb: dynamodb.clone(),
         });
-        let mut tasks = vec![net::serve(main, port, MAX_REQUEST)];
+        let mut tasks = vec![net::serve(main, port, MAX_REQUEST), dynamodb.spawn_ttl_sweeper()];
         let gateway = ApiGateway::new(config, lambda.clone(), env.clone());
         let api_addr = if gateway.is_empty() {
             None
@@ -98,6 +132,7 @@ impl Emulator {
             main_addr,
             api_addr,
             lambda,
+            dynamodb,
             tasks,
         })
     }
@@ -130,6 +165,8 @@ impl Drop for Emulator {
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("cannot open DynamoDB: {0}")]
+    DynamoDb(#[from] crate::dynamodb::DynamoError),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -3,6 +3,7 @@
 mod support;
 
 mod apigw;
+mod dynamodb;
 mod faults;
 mod invoke_api;
 mod process;

@@ -114,6 +114,10 @@ impl Harness {
     pub async fn lambda(&self) -> aws_sdk_lambda::Client {
         aws_sdk_lambda::Client::new(&self.sdk_config().await)
     }
+
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+    }
 }
 
 /// A raw HTTP/1.1 exchange on a fresh connection, for checking exact status codes and headers.

@@ -1,0 +1,246 @@
+//! The DynamoDB half of the emulator: the JSON 1.0 protocol on the main port, in front of an embedded engine.
+//!
+//! - [`wire`] decodes `POST /` requests with `X-Amz-Target` and encodes responses and errors as DynamoDB does.
+//! - [`storage`] is the engine (dynoxide on SQLite); nothing else touches it.
+//! - [`DynamoDb`] is the operation layer between them, and creates the tables declared in the config file.
+
+pub mod storage;
+pub mod wire;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::config::{Config, KeyType, TableConfig};
+pub use storage::Storage;
+
+/// The name of the SQLite file under `--data-dir`.
+pub const DATA_FILE: &str = "dynamodb.sqlite";
+
+/// How often expired items are deleted. AWS deletes them "within a few days"; reads do not hide expired items
+/// either, so an exact interval is no promise.
+/// Source: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html
+const TTL_SWEEP: Duration = Duration::from_secs(30);
+
+macro_rules! operations {
+    ($($name:ident),* $(,)?) => {
+        /// Every operation the engine serves, DynamoDB's and DynamoDB Streams'.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Operation { $($name),* }
+
+        impl Operation {
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $(stringify!($name) => Some(Self::$name),)*
+                    _ => None,
+                }
+            }
+
+            pub fn name(self) -> &'static str {
+                match self { $(Self::$name => stringify!($name)),* }
+            }
+        }
+    };
+}
+
+operations!(
+    CreateTable,
+    DeleteTable,
+    DescribeTable,
+    ListTables,
+    UpdateTable,
+    PutItem,
+    GetItem,
+    DeleteItem,
+    UpdateItem,
+    Query,
+    Scan,
+    BatchGetItem,
+    BatchWriteItem,
+    TransactWriteItems,
+    TransactGetItems,
+    ListStreams,
+    DescribeStream,
+    GetShardIterator,
+    GetRecords,
+    UpdateTimeToLive,
+    DescribeTimeToLive,
+    ExecuteStatement,
+    ExecuteTransaction,
+    BatchExecuteStatement,
+    TagResource,
+    UntagResource,
+    ListTagsOfResource,
+);
+
+impl Operation {
+    /// Whether the operation belongs to DynamoDB Streams (`DynamoDBStreams_20120810.*`).
+    pub fn is_streams(self) -> bool {
+        matches!(
+            self,
+            Self::ListStreams | Self::DescribeStream | Self::GetShardIterator | Self::GetRecords
+        )
+    }
+}
+
+/// A DynamoDB error, with AWS's code and message.
+/// Source: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DynamoError {
+    /// An error the engine reported, already in DynamoDB's wire form.
+    #[error("{code}: {message}")]
+    Service {
+        status: u16,
+        code: String,
+        message: String,
+        /// The JSON error body, as DynamoDB writes it for this error.
+        body: String,
+    },
+    /// The body is not JSON. DynamoDB gives no message.
+    #[error("SerializationException")]
+    Serialization,
+    /// An `X-Amz-Target` that names no operation, or none at all. DynamoDB gives no message.
+    #[error("UnknownOperationException")]
+    UnknownOperation,
+    /// A body over 16 MB.
+    #[error("Request entity too large")]
+    TooLarge,
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// A table declared in the config file, as CreateTable needs it.
+#[derive(Debug, Clone)]
+pub struct TableSpec(pub TableConfig);
+
+impl TableSpec {
+    pub fn create_table_request(&self) -> Value {
+        let t = &self.0;
+        let mut defs = std::collections::BTreeMap::new();
+        let mut key = |k: &crate::config::KeyConfig| {
+            defs.insert(k.name.clone(), k.kind);
+        };
+        key(&t.hash_key);
+        if let Some(r) = &t.range_key {
+            key(r);
+        }
+        for g in &t.gsi {
+            key(&g.hash_key);
+            if let Some(r) = &g.range_key {
+                key(r);
+            }
+        }
+        let schema = |h: &crate::config::KeyConfig, r: Option<&crate::config::KeyConfig>| {
+            let mut s = vec![json!({"AttributeName": h.name, "KeyType": "HASH"})];
+            if let Some(r) = r {
+                s.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
+            }
+            s
+        };
+        let mut req = json!({
+            "TableName": t.name.get_ref(),
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": schema(&t.hash_key, t.range_key.as_ref()),
+            "AttributeDefinitions": defs
+                .iter()
+                .map(|(name, kind)| json!({"AttributeName": name, "AttributeType": kind.code()}))
+                .collect::<Vec<_>>(),
+        });
+        if !t.gsi.is_empty() {
+            req["GlobalSecondaryIndexes"] = t
+                .gsi
+                .iter()
+                .map(|g| {
+                    json!({
+                        "IndexName": g.name,
+                        "KeySchema": schema(&g.hash_key, g.range_key.as_ref()),
+                        "Projection": {"ProjectionType": g.projection.as_deref().unwrap_or("ALL")},
+                    })
+                })
+                .collect();
+        }
+        if let Some(view) = &t.stream {
+            req["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": view});
+        }
+        req
+    }
+}
+
+impl KeyType {
+    pub fn code(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+            KeyType::B => "B",
+        }
+    }
+}
+
+/// The DynamoDB service.
+pub struct DynamoDb {
+    storage: Storage,
+    region: String,
+}
+
+impl DynamoDb {
+    /// Opens the database (in memory, or in `data_dir`) and creates the configured tables.
+    pub fn open(config: &Config, data_dir: Option<&Path>) -> Result<Self, DynamoError> {
+        let storage = match data_dir {
+            Some(dir) => Storage::file(&dir.join(DATA_FILE))?,
+            None => Storage::memory()?,
+        };
+        for t in &config.tables {
+            let spec = TableSpec(t.clone());
+            storage.ensure_table(&spec)?;
+            if let Some(attr) = &t.ttl_attribute {
+                let body = json!({
+                    "TableName": t.name.get_ref(),
+                    "TimeToLiveSpecification": {"Enabled": true, "AttributeName": attr},
+                });
+                // Enabling TTL again on a persisted table is refused as a validation error; it is already on.
+                match storage.call(Operation::UpdateTimeToLive, &body.to_string()) {
+                    Ok(_) | Err(DynamoError::Service { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(Self {
+            storage,
+            region: config.region.clone(),
+        })
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Runs one operation. The engine is synchronous and holds one lock, so it runs off the async workers.
+    pub async fn call(&self, op: Operation, body: bytes::Bytes) -> Result<String, DynamoError> {
+        let storage = self.storage.clone();
+        tokio::task::spawn_blocking(move || {
+            let text = std::str::from_utf8(&body).map_err(|_| DynamoError::Serialization)?;
+            storage.call(op, text)
+        })
+        .await
+        .map_err(|e| DynamoError::Internal(format!("the operation failed: {e}")))?
+    }
+
+    /// Deletes expired items now and then, until the task is aborted.
+    pub fn spawn_ttl_sweeper(&self) -> tokio::task::JoinHandle<()> {
+        let storage = self.storage.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TTL_SWEEP);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let s = storage.clone();
+                match tokio::task::spawn_blocking(move || s.sweep_ttl()).await {
+                    Ok(Ok(n)) if n > 0 => tracing::debug!("deleted {n} expired DynamoDB items"),
+                    Ok(Err(e)) => tracing::warn!("DynamoDB TTL sweep failed: {e}"),
+                    _ => {}
+                }
+            }
+        })
+    }
+}
