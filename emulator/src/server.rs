@@ -118,7 +118,10 @@ impl Emulator {
             lambda: lambda.clone(),
             dynamodb: dynamodb.clone(),
         });
-        let mut tasks = vec![net::serve(main, port, MAX_REQUEST), dynamodb.spawn_ttl_sweeper()];
+        let mut tasks = vec![
+            net::serve(main, port, MAX_REQUEST),
+            dynamodb.spawn_ttl_sweeper(),
+        ];
         let gateway = ApiGateway::new(config, lambda.clone(), env.clone());
         let api_addr = if gateway.is_empty() {
             None

@@ -26,16 +26,30 @@ pub fn offcloud_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_offcloud"))
 }
 
-/// Builds the seed handlers once per test run.
+/// Checks that the workspace's binaries are built. `just test` builds them first; running cargo from inside a
+/// test would contend for the build directory's lock with the `cargo test` that runs it.
 pub fn build_handlers() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--bins", "--workspace"])
-            .current_dir(workspace())
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the handlers failed");
+    static CHECKED: OnceLock<()> = OnceLock::new();
+    CHECKED.get_or_init(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("target"));
+        for bin in [
+            "epoch-time",
+            "server-status",
+            "dynamodb-manager",
+            "port-master",
+            "ec2-inventory",
+        ] {
+            if workspace().join("handlers").join(bin).exists() {
+                let path = target.join("debug").join(bin);
+                assert!(
+                    path.exists(),
+                    "{} is missing: run `cargo build --workspace --bins` first (`just test` does)",
+                    path.display()
+                );
+            }
+        }
     });
 }
 
