@@ -4,13 +4,13 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Start the emulator with every seed handler (AWS endpoint on 4566, API Gateway on 3000).
 serve *ARGS:
-    cargo build --workspace --bins
+    cargo build --workspace --all-targets
     ./target/debug/offcloud serve --config fixtures/offcloud.toml {{ARGS}}
 
 # Run every test offline: unit tests, integration tests, scenarios, clippy and formatting.
 test:
     cargo fmt --all --check
-    cargo build --workspace --bins
+    cargo build --workspace --all-targets
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
 

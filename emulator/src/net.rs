@@ -144,7 +144,9 @@ async fn read_request(
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|n| n > body_limit);
     let (body, too_large) = if declared_too_large {
-        drain(body, body_limit.saturating_mul(4)).await;
+        // The answer goes out at once; the body is discarded in the background so that a client still writing it
+        // reads the error instead of a reset connection, and a client that sent only the head is not kept waiting.
+        tokio::spawn(drain(body, body_limit.saturating_mul(4)));
         (Bytes::new(), true)
     } else {
         match Limited::new(body, body_limit).collect().await {
@@ -163,13 +165,14 @@ async fn read_request(
     }
 }
 
-/// Reads and discards up to `cap` bytes of a body that is too large, so that the client, still writing, reads our
-/// error response instead of a reset connection.
+/// Reads and discards up to `cap` bytes of a body that is too large. It gives up when the client pauses for
+/// `DRAIN_IDLE`, so a client that never sends the body cannot hold the connection open.
 async fn drain(mut body: hyper::body::Incoming, cap: usize) {
+    const DRAIN_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
     let mut seen = 0usize;
     while seen <= cap {
-        match body.frame().await {
-            Some(Ok(f)) => seen += f.data_ref().map_or(0, |d| d.len()),
+        match tokio::time::timeout(DRAIN_IDLE, body.frame()).await {
+            Ok(Some(Ok(f))) => seen += f.data_ref().map_or(0, |d| d.len()),
             _ => break,
         }
     }
