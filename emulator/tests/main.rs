@@ -3,6 +3,7 @@
 mod support;
 
 mod apigw;
+mod clients;
 mod dynamodb;
 mod faults;
 mod invoke_api;

@@ -183,8 +183,13 @@ async fn python_awslambdaric_runs_unmodified() {
         .send()
         .await
         .unwrap();
-    assert_eq!(out.function_error(), None, "{:?}", out.payload());
-    let v: serde_json::Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    let payload = String::from_utf8_lossy(out.payload().unwrap().as_ref()).to_string();
+    assert_eq!(
+        out.function_error(),
+        None,
+        "{payload} (is awslambdaric installed? `python3 -m pip install awslambdaric`, as .ci/run does)"
+    );
+    let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
     assert_eq!(v["python"], true);
     assert_eq!(v["echo"], serde_json::json!({"x": 1}));
     assert_eq!(v["function_name"], "py");

@@ -27,8 +27,23 @@ impl Conn {
     }
 
     fn request(&mut self, method: &str, path: &str, body: &[u8]) -> u16 {
+        self.send(&Req::new(method, path, body), 0)
+    }
+
+    /// Sends `req`, with `{n}` in its body replaced by `n`, and returns the status.
+    fn send(&mut self, req: &Req, n: usize) -> u16 {
+        let owned;
+        let body = if req.numbered {
+            owned = String::from_utf8_lossy(&req.body).replace("{n}", &n.to_string());
+            owned.as_bytes()
+        } else {
+            &req.body[..]
+        };
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-length: {}\r\n\r\n",
+            "{} {} HTTP/1.1\r\nhost: bench\r\n{}content-length: {}\r\n\r\n",
+            req.method,
+            req.path,
+            req.headers,
             body.len()
         );
         let s = self.stream.get_mut();
@@ -64,6 +79,39 @@ impl Conn {
     }
 }
 
+/// One kind of request a row sends.
+#[derive(Clone)]
+struct Req {
+    method: String,
+    path: String,
+    /// Extra header lines, each ending in CRLF.
+    headers: String,
+    body: Vec<u8>,
+    /// The body holds `{n}`, replaced by a number unique within the row.
+    numbered: bool,
+}
+
+impl Req {
+    fn new(method: &str, path: &str, body: &[u8]) -> Self {
+        Self {
+            method: method.into(),
+            path: path.into(),
+            headers: String::new(),
+            body: body.to_vec(),
+            numbered: body.windows(3).any(|w| w == b"{n}"),
+        }
+    }
+
+    /// A DynamoDB JSON 1.0 request.
+    fn dynamodb(operation: &str, body: &str) -> Self {
+        let mut r = Self::new("POST", "/", body.as_bytes());
+        r.headers = format!(
+            "content-type: application/x-amz-json-1.0\r\nx-amz-target: DynamoDB_20120810.{operation}\r\n"
+        );
+        r
+    }
+}
+
 struct Stats {
     p50: f64,
     p99: f64,
@@ -87,16 +135,25 @@ fn stats(mut v: Vec<Duration>) -> Stats {
 
 /// Sequential round trips on one connection.
 fn sequential(addr: &str, method: &str, path: &str, body: &[u8], n: usize, split: bool) -> Stats {
+    sequential_req(addr, &Req::new(method, path, body), n, split)
+}
+
+fn sequential_req(addr: &str, req: &Req, n: usize, split: bool) -> Stats {
     let mut c = Conn::new(addr, split);
-    for _ in 0..50 {
-        c.request(method, path, body);
+    for i in 0..50 {
+        c.send(req, n + i);
     }
     let mut v = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
         let t = Instant::now();
-        let status = c.request(method, path, body);
+        let status = c.send(req, i);
         v.push(t.elapsed());
-        assert!(status < 500, "status {status}");
+        assert!(
+            status < 300,
+            "status {status} from {} {}",
+            req.method,
+            req.path
+        );
     }
     stats(v)
 }
@@ -110,24 +167,31 @@ fn parallel(
     per_client: usize,
     clients: usize,
 ) -> (Stats, f64) {
+    parallel_req(addr, &Req::new(method, path, body), per_client, clients)
+}
+
+fn parallel_req(addr: &str, req: &Req, per_client: usize, clients: usize) -> (Stats, f64) {
     let start = Instant::now();
     let handles: Vec<_> = (0..clients)
-        .map(|_| {
-            let (addr, method, path, body) = (
-                addr.to_string(),
-                method.to_string(),
-                path.to_string(),
-                body.to_vec(),
-            );
+        .map(|k| {
+            let (addr, req) = (addr.to_string(), req.clone());
             std::thread::spawn(move || {
                 let mut c = Conn::new(&addr, false);
-                for _ in 0..20 {
-                    c.request(&method, &path, &body);
+                // Numbered bodies stay unique across clients: client k sends k, k + clients, ...
+                let number = |i: usize| 1_000_000 + (i * clients + k);
+                for i in 0..20 {
+                    c.send(&req, number(per_client + i));
                 }
                 (0..per_client)
-                    .map(|_| {
+                    .map(|i| {
                         let t = Instant::now();
-                        c.request(&method, &path, &body);
+                        let status = c.send(&req, number(i));
+                        assert!(
+                            status < 300,
+                            "status {status} from {} {}",
+                            req.method,
+                            req.path
+                        );
                         t.elapsed()
                     })
                     .collect::<Vec<_>>()
@@ -228,6 +292,70 @@ fn serve(bin: &Path, config: &Path) -> Served {
     }
 }
 
+/// PutItem and GetItem rows against a DynamoDB endpoint whose `lambda-apigateway` table exists.
+fn dynamodb_rows(who: &str, addr: &str, n: usize, base: &Stats, base_par: &Stats, base_rps: f64) {
+    let put = Req::dynamodb(
+        "PutItem",
+        r#"{"TableName": "lambda-apigateway", "Item": {"id": {"S": "k{n}"}, "name": {"S": "Bob"}, "number": {"N": "5"}}}"#,
+    );
+    let get = Req::dynamodb(
+        "GetItem",
+        r#"{"TableName": "lambda-apigateway", "Key": {"id": {"S": "k{n}"}}}"#,
+    );
+    for (op, req) in [("PutItem", &put), ("GetItem", &get)] {
+        let seq = sequential_req(addr, req, n, false);
+        row(&format!("{who}: {op}, sequential"), &seq, base);
+        let (par, rps) = parallel_req(addr, req, n / 4, 8);
+        row(&format!("{who}: {op}, 8 clients"), &par, base_par);
+        println!(
+            "{:<46} {rps:>9.0} req/s ({:.2}x baseline)",
+            format!("{who}: {op} throughput"),
+            rps / base_rps
+        );
+    }
+    println!();
+}
+
+/// dynoxide's own HTTP server, in memory, for the wire-layer comparison; `just bench` installs it.
+fn dynoxide(root: &Path) -> Option<(Child, String)> {
+    let bin = std::env::var_os("DYNOXIDE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/tools/bin/dynoxide"));
+    if !bin.exists() {
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin)
+        .args(["--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let addr = format!("127.0.0.1:{port}");
+    for _ in 0..500 {
+        if TcpStream::connect(&addr).is_ok() {
+            return Some((child, addr));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+fn create_table(addr: &str) {
+    let req = Req::dynamodb(
+        "CreateTable",
+        r#"{"TableName": "lambda-apigateway", "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}"#,
+    );
+    let status = Conn::new(addr, false).send(&req, 0);
+    assert_eq!(status, 200, "CreateTable on dynoxide");
+}
+
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
@@ -311,6 +439,36 @@ fn main() {
             "API Gateway throughput, 8 clients",
             rps / base_rps
         );
+    }
+    dynamodb_rows("offcloud", &s.main, n, &base, &base_par, base_rps);
+    if let Some(api) = &s.api {
+        // The seed's full path: API Gateway, the custom integration, port-master, DynamoDB and back. The service
+        // already has its port, so every request is the same GetItem-backed answer rather than a new allocation.
+        let ports = Req::new(
+            "POST",
+            "/Prod/ports",
+            br#"{"service": "bench-service", "code": "BENCH"}"#,
+        );
+        let seq = sequential_req(api, &ports, n / 2, false);
+        row("API Gateway POST /Prod/ports, sequential", &seq, &base);
+        let (par, rps) = parallel_req(api, &ports, n / 8, 8);
+        row("API Gateway POST /Prod/ports, 8 clients", &par, &base_par);
+        println!(
+            "{:<46} {rps:>9.0} req/s ({:.2}x baseline)\n",
+            "POST /Prod/ports throughput, 8 clients",
+            rps / base_rps
+        );
+    }
+    match dynoxide(&root) {
+        Some(mut d) => {
+            create_table(&d.1);
+            dynamodb_rows("dynoxide's own server", &d.1, n, &base, &base_par, base_rps);
+            let _ = d.0.kill();
+            let _ = d.0.wait();
+        }
+        None => println!(
+            "dynoxide's own server: skipped, target/tools/bin/dynoxide is missing (`just bench` installs it)\n"
+        ),
     }
     drop(warm);
     let idle_rss = rss_kb(s.child.id());

@@ -256,11 +256,17 @@ impl Function {
                 }
             },
         };
-        self.platform_line(
-            &log,
-            &request_id,
-            format!("START RequestId: {request_id} Version: $LATEST"),
-        );
+        // The platform lines cost a format and a read of /proc on every invocation; they are skipped when nobody
+        // reads them (no tail asked for and the function log filtered out).
+        let report =
+            input.tail_log || tracing::enabled!(target: "offcloud::function", tracing::Level::INFO);
+        if report {
+            self.platform_line(
+                &log,
+                &request_id,
+                format!("START RequestId: {request_id} Version: $LATEST"),
+            );
+        }
         let started = Instant::now();
         let outcome = match &instance {
             None => Outcome::InvalidEntrypoint,
@@ -294,38 +300,16 @@ impl Function {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let (payload, error_type) = self.settle(&request_id, outcome);
-        let init = if cold {
-            instance.as_ref().and_then(|i| i.shared.init_duration())
-        } else {
-            None
-        };
-        let max_memory = instance
-            .as_ref()
-            .and_then(|i| process::max_memory_mb(i.pid))
-            .unwrap_or(0);
-        self.platform_line(&log, &request_id, format!("END RequestId: {request_id}"));
-        let mut report = format!(
-            "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {max_memory} MB",
-            duration.as_secs_f64() * 1000.0,
-            duration.as_micros().div_ceil(1000).max(1),
-            self.memory_size,
-        );
-        if let Some(init) = init {
-            report.push_str(&format!(
-                "\tInit Duration: {:.2} ms",
-                init.as_secs_f64() * 1000.0
-            ));
+        if report {
+            self.report(
+                &log,
+                &request_id,
+                instance.as_ref(),
+                cold,
+                duration,
+                error_type.as_deref(),
+            );
         }
-        // Since 2024 REPORT lines of failed invocations carry a status.
-        // Source: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
-        match error_type.as_deref() {
-            Some("Sandbox.Timedout") => report.push_str("\tStatus: timeout"),
-            Some(t) if t.starts_with("Runtime.") || t.starts_with("Function.") => {
-                report.push_str(&format!("\tStatus: error\tError Type: {t}"))
-            }
-            _ => {}
-        }
-        self.platform_line(&log, &request_id, report);
         if let Some(i) = instance {
             if i.is_healthy() {
                 self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(i);
@@ -401,6 +385,49 @@ impl Function {
                 ),
             ),
         }
+    }
+
+    /// The `END` and `REPORT` lines of one invocation.
+    fn report(
+        &self,
+        log: &LogBuffer,
+        request_id: &str,
+        instance: Option<&Instance>,
+        cold: bool,
+        duration: Duration,
+        error_type: Option<&str>,
+    ) {
+        let init = if cold {
+            instance.and_then(|i| i.shared.init_duration())
+        } else {
+            None
+        };
+        let max_memory = instance
+            .and_then(|i| process::max_memory_mb(i.pid))
+            .unwrap_or(0);
+        self.platform_line(log, request_id, format!("END RequestId: {request_id}"));
+        let mut report = format!(
+            "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {max_memory} MB",
+            duration.as_secs_f64() * 1000.0,
+            duration.as_micros().div_ceil(1000).max(1),
+            self.memory_size,
+        );
+        if let Some(init) = init {
+            report.push_str(&format!(
+                "\tInit Duration: {:.2} ms",
+                init.as_secs_f64() * 1000.0
+            ));
+        }
+        // Since 2024 REPORT lines of failed invocations carry a status.
+        // Source: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+        match error_type {
+            Some("Sandbox.Timedout") => report.push_str("\tStatus: timeout"),
+            Some(t) if t.starts_with("Runtime.") || t.starts_with("Function.") => {
+                report.push_str(&format!("\tStatus: error\tError Type: {t}"))
+            }
+            _ => {}
+        }
+        self.platform_line(log, request_id, report);
     }
 
     fn platform_line(&self, log: &LogBuffer, request_id: &str, line: String) {
