@@ -886,9 +886,7 @@ async fn serve(
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let url = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) =
-                line.strip_prefix("offcloud: AWS endpoint (Lambda, DynamoDB) on ")
-            {
+            if let Some(url) = line.strip_prefix("offcloud: AWS endpoint (Lambda, DynamoDB) on ") {
                 return url.trim().to_string();
             }
         }
