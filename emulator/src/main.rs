@@ -232,9 +232,14 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("OFFCLOUD_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        b.worker_threads(n);
+    }
+    Ok(b.enable_all().build()?)
 }
 
 async fn scenario(cmd: ScenarioCommand) -> anyhow::Result<()> {
