@@ -84,47 +84,8 @@ async fn configured_tables_exist_at_start_up() {
 async fn table_lifecycle() {
     let h = Builder::new("").start().await;
     let db = h.dynamodb().await;
-    db.create_table()
-        .table_name("made")
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    let again = db
-        .create_table()
-        .table_name("made")
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap_err();
+    create_id_table(&db, "made").await.unwrap();
+    let again = create_id_table(&db, "made").await.unwrap_err();
     assert!(again.into_service_error().is_resource_in_use_exception());
     db.delete_table().table_name("made").send().await.unwrap();
     let gone = db
@@ -995,4 +956,33 @@ async fn acknowledged_writes_survive_sigkill() {
     );
     drop(_child);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Creates an on-demand table keyed by the string `id`.
+async fn create_id_table(
+    db: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> Result<
+    aws_sdk_dynamodb::operation::create_table::CreateTableOutput,
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::create_table::CreateTableError>,
+> {
+    db.create_table()
+        .table_name(name)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
 }

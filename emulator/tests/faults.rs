@@ -9,15 +9,7 @@ use serde_json::{Value, json};
 use crate::support::{Builder, Harness, faulty};
 
 async fn invoke(h: &Harness, function: &str, event: Value) -> (Option<String>, Value) {
-    let out = h
-        .lambda()
-        .await
-        .invoke()
-        .function_name(function)
-        .payload(Blob::new(event.to_string()))
-        .send()
-        .await
-        .unwrap();
+    let out = h.invoke(function, event.to_string()).await;
     assert_eq!(out.status_code(), 200);
     let v = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap_or(Value::Null);
     (out.function_error().map(str::to_string), v)
@@ -139,15 +131,7 @@ async fn function_error_passes_the_runtime_error_document_through() {
 async fn garbage_response_is_returned_as_is() {
     // Lambda does not validate a function's response; the invoker receives its bytes.
     let h = Builder::new(faulty("f", "")).start().await;
-    let out = h
-        .lambda()
-        .await
-        .invoke()
-        .function_name("f")
-        .payload(Blob::new(r#"{"action":"garbage"}"#))
-        .send()
-        .await
-        .unwrap();
+    let out = h.invoke("f", r#"{"action":"garbage"}"#).await;
     assert_eq!(out.function_error(), None);
     assert_eq!(out.payload().unwrap().as_ref(), b"this is not json");
 }

@@ -1,7 +1,7 @@
 //! The Invoke API through the official `aws-sdk-lambda` client and raw HTTP, with the real seed handlers.
 
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{InvocationType, LogType};
+use aws_sdk_lambda::types::InvocationType;
 use base64::Engine;
 use serde_json::{Value, json};
 
@@ -14,15 +14,7 @@ fn body(out: &aws_sdk_lambda::operation::invoke::InvokeOutput) -> Value {
 #[tokio::test]
 async fn epoch_time_through_the_sdk() {
     let h = Builder::seeds().start().await;
-    let out = h
-        .lambda()
-        .await
-        .invoke()
-        .function_name("epoch-time")
-        .payload(Blob::new("{}"))
-        .send()
-        .await
-        .unwrap();
+    let out = h.invoke("epoch-time", "{}").await;
     assert_eq!(out.status_code(), 200);
     assert_eq!(out.executed_version(), Some("$LATEST"));
     assert_eq!(out.function_error(), None);
@@ -247,16 +239,7 @@ async fn event_invocations_retry_twice_on_error() {
 #[tokio::test]
 async fn tail_returns_the_invocation_log() {
     let h = Builder::new(faulty("f", "")).start().await;
-    let out = h
-        .lambda()
-        .await
-        .invoke()
-        .function_name("f")
-        .log_type(LogType::Tail)
-        .payload(Blob::new(r#"{"action":"log"}"#))
-        .send()
-        .await
-        .unwrap();
+    let out = h.invoke_tail("f", r#"{"action":"log"}"#).await;
     let log = base64::engine::general_purpose::STANDARD
         .decode(out.log_result().unwrap())
         .unwrap();

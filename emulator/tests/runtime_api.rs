@@ -1,6 +1,5 @@
 //! Runtime API status codes, checked with raw HTTP from inside a function.
 
-use aws_sdk_lambda::primitives::Blob;
 use serde_json::json;
 
 use crate::support::{Builder, faulty};
@@ -8,16 +7,7 @@ use crate::support::{Builder, faulty};
 #[tokio::test]
 async fn duplicate_response_is_403_and_unknown_id_is_400() {
     let h = Builder::new(faulty("f", "")).start().await;
-    let out = h
-        .lambda()
-        .await
-        .invoke()
-        .function_name("f")
-        .log_type(aws_sdk_lambda::types::LogType::Tail)
-        .payload(Blob::new(r#"{"action":"double"}"#))
-        .send()
-        .await
-        .unwrap();
+    let out = h.invoke_tail("f", r#"{"action":"double"}"#).await;
     assert_eq!(out.payload().unwrap().as_ref(), br#""first""#);
     use base64::Engine;
     let log = base64::engine::general_purpose::STANDARD

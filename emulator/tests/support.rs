@@ -129,6 +129,44 @@ impl Harness {
         aws_sdk_lambda::Client::new(&self.sdk_config().await)
     }
 
+    /// A synchronous invoke of `function` with `payload`, through the SDK.
+    #[allow(dead_code)]
+    pub async fn invoke(
+        &self,
+        function: &str,
+        payload: impl Into<Vec<u8>>,
+    ) -> aws_sdk_lambda::operation::invoke::InvokeOutput {
+        self.invoke_with(function, payload, None).await
+    }
+
+    /// [`Harness::invoke`] asking for the log tail (`X-Amz-Log-Type: Tail`).
+    #[allow(dead_code)]
+    pub async fn invoke_tail(
+        &self,
+        function: &str,
+        payload: impl Into<Vec<u8>>,
+    ) -> aws_sdk_lambda::operation::invoke::InvokeOutput {
+        let tail = aws_sdk_lambda::types::LogType::Tail;
+        self.invoke_with(function, payload, Some(tail)).await
+    }
+
+    async fn invoke_with(
+        &self,
+        function: &str,
+        payload: impl Into<Vec<u8>>,
+        log_type: Option<aws_sdk_lambda::types::LogType>,
+    ) -> aws_sdk_lambda::operation::invoke::InvokeOutput {
+        self.lambda()
+            .await
+            .invoke()
+            .function_name(function)
+            .set_log_type(log_type)
+            .payload(aws_sdk_lambda::primitives::Blob::new(payload))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
     }
