@@ -212,12 +212,18 @@ async fn beyond_reserved_concurrency_invocations_are_throttled() {
             client
                 .invoke()
                 .function_name("f")
-                .payload(Blob::new(r#"{"action":"sleep","ms":1500}"#))
+                .payload(Blob::new(r#"{"action":"sleep","ms":3000}"#))
                 .send()
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Wait until the slow invocation holds the one permit, however loaded the machine is.
+    let f = h.emulator.lambda.resolve("f", None).unwrap().clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while f.invocations() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(f.invocations(), 1, "the slow invocation started");
     let err = client
         .invoke()
         .function_name("f")
