@@ -14,7 +14,8 @@ use offcloud::server::{Emulator, Options};
 #[command(
     name = "offcloud",
     version,
-    about = "Local AWS Lambda, API Gateway and DynamoDB, offline."
+    about = "Local AWS Lambda, API Gateway and DynamoDB, offline.",
+    after_help = "Example:\n  offcloud serve --config fixtures/offcloud.toml\n  offcloud invoke epoch-time --config fixtures/offcloud.toml\n  offcloud scenario run"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -59,7 +60,10 @@ enum Command {
         config: PathBuf,
     },
     /// Runs scenario files and compares each step with its golden snapshot.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  offcloud scenario run scenarios/port-master\n  offcloud scenario record --target https://abc123.execute-api.us-east-1.amazonaws.com/Prod"
+    )]
     Scenario(ScenarioCommand),
     /// Internal: runs a function process so that it dies with the emulator.
     #[command(name = "__exec", hide = true)]
@@ -328,4 +332,27 @@ async fn scenario(cmd: ScenarioCommand) -> anyhow::Result<()> {
         bail!("{failed} scenario steps failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command a user can see has an example in its `--help`.
+    #[test]
+    fn every_command_has_an_example() {
+        fn check(cmd: &mut clap::Command, path: String) {
+            // clap's generated `help` subcommand prints other commands' help.
+            if cmd.is_hide_set() || cmd.get_name() == "help" {
+                return;
+            }
+            let help = cmd.render_long_help().to_string();
+            assert!(help.contains("Example:"), "`{path} --help` has no example");
+            for sub in cmd.get_subcommands_mut() {
+                let path = format!("{path} {}", sub.get_name());
+                check(sub, path);
+            }
+        }
+        check(&mut super::Cli::command(), "offcloud".into());
+    }
 }
