@@ -144,7 +144,8 @@ impl ApiGateway {
         let result = tokio::time::timeout(route.timeout, invoke).await;
         let mut resp = match (api.kind, result) {
             (ApiKind::Rest, Err(_)) => gateway(504, "InternalServerErrorException", "Endpoint request timed out"),
-            // FIXME: unverified against AWS; HTTP APIs are documented to answer 503 when an integration times out.
+            // HTTP APIs answer a timed-out integration with 503 `{"message":"Service Unavailable"}`, as users have
+            // recorded it (cortexlabs/cortex#1225, serverless/serverless#11222).
             (ApiKind::Http, Err(_)) => gateway(503, "ServiceUnavailableException", "Service Unavailable"),
             (_, Ok(Err(e))) => self.invoke_failed(api.kind, &e),
             (ApiKind::Rest, Ok(Ok(out))) => match route.integration {
