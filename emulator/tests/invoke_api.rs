@@ -251,3 +251,31 @@ async fn tail_returns_the_invocation_log() {
     assert!(log.contains("\tBilled Duration: "), "{log}");
     assert!(log.contains("\tInit Duration: "), "cold start: {log}");
 }
+
+#[tokio::test]
+async fn event_payload_over_1_mb_is_413_with_the_event_wording() {
+    let h = Builder::seeds().start().await;
+    let addr = h.emulator.main_addr.to_string();
+    let big = format!("\"{}\"", "x".repeat(1024 * 1024));
+    let (status, headers, body) = raw(
+        &addr,
+        "POST",
+        "/2015-03-31/functions/epoch-time/invocations",
+        &[("x-amz-invocation-type", "Event")],
+        big.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 413);
+    assert_eq!(
+        header(&headers, "x-amzn-errortype"),
+        Some("RequestEntityTooLargeException")
+    );
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        v["Message"],
+        format!(
+            "{} byte payload is too large for the Event invocation type (limit 1048576 bytes)",
+            big.len()
+        )
+    );
+}

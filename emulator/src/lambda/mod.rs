@@ -93,6 +93,10 @@ pub enum LambdaError {
     /// (aws/aws-sdk-go#3080, aws/aws-sdk#45).
     #[error("Request must be smaller than {0} bytes for the InvokeFunction operation")]
     RequestTooLarge(usize),
+    /// An `Event` payload over the asynchronous limit: AWS's wording, as boto3 users have recorded it
+    /// (ASFHyP3/hyp3#2241, faultline/faultline#12).
+    #[error("{size} byte payload is too large for the Event invocation type (limit {limit} bytes)")]
+    EventPayloadTooLarge { size: usize, limit: usize },
     #[error("Could not parse request body into json: {0}")]
     InvalidRequestContent(String),
     #[error("Rate Exceeded.")]
@@ -107,7 +111,9 @@ impl LambdaError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::ResourceNotFound(_) => "ResourceNotFoundException",
-            Self::RequestTooLarge(_) => "RequestEntityTooLargeException",
+            Self::RequestTooLarge(_) | Self::EventPayloadTooLarge { .. } => {
+                "RequestEntityTooLargeException"
+            }
             Self::InvalidRequestContent(_) => "InvalidRequestContentException",
             Self::TooManyRequests => "TooManyRequestsException",
             Self::InvalidParameterValue(_) => "InvalidParameterValueException",
@@ -118,7 +124,7 @@ impl LambdaError {
     pub fn status(&self) -> u16 {
         match self {
             Self::ResourceNotFound(_) => 404,
-            Self::RequestTooLarge(_) => 413,
+            Self::RequestTooLarge(_) | Self::EventPayloadTooLarge { .. } => 413,
             Self::InvalidRequestContent(_) | Self::InvalidParameterValue(_) => 400,
             Self::TooManyRequests => 429,
             Self::Service(_) => 500,
@@ -219,12 +225,18 @@ impl Lambda {
         let function = self
             .resolve(&input.function_name, input.qualifier.as_deref())?
             .clone();
-        let limit = match input.invocation_type {
-            InvocationType::Event => MAX_ASYNC_PAYLOAD,
-            _ => MAX_SYNC_PAYLOAD,
-        };
-        if input.payload.len() > limit {
-            return Err(LambdaError::RequestTooLarge(limit));
+        let size = input.payload.len();
+        match input.invocation_type {
+            InvocationType::Event if size > MAX_ASYNC_PAYLOAD => {
+                return Err(LambdaError::EventPayloadTooLarge {
+                    size,
+                    limit: MAX_ASYNC_PAYLOAD,
+                });
+            }
+            _ if size > MAX_SYNC_PAYLOAD => {
+                return Err(LambdaError::RequestTooLarge(MAX_SYNC_PAYLOAD));
+            }
+            _ => {}
         }
         if !input.payload.is_empty()
             && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&input.payload)
