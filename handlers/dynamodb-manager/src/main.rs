@@ -25,6 +25,16 @@
 //! An unknown operation fails with `ValueError: Unrecognized operation "x"`, as the seed raised it. A DynamoDB
 //! error fails as boto3's `ClientError`: `An error occurred (Code) when calling the Op operation: message`. A
 //! payload key boto3 does not know fails as its `ParamValidationError` does.
+//!
+//! # Behind API Gateway
+//!
+//! The seed's API is `POST /DynamoDBManager`. Behind a Lambda proxy integration (REST v1 or HTTP API v2) the event
+//! is API Gateway's, so the request body is taken as the seed's event, and the answer is a proxy response: 200 with
+//! the result as its JSON body. A failure is a proxy response too, with `{"errorType", "errorMessage"}` as its body,
+//! so that a client sees what went wrong instead of a bare 502: 400 for the caller's mistakes (an unknown
+//! operation, a bad payload, a body that is not JSON, and DynamoDB's client errors such as
+//! `ConditionalCheckFailedException`) and 500 for the rest. A raw event, as the seed's console test sends it, gets
+//! the seed's behaviour: the result, or a function error.
 
 use std::collections::HashMap;
 
@@ -665,6 +675,88 @@ async fn handle(db: &Client, event: &Value) -> Result<Value> {
     }
 }
 
+/// The seed's event inside an API Gateway proxy event, or `None` when `event` is not one.
+fn proxy_body(event: &Value) -> Option<Result<Value>> {
+    let rest = event.get("httpMethod").is_some() && event.get("requestContext").is_some();
+    let http = event.get("version").and_then(Value::as_str) == Some("2.0")
+        && event.pointer("/requestContext/http").is_some();
+    if !rest && !http {
+        return None;
+    }
+    let body = event.get("body").and_then(Value::as_str).unwrap_or("");
+    let bytes = if event.get("isBase64Encoded") == Some(&Value::Bool(true)) {
+        use base64::Engine;
+        match base64::engine::general_purpose::STANDARD.decode(body) {
+            Ok(b) => b,
+            Err(e) => {
+                return Some(Err(Failure::new(
+                    "JSONDecodeError",
+                    format!("the request body is not valid base64: {e}"),
+                )));
+            }
+        }
+    } else {
+        body.as_bytes().to_vec()
+    };
+    Some(serde_json::from_slice(&bytes).map_err(|e| {
+        Failure::new(
+            "JSONDecodeError",
+            format!("the request body is not JSON: {e}"),
+        )
+    }))
+}
+
+impl Failure {
+    /// The HTTP status a proxy response gives this failure.
+    fn status(&self) -> u16 {
+        match self.error_type {
+            "ClientError" => {
+                // DynamoDB's own 5xx codes; every other DynamoDB error is the caller's.
+                const SERVER: [&str; 2] = ["(InternalServerError)", "(ServiceUnavailable)"];
+                if SERVER.iter().any(|c| self.message.contains(c)) {
+                    500
+                } else {
+                    400
+                }
+            }
+            "ValueError"
+            | "KeyError"
+            | "NameError"
+            | "TypeError"
+            | "ParamValidationError"
+            | "JSONDecodeError" => 400,
+            _ => 500,
+        }
+    }
+}
+
+fn proxy_response(status: u16, body: &Value) -> Value {
+    json!({
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": body.to_string(),
+        "isBase64Encoded": false,
+    })
+}
+
+/// Handles a raw seed event, or one inside an API Gateway proxy event.
+async fn handle_any(db: &Client, event: &Value) -> Result<Value> {
+    let Some(inner) = proxy_body(event) else {
+        return handle(db, event).await;
+    };
+    let outcome = match inner {
+        Ok(inner) => handle(db, &inner).await,
+        Err(f) => Err(f),
+    };
+    Ok(match outcome {
+        Ok(v) => proxy_response(200, &v),
+        Err(f) => proxy_response(
+            f.status(),
+            &json!({"errorType": f.error_type, "errorMessage": f.message}),
+        ),
+    })
+}
+
 /// How Python's `str.format` prints a JSON value that was not a string.
 fn python_str(v: &Value) -> String {
     match v {
@@ -681,7 +773,7 @@ async fn main() -> std::result::Result<(), Error> {
     let client = Client::new(&sdk);
     let client = &client;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(client, &event.payload).await
+        handle_any(client, &event.payload).await
     }))
     .await
 }
@@ -761,5 +853,58 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.error_type, "NameError");
+    }
+
+    #[tokio::test]
+    async fn proxy_events_carry_the_seed_event_in_their_body() {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let db = Client::new(&sdk);
+        let rest = json!({"httpMethod": "POST", "requestContext": {}, "isBase64Encoded": false,
+                          "body": r#"{"operation": "echo", "payload": {"a": 1}}"#});
+        let out = handle_any(&db, &rest).await.unwrap();
+        assert_eq!(out["statusCode"], 200);
+        assert_eq!(out["headers"]["Content-Type"], "application/json");
+        assert_eq!(out["body"], r#"{"a":1}"#);
+
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(r#"{"operation": "ping"}"#);
+        let v2 = json!({"version": "2.0", "requestContext": {"http": {"method": "POST"}},
+                        "isBase64Encoded": true, "body": encoded});
+        assert_eq!(handle_any(&db, &v2).await.unwrap()["body"], r#""pong""#);
+
+        let unknown =
+            json!({"httpMethod": "POST", "requestContext": {}, "body": r#"{"operation": "x"}"#});
+        let out = handle_any(&db, &unknown).await.unwrap();
+        assert_eq!(out["statusCode"], 400);
+        let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            json!({"errorType": "ValueError", "errorMessage": "Unrecognized operation \"x\""})
+        );
+
+        let garbage = json!({"httpMethod": "POST", "requestContext": {}, "body": "not json"});
+        let out = handle_any(&db, &garbage).await.unwrap();
+        assert_eq!(out["statusCode"], 400);
+        assert!(out["body"].as_str().unwrap().contains("JSONDecodeError"));
+
+        // A raw event keeps the seed's behaviour: a function error, not a proxy response.
+        let raw = handle_any(&db, &json!({"operation": "x"}))
+            .await
+            .unwrap_err();
+        assert_eq!(raw.error_type, "ValueError");
+    }
+
+    #[test]
+    fn dynamodb_server_errors_are_500_and_client_errors_400() {
+        let e = |t, m: &str| Failure::new(t, m);
+        let throttled =
+            "An error occurred (InternalServerError) when calling the PutItem operation: x";
+        assert_eq!(e("ClientError", throttled).status(), 500);
+        let cond = "An error occurred (ConditionalCheckFailedException) when calling the PutItem operation: x";
+        assert_eq!(e("ClientError", cond).status(), 400);
+        assert_eq!(e("EndpointConnectionError", "down").status(), 500);
+        assert_eq!(e("KeyError", "'operation'").status(), 400);
     }
 }
