@@ -41,6 +41,7 @@ pub struct Step {
     pub invoke: Option<InvokeCall>,
     pub aws: Option<AwsCall>,
     /// Send this many copies at once; the snapshot then holds the invariant's verdict and the status counts.
+    /// In copy `i`, every `{n}` in the path, bodies and events reads `i`.
     pub concurrent: Option<usize>,
     pub invariant: Option<Invariant>,
     #[serde(default)]

@@ -168,12 +168,12 @@ async fn concurrent(
     n: usize,
 ) -> Result<Value, String> {
     let tasks: Vec<_> = (0..n)
-        .map(|_| {
+        .map(|i| {
             let (client, target, workspace, st) = (
                 client.clone(),
                 target.clone(),
                 workspace.to_path_buf(),
-                st.clone(),
+                numbered(st, i),
             );
             tokio::spawn(async move { once(&client, &target, &workspace, &st).await })
         })
@@ -218,6 +218,37 @@ async fn concurrent(
         None => "none".into(),
     };
     Ok(json!({"copies": n, "statuses": statuses, "invariant": verdict}))
+}
+
+/// Copy `i` of a concurrent step: every `{n}` in its path, bodies and events becomes `i`, so that copies can
+/// differ (for example one service name each).
+fn numbered(st: &Step, i: usize) -> Step {
+    fn walk(v: &mut Value, i: &str) {
+        match v {
+            Value::String(s) => *s = s.replace("{n}", i),
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, i)),
+            Value::Object(o) => o.values_mut().for_each(|x| walk(x, i)),
+            _ => {}
+        }
+    }
+    let i = i.to_string();
+    let mut st = st.clone();
+    if let Some(h) = &mut st.http {
+        h.path = h.path.replace("{n}", &i);
+        if let Some(b) = &mut h.body {
+            *b = b.replace("{n}", &i);
+        }
+        if let Some(j) = &mut h.json {
+            walk(j, &i);
+        }
+    }
+    if let Some(e) = st.invoke.as_mut().and_then(|inv| inv.event.as_mut()) {
+        walk(e, &i);
+    }
+    if let Some(a) = &mut st.aws {
+        walk(&mut a.body, &i);
+    }
+    st
 }
 
 fn dig<'a>(v: &'a Value, segments: &[&str]) -> std::borrow::Cow<'a, Value> {
@@ -326,4 +357,28 @@ fn result(r: WireResponse) -> Value {
             .unwrap_or_else(|_| Value::from(String::from_utf8_lossy(&r.body).into_owned()))
     };
     json!({"status": r.status.as_u16(), "headers": headers, "body": body})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_of_a_concurrent_step_are_numbered() {
+        let st: Step = toml::from_str(
+            r#"
+name = "many"
+http = { method = "POST", path = "/x/{n}", json = { service = "svc-{n}", list = ["{n}"] } }
+concurrent = 3
+invariant = { distinct = "body" }
+"#,
+        )
+        .unwrap();
+        let two = numbered(&st, 2);
+        let h = two.http.unwrap();
+        assert_eq!(h.path, "/x/2");
+        assert_eq!(h.json.unwrap(), json!({"service": "svc-2", "list": ["2"]}));
+        // The original is untouched, so every copy starts from it.
+        assert_eq!(st.http.unwrap().path, "/x/{n}");
+    }
 }
