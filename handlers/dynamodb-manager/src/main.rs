@@ -380,6 +380,48 @@ fn response(members: Vec<(&str, Option<Value>)>, request_id: Option<&str>) -> Va
 
 const EXPR: [&str; 2] = ["ExpressionAttributeNames", "ExpressionAttributeValues"];
 
+/// Sets the options PutItem, UpdateItem and DeleteItem share on any of their request builders.
+macro_rules! with_write_options {
+    ($builder:expr, $a:expr) => {{
+        let a = &$a;
+        $builder
+            .set_condition_expression(a.string("ConditionExpression")?)
+            .set_expression_attribute_names(a.names()?)
+            .set_expression_attribute_values(a.item("ExpressionAttributeValues")?)
+            .set_return_values(a.parsed::<ReturnValue>("ReturnValues")?)
+            .set_return_consumed_capacity(
+                a.parsed::<ReturnConsumedCapacity>("ReturnConsumedCapacity")?,
+            )
+            .set_return_item_collection_metrics(
+                a.parsed::<ReturnItemCollectionMetrics>("ReturnItemCollectionMetrics")?,
+            )
+            .set_return_values_on_condition_check_failure(
+                a.parsed::<ReturnValuesOnConditionCheckFailure>(
+                    "ReturnValuesOnConditionCheckFailure",
+                )?,
+            )
+            .set_conditional_operator(a.parsed::<ConditionalOperator>("ConditionalOperator")?)
+    }};
+}
+
+/// The answer of a write: its old or new attributes when asked for, and the consumed capacity.
+fn attributes_response(
+    attributes: Option<&HashMap<String, AttributeValue>>,
+    consumed: Option<&ConsumedCapacity>,
+    request_id: Option<&str>,
+) -> Value {
+    response(
+        vec![
+            (
+                "Attributes",
+                attributes.map(|i| Value::Object(from_item(i))),
+            ),
+            ("ConsumedCapacity", capacity(consumed)),
+        ],
+        request_id,
+    )
+}
+
 async fn put_item(db: &Client, table: &str, payload: Option<&Value>) -> Result<Value> {
     use aws_sdk_dynamodb::operation::RequestId;
     let a = Args::new(
@@ -400,33 +442,14 @@ async fn put_item(db: &Client, table: &str, payload: Option<&Value>) -> Result<V
     )?;
     a.required("Item")?;
     a.legacy("Expected")?;
-    let out = db
-        .put_item()
-        .table_name(table)
-        .set_item(a.item("Item")?)
-        .set_condition_expression(a.string("ConditionExpression")?)
-        .set_expression_attribute_names(a.names()?)
-        .set_expression_attribute_values(a.item("ExpressionAttributeValues")?)
-        .set_return_values(a.parsed::<ReturnValue>("ReturnValues")?)
-        .set_return_consumed_capacity(a.parsed::<ReturnConsumedCapacity>("ReturnConsumedCapacity")?)
-        .set_return_item_collection_metrics(
-            a.parsed::<ReturnItemCollectionMetrics>("ReturnItemCollectionMetrics")?,
-        )
-        .set_return_values_on_condition_check_failure(
-            a.parsed::<ReturnValuesOnConditionCheckFailure>("ReturnValuesOnConditionCheckFailure")?,
-        )
-        .set_conditional_operator(a.parsed::<ConditionalOperator>("ConditionalOperator")?)
+    let builder = db.put_item().table_name(table).set_item(a.item("Item")?);
+    let out = with_write_options!(builder, a)
         .send()
         .await
         .map_err(|e| sdk_error("PutItem", e))?;
-    Ok(response(
-        vec![
-            (
-                "Attributes",
-                out.attributes.as_ref().map(|i| Value::Object(from_item(i))),
-            ),
-            ("ConsumedCapacity", capacity(out.consumed_capacity())),
-        ],
+    Ok(attributes_response(
+        out.attributes.as_ref(),
+        out.consumed_capacity(),
         out.request_id(),
     ))
 }
@@ -493,34 +516,18 @@ async fn update_item(db: &Client, table: &str, payload: Option<&Value>) -> Resul
     a.required("Key")?;
     a.legacy("Expected")?;
     a.legacy("AttributeUpdates")?;
-    let out = db
+    let builder = db
         .update_item()
         .table_name(table)
         .set_key(a.item("Key")?)
-        .set_update_expression(a.string("UpdateExpression")?)
-        .set_condition_expression(a.string("ConditionExpression")?)
-        .set_expression_attribute_names(a.names()?)
-        .set_expression_attribute_values(a.item("ExpressionAttributeValues")?)
-        .set_return_values(a.parsed::<ReturnValue>("ReturnValues")?)
-        .set_return_consumed_capacity(a.parsed::<ReturnConsumedCapacity>("ReturnConsumedCapacity")?)
-        .set_return_item_collection_metrics(
-            a.parsed::<ReturnItemCollectionMetrics>("ReturnItemCollectionMetrics")?,
-        )
-        .set_return_values_on_condition_check_failure(
-            a.parsed::<ReturnValuesOnConditionCheckFailure>("ReturnValuesOnConditionCheckFailure")?,
-        )
-        .set_conditional_operator(a.parsed::<ConditionalOperator>("ConditionalOperator")?)
+        .set_update_expression(a.string("UpdateExpression")?);
+    let out = with_write_options!(builder, a)
         .send()
         .await
         .map_err(|e| sdk_error("UpdateItem", e))?;
-    Ok(response(
-        vec![
-            (
-                "Attributes",
-                out.attributes.as_ref().map(|i| Value::Object(from_item(i))),
-            ),
-            ("ConsumedCapacity", capacity(out.consumed_capacity())),
-        ],
+    Ok(attributes_response(
+        out.attributes.as_ref(),
+        out.consumed_capacity(),
         out.request_id(),
     ))
 }
@@ -545,33 +552,14 @@ async fn delete_item(db: &Client, table: &str, payload: Option<&Value>) -> Resul
     )?;
     a.required("Key")?;
     a.legacy("Expected")?;
-    let out = db
-        .delete_item()
-        .table_name(table)
-        .set_key(a.item("Key")?)
-        .set_condition_expression(a.string("ConditionExpression")?)
-        .set_expression_attribute_names(a.names()?)
-        .set_expression_attribute_values(a.item("ExpressionAttributeValues")?)
-        .set_return_values(a.parsed::<ReturnValue>("ReturnValues")?)
-        .set_return_consumed_capacity(a.parsed::<ReturnConsumedCapacity>("ReturnConsumedCapacity")?)
-        .set_return_item_collection_metrics(
-            a.parsed::<ReturnItemCollectionMetrics>("ReturnItemCollectionMetrics")?,
-        )
-        .set_return_values_on_condition_check_failure(
-            a.parsed::<ReturnValuesOnConditionCheckFailure>("ReturnValuesOnConditionCheckFailure")?,
-        )
-        .set_conditional_operator(a.parsed::<ConditionalOperator>("ConditionalOperator")?)
+    let builder = db.delete_item().table_name(table).set_key(a.item("Key")?);
+    let out = with_write_options!(builder, a)
         .send()
         .await
         .map_err(|e| sdk_error("DeleteItem", e))?;
-    Ok(response(
-        vec![
-            (
-                "Attributes",
-                out.attributes.as_ref().map(|i| Value::Object(from_item(i))),
-            ),
-            ("ConsumedCapacity", capacity(out.consumed_capacity())),
-        ],
+    Ok(attributes_response(
+        out.attributes.as_ref(),
+        out.consumed_capacity(),
         out.request_id(),
     ))
 }
