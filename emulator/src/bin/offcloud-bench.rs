@@ -329,8 +329,9 @@ fn dynamodb_rows(
     out
 }
 
-/// dynoxide's own HTTP server, in memory, for the wire-layer comparison; `just bench` installs it.
-fn dynoxide(root: &Path) -> Option<(Child, String)> {
+/// dynoxide's own HTTP server, in memory, for the wire-layer comparison; `just bench` installs it. It is killed
+/// when dropped, even when a row panics.
+fn dynoxide(root: &Path) -> Option<Served> {
     let bin = std::env::var_os("DYNOXIDE_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target/tools/bin/dynoxide"));
@@ -348,10 +349,17 @@ fn dynoxide(root: &Path) -> Option<(Child, String)> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    let addr = format!("127.0.0.1:{port}");
-    for _ in 0..500 {
-        if TcpStream::connect(&addr).is_ok() {
-            return Some((child, addr));
+    let t = Instant::now();
+    let mut served = Served {
+        child,
+        main: format!("127.0.0.1:{port}"),
+        api: None,
+        ready: Duration::ZERO,
+    };
+    while t.elapsed() < Duration::from_secs(5) {
+        if TcpStream::connect(&served.main).is_ok() {
+            served.ready = t.elapsed();
+            return Some(served);
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -473,12 +481,17 @@ fn main() {
         );
     }
     match dynoxide(&root) {
-        Some(mut d) => {
-            create_table(&d.1);
-            let theirs =
-                dynamodb_rows("dynoxide's own server", &d.1, n, &base, &base_par, base_rps);
-            let _ = d.0.kill();
-            let _ = d.0.wait();
+        Some(d) => {
+            create_table(&d.main);
+            let theirs = dynamodb_rows(
+                "dynoxide's own server",
+                &d.main,
+                n,
+                &base,
+                &base_par,
+                base_rps,
+            );
+            drop(d);
             for ((op, p50, rps), (_, their_p50, their_rps)) in ours.iter().zip(&theirs) {
                 println!(
                     "{:<46} p50 {:>5.2}x, throughput {:>5.2}x dynoxide's own server",
