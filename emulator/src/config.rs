@@ -447,11 +447,12 @@ impl Config {
         Ok(())
     }
 
-    /// Adds a SAM template's functions and APIs, then validates the whole again.
+    /// Adds a SAM template's functions, APIs and tables, then validates the whole again.
     pub fn merge_template(&mut self, path: &Path) -> Result<(), ConfigError> {
         let t = crate::sam::load(path)?;
         self.functions.extend(t.functions);
         self.apis.extend(t.apis);
+        self.tables.extend(t.tables);
         self.validate().map_err(|e| ConfigError {
             file: path.display().to_string(),
             ..e

@@ -1,8 +1,10 @@
 //! Functions and APIs from an AWS SAM template, so that a user who has one writes no config.
 //!
 //! Understood: `AWS::Serverless::Function` with `Events` of type `Api` and `HttpApi`, `AWS::Serverless::Api` and
-//! `AWS::Serverless::HttpApi` with their `StageName`, and `Globals.Function`. `!Ref` resolves to a resource's
-//! logical id or a parameter's `Default`. Other intrinsics (`!GetAtt`, `!Sub`, `!ImportValue`, ...) cannot be resolved
+//! `AWS::Serverless::HttpApi` with their `StageName`, `Globals.Function`, and the DynamoDB tables of
+//! `AWS::DynamoDB::Table` and `AWS::Serverless::SimpleTable`, which are created at start-up. A table without a
+//! `TableName` is named after its logical id (CloudFormation would generate a name). `!Ref` resolves to a table's
+//! name, as CloudFormation's does, to a parameter's `Default`, or else to the resource's logical id. Other intrinsics (`!GetAtt`, `!Sub`, `!ImportValue`, ...) cannot be resolved
 //! offline: in an environment variable they become the empty string with a warning (the documented default);
 //! anywhere else they are an error that names the resource and the property.
 //! Source: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html
@@ -14,7 +16,8 @@ use serde_yaml_ng::Value;
 use toml::Spanned;
 
 use crate::config::{
-    ApiConfig, ApiKind, ConfigError, FunctionConfig, IntegrationKind, RouteConfig,
+    ApiConfig, ApiKind, ConfigError, FunctionConfig, GsiConfig, IntegrationKind, KeyConfig,
+    KeyType, RouteConfig, TableConfig,
 };
 
 /// What a template contributes to the config.
@@ -22,6 +25,7 @@ use crate::config::{
 pub struct Template {
     pub functions: Vec<FunctionConfig>,
     pub apis: Vec<ApiConfig>,
+    pub tables: Vec<TableConfig>,
 }
 
 fn err(file: &str, message: String) -> ConfigError {
@@ -66,6 +70,141 @@ fn scalar(v: &Value, params: &BTreeMap<String, String>) -> Result<String, String
         )),
         _ => Err("expected a scalar".into()),
     }
+}
+
+/// A table from an `AWS::DynamoDB::Table` or an `AWS::Serverless::SimpleTable`.
+/// Sources: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dynamodb-table.html and
+/// https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-simpletable.html
+fn table(
+    id: &str,
+    kind: &str,
+    props: &Value,
+    params: &BTreeMap<String, String>,
+) -> Result<TableConfig, String> {
+    let name = get(props, "TableName")
+        .map(|n| scalar(n, params))
+        .transpose()
+        .map_err(|e| format!("{id}.TableName: {e}"))?
+        .unwrap_or_else(|| id.to_string());
+    let mut table = TableConfig {
+        name: Spanned::new(0..0, name),
+        hash_key: KeyConfig {
+            name: "id".into(),
+            kind: KeyType::S,
+        },
+        range_key: None,
+        gsi: vec![],
+        stream: None,
+        ttl_attribute: None,
+    };
+    if kind == "AWS::Serverless::SimpleTable" {
+        // SAM's default primary key is `id`, a String.
+        if let Some(pk) = get(props, "PrimaryKey") {
+            let text = |k: &str| get(pk, k).and_then(|v| scalar(v, params).ok());
+            table.hash_key.name = text("Name").unwrap_or_else(|| "id".into());
+            table.hash_key.kind = match text("Type").as_deref().unwrap_or("String") {
+                "String" => KeyType::S,
+                "Number" => KeyType::N,
+                "Binary" => KeyType::B,
+                other => {
+                    return Err(format!(
+                        "{id}.PrimaryKey.Type: {other} is not String, Number or Binary"
+                    ));
+                }
+            };
+        }
+        return Ok(table);
+    }
+    let mut types = BTreeMap::new();
+    for d in get(props, "AttributeDefinitions")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let name = get(d, "AttributeName").and_then(Value::as_str);
+        let kind = match get(d, "AttributeType").and_then(Value::as_str) {
+            Some("S") => KeyType::S,
+            Some("N") => KeyType::N,
+            Some("B") => KeyType::B,
+            other => {
+                return Err(format!(
+                    "{id}.AttributeDefinitions: attribute type {other:?} is not S, N or B"
+                ));
+            }
+        };
+        if let Some(name) = name {
+            types.insert(name.to_string(), kind);
+        }
+    }
+    let keys =
+        |schema: Option<&Value>, at: &str| -> Result<(KeyConfig, Option<KeyConfig>), String> {
+            let mut hash = None;
+            let mut range = None;
+            for k in schema.and_then(Value::as_sequence).into_iter().flatten() {
+                let name = get(k, "AttributeName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let kind = *types
+                    .get(name)
+                    .ok_or_else(|| format!("{id}.{at}: {name:?} is not in AttributeDefinitions"))?;
+                let key = KeyConfig {
+                    name: name.to_string(),
+                    kind,
+                };
+                match get(k, "KeyType").and_then(Value::as_str) {
+                    Some("HASH") => hash = Some(key),
+                    Some("RANGE") => range = Some(key),
+                    other => {
+                        return Err(format!(
+                            "{id}.{at}: key type {other:?} is not HASH or RANGE"
+                        ));
+                    }
+                }
+            }
+            Ok((
+                hash.ok_or_else(|| format!("{id}.{at} has no HASH key"))?,
+                range,
+            ))
+        };
+    let (hash, range) = keys(get(props, "KeySchema"), "KeySchema")?;
+    table.hash_key = hash;
+    table.range_key = range;
+    for g in get(props, "GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let name = get(g, "IndexName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let (hash_key, range_key) = keys(
+            get(g, "KeySchema"),
+            &format!("GlobalSecondaryIndexes.{name}"),
+        )?;
+        let projection = get(g, "Projection")
+            .and_then(|p| get(p, "ProjectionType"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        table.gsi.push(GsiConfig {
+            name,
+            hash_key,
+            range_key,
+            projection,
+        });
+    }
+    table.stream = get(props, "StreamSpecification")
+        .and_then(|s| get(s, "StreamViewType"))
+        .and_then(Value::as_str)
+        .map(|v| Spanned::new(0..0, v.to_string()));
+    let ttl = get(props, "TimeToLiveSpecification");
+    if ttl.and_then(|t| get(t, "Enabled")).and_then(Value::as_bool) == Some(true) {
+        table.ttl_attribute = ttl
+            .and_then(|t| get(t, "AttributeName"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
+    Ok(table)
 }
 
 pub fn load(path: &Path) -> Result<Template, ConfigError> {
@@ -129,7 +268,27 @@ pub fn parse(file: &str, text: &str, dir: &Path) -> Result<Template, ConfigError
                     api(id, ApiKind::Http, stage.filter(|s| s != "$default")),
                 );
             }
+            Some(kind @ ("AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable")) => {
+                let table = table(id, kind, &props, &params).map_err(|e| err(file, e))?;
+                out.tables.push(table);
+            }
             _ => {}
+        }
+    }
+    // `!Ref` to a table is its name.
+    for t in &out.tables {
+        if let Some(id) = resources
+            .iter()
+            .find(|(_, r)| {
+                get(r, "Properties")
+                    .and_then(|p| get(p, "TableName"))
+                    .and_then(|n| scalar(n, &params).ok())
+                    .as_deref()
+                    == Some(t.name.get_ref())
+            })
+            .and_then(|(id, _)| id.as_str())
+        {
+            params.insert(id.to_string(), t.name.get_ref().clone());
         }
     }
     for (id, res) in resources {
@@ -312,6 +471,45 @@ Resources:
       CodeUri: src/
       Handler: app.handler
       Runtime: python3.12
+      Environment:
+        Variables:
+          ITEMS: !Ref ItemsTable
+          SIMPLE: !Ref Simple
+  ItemsTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: items
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - AttributeName: pk
+          AttributeType: S
+        - AttributeName: n
+          AttributeType: N
+        - AttributeName: colour
+          AttributeType: S
+      KeySchema:
+        - AttributeName: pk
+          KeyType: HASH
+        - AttributeName: n
+          KeyType: RANGE
+      GlobalSecondaryIndexes:
+        - IndexName: by-colour
+          KeySchema:
+            - AttributeName: colour
+              KeyType: HASH
+          Projection:
+            ProjectionType: ALL
+      StreamSpecification:
+        StreamViewType: NEW_IMAGE
+      TimeToLiveSpecification:
+        AttributeName: expires
+        Enabled: true
+  Simple:
+    Type: AWS::Serverless::SimpleTable
+    Properties:
+      PrimaryKey:
+        Name: code
+        Type: Number
 "#;
 
     #[test]
@@ -350,6 +548,58 @@ Resources:
             .find(|a| a.name == "ServerlessHttpApi")
             .unwrap();
         assert_eq!(http.kind, ApiKind::Http);
+    }
+
+    #[test]
+    fn tables_from_a_template() {
+        let t = parse("template.yaml", TEMPLATE, Path::new("/proj")).unwrap();
+        let items = t
+            .tables
+            .iter()
+            .find(|t| t.name.get_ref() == "items")
+            .unwrap();
+        assert_eq!(
+            (items.hash_key.name.as_str(), items.hash_key.kind),
+            ("pk", KeyType::S)
+        );
+        let range = items.range_key.as_ref().unwrap();
+        assert_eq!((range.name.as_str(), range.kind), ("n", KeyType::N));
+        assert_eq!(items.gsi[0].name, "by-colour");
+        assert_eq!(items.gsi[0].hash_key.name, "colour");
+        assert_eq!(items.stream.as_ref().unwrap().get_ref(), "NEW_IMAGE");
+        assert_eq!(items.ttl_attribute.as_deref(), Some("expires"));
+        // A SimpleTable without a TableName is named after its logical id.
+        let simple = t
+            .tables
+            .iter()
+            .find(|t| t.name.get_ref() == "Simple")
+            .unwrap();
+        assert_eq!(
+            (simple.hash_key.name.as_str(), simple.hash_key.kind),
+            ("code", KeyType::N)
+        );
+        // `!Ref` to a table is its name.
+        let py = t
+            .functions
+            .iter()
+            .find(|f| f.name() == "PyFunction")
+            .unwrap();
+        assert_eq!(py.environment["ITEMS"], "items");
+        assert_eq!(py.environment["SIMPLE"], "Simple");
+    }
+
+    #[test]
+    fn a_key_without_a_definition_is_a_clear_error() {
+        let t = TEMPLATE.replace(
+            "AttributeName: n\n          KeyType: RANGE",
+            "AttributeName: m\n          KeyType: RANGE",
+        );
+        let e = parse("template.yaml", &t, Path::new("/proj")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("ItemsTable.KeySchema: \"m\" is not in AttributeDefinitions"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -231,4 +231,26 @@ async fn serve_a_sam_template_without_a_config_file() {
     )
     .await;
     assert_eq!(status, 200);
+    // The template's SimpleTable exists, keyed as declared.
+    let (status, _, body) = raw(
+        &served.main,
+        "POST",
+        "/",
+        &[
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amz-target", "DynamoDB_20120810.DescribeTable"),
+        ],
+        br#"{"TableName": "times"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        v["Table"]["KeySchema"],
+        serde_json::json!([{"AttributeName": "at", "KeyType": "HASH"}])
+    );
+    assert_eq!(
+        v["Table"]["AttributeDefinitions"],
+        serde_json::json!([{"AttributeName": "at", "AttributeType": "N"}])
+    );
 }
