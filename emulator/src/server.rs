@@ -48,7 +48,6 @@ impl Handler for MainPort {
             return self.dynamodb(&req).await;
         }
         if let Some(name) = invoke_wire::function_in_path(&req.path) {
-            let request_id = self.lambda.env().ids.uuid();
             if req.method != http::Method::POST {
                 return WireResponse::json(
                     405,
@@ -61,7 +60,7 @@ impl Handler for MainPort {
             };
             return match result {
                 Ok(out) => invoke_wire::encode(&out),
-                Err(e) => invoke_wire::encode_error(&e, &request_id),
+                Err(e) => invoke_wire::encode_error(&e, &self.lambda.env().ids.uuid()),
             };
         }
         WireResponse::json(
