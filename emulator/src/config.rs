@@ -39,6 +39,9 @@ pub struct Config {
     /// DynamoDB tables created at start-up.
     #[serde(default, rename = "table")]
     pub tables: Vec<TableConfig>,
+    /// Aurora clusters served by the RDS Data API.
+    #[serde(default, rename = "cluster")]
+    pub clusters: Vec<ClusterConfig>,
     /// The directory relative paths in this file are resolved against: the file's own directory's parent
     /// workspace root when there is one, otherwise the file's directory.
     #[serde(skip)]
@@ -116,6 +119,22 @@ impl FunctionConfig {
     pub fn name(&self) -> &str {
         self.name.get_ref()
     }
+}
+
+/// An Aurora MySQL cluster behind the RDS Data API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// `arn:aws:rds:REGION:ACCOUNT:cluster:NAME`, the `resourceArn` callers send.
+    pub arn: String,
+    /// The `secretArn`s accepted; any is accepted when the list is empty.
+    #[serde(default)]
+    pub secret_arns: Vec<String>,
+    /// The database used when a request names none; created at start-up.
+    pub database: Option<String>,
+    /// MySQL scripts run at start-up, in order, relative to the workspace root.
+    #[serde(default)]
+    pub schema: Vec<PathBuf>,
 }
 
 /// A DynamoDB table, created at start-up with on-demand billing.

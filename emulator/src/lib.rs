@@ -8,6 +8,7 @@ pub mod config;
 pub mod dynamodb;
 pub mod lambda;
 pub mod net;
+pub mod rdsdata;
 pub mod sam;
 pub mod scenario;
 pub mod server;

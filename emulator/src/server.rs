@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::dynamodb::{self, DynamoDb};
 use crate::lambda::{Lambda, LaunchOptions, invoke_wire};
 use crate::net::{self, Handler, WireRequest, WireResponse};
+use crate::rdsdata::{self, DataApi};
 
 /// The largest request body the main port reads: DynamoDB's 16 MB. Each service applies its own smaller limit.
 pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
@@ -18,9 +19,27 @@ pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
 pub struct MainPort {
     pub lambda: Arc<Lambda>,
     pub dynamodb: Arc<DynamoDb>,
+    pub rdsdata: Arc<DataApi>,
 }
 
 impl MainPort {
+    async fn rdsdata(&self, op: rdsdata::Operation, req: &WireRequest) -> WireResponse {
+        let request_id = self.lambda.env().ids.uuid();
+        let result = match rdsdata::wire::decode(req) {
+            Ok(body) => {
+                let api = self.rdsdata.clone();
+                tokio::task::spawn_blocking(move || api.call(op, &body))
+                    .await
+                    .unwrap_or_else(|e| Err(rdsdata::RdsError::Internal(e.to_string())))
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(body) => rdsdata::wire::encode(&body, &request_id),
+            Err(e) => rdsdata::wire::encode_error(&e, &request_id),
+        }
+    }
+
     async fn dynamodb(&self, req: &WireRequest) -> WireResponse {
         let ids = &self.lambda.env().ids;
         let request_id = dynamodb::wire::request_id(&ids.uuid(), &ids.uuid());
@@ -46,6 +65,9 @@ impl Handler for MainPort {
     async fn handle(&self, req: WireRequest) -> WireResponse {
         if dynamodb::wire::is_dynamodb(&req) {
             return self.dynamodb(&req).await;
+        }
+        if let Some(op) = rdsdata::wire::operation(&req) {
+            return self.rdsdata(op, &req).await;
         }
         if let Some(name) = invoke_wire::function_in_path(&req.path) {
             if req.method != http::Method::POST {
@@ -78,7 +100,7 @@ pub struct Options {
     pub port: u16,
     pub api_port: u16,
     pub launch: LaunchOptions,
-    /// Keep DynamoDB tables in SQLite files here; in memory when `None`.
+    /// Keep DynamoDB tables and Data API databases in SQLite files here; in memory when `None`.
     pub data_dir: Option<PathBuf>,
 }
 
@@ -112,10 +134,16 @@ impl Emulator {
             opts.launch.endpoint_url = Some(format!("http://{main_addr}"));
         }
         let dynamodb = Arc::new(DynamoDb::open(config, opts.data_dir.as_deref())?);
+        let rdsdata = Arc::new(DataApi::open(
+            config,
+            opts.data_dir.as_deref(),
+            env.clone(),
+        )?);
         let lambda = Lambda::new(config, env.clone(), opts.launch.clone())?;
         let port = Arc::new(MainPort {
             lambda: lambda.clone(),
             dynamodb: dynamodb.clone(),
+            rdsdata,
         });
         let mut tasks = vec![
             net::serve(main, port, MAX_REQUEST),
@@ -169,6 +197,8 @@ pub enum StartError {
     Config(#[from] crate::config::ConfigError),
     #[error("cannot open DynamoDB: {0}")]
     DynamoDb(#[from] crate::dynamodb::DynamoError),
+    #[error("cannot open the Data API's clusters: {0}")]
+    RdsData(#[from] crate::rdsdata::RdsError),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -1,0 +1,482 @@
+//! MySQL statements, parsed with `sqlparser` (MySQL dialect), checked, and translated into SQLite's dialect.
+//!
+//! Translation is by syntax tree, never by text: `NOW()`, `UTC_TIMESTAMP()`, `CURRENT_TIMESTAMP()`,
+//! `SYSDATE()` and `CURDATE()` become literals from the emulator's clock, `ON DUPLICATE KEY UPDATE` becomes
+//! SQLite's upsert (with `VALUES(col)` as `excluded.col`), `AUTO_INCREMENT` becomes `AUTOINCREMENT`, and MySQL's
+//! table options (`ENGINE=`, `CHARSET=`, ...) are dropped. A construct we cannot run as MySQL would fails with an
+//! error that names it. MySQL's error texts come from the MySQL 5.7 reference manual ("Server Error Message
+//! Reference"), the version behind Aurora Serverless v1, whose Data API the seed used.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    ColumnOption, CreateTableOptions, Expr, FunctionArguments, ObjectName, OnConflict,
+    OnConflictAction, OnInsert, Statement, TableObject, Value, visit_expressions_mut,
+    visit_relations_mut,
+};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+
+use super::RdsError;
+
+/// The longest SQL text the Data API takes (botocore `rds-data` model, `SqlStatement` max 65536).
+pub const MAX_SQL: usize = 65_536;
+
+/// What a statement does, as far as the Data API's answer is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// `CREATE DATABASE`: a new SQLite file, attached under its name.
+    CreateDatabase { name: String, if_not_exists: bool },
+    /// A statement that returns rows.
+    Query,
+    /// `INSERT` into `table`, with the column list and, per row, the value expressions as SQL text.
+    Insert {
+        table: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+    /// `UPDATE` or `DELETE` on `table`.
+    Write { table: String, delete: bool },
+    /// Anything else that runs as it is translated (DDL).
+    Other,
+}
+
+/// One statement, ready for SQLite.
+#[derive(Debug, Clone)]
+pub struct Translated {
+    pub kind: Kind,
+    pub sql: String,
+}
+
+/// MySQL's syntax error, pointing at where the parser stopped.
+fn syntax_error(sql: &str, line: u64, column: u64) -> RdsError {
+    let offset = sql
+        .lines()
+        .take(line.saturating_sub(1) as usize)
+        .map(|l| l.len() + 1)
+        .sum::<usize>()
+        + column.saturating_sub(1) as usize;
+    let near: String = sql
+        .get(offset.min(sql.len())..)
+        .unwrap_or("")
+        .chars()
+        .take(80)
+        .collect();
+    RdsError::BadRequest(format!(
+        "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '{near}' at line {line}"
+    ))
+}
+
+/// Where sqlparser's message says it stopped: `... at Line: 1, Column: 8`.
+fn position(message: &str) -> (u64, u64) {
+    let num = |key: &str| {
+        message
+            .rfind(key)
+            .and_then(|i| {
+                message[i + key.len()..]
+                    .trim_start()
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(1)
+    };
+    (num("Line:"), num("Column:"))
+}
+
+fn name(o: &ObjectName) -> String {
+    o.0.iter()
+        .map(|p| p.to_string().trim_matches('`').to_string())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Parses one MySQL statement and translates it. `now` is `YYYY-MM-DD HH:MM:SS` from the emulator's clock, and
+/// `database` the connection's default database, which SQLite knows as `main`: `database.table` is `table`.
+pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Translated, RdsError> {
+    if sql.len() > MAX_SQL {
+        return Err(RdsError::BadRequest(format!(
+            "1 validation error detected: Value at 'sql' failed to satisfy constraint: Member must have length less than or equal to {MAX_SQL}"
+        )));
+    }
+    let mut statements = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| {
+        let (line, column) = position(&e.to_string());
+        syntax_error(sql, line, column)
+    })?;
+    match statements.len() {
+        0 => return Err(syntax_error(sql, 1, 1)),
+        1 => {}
+        // The Data API runs one statement per call; MySQL, without multi-statements, stops at the second.
+        _ => {
+            let second = sql.find(';').map(|i| i + 1).unwrap_or(0);
+            let near: String = sql[second..].trim_start().chars().take(80).collect();
+            return Err(RdsError::BadRequest(format!(
+                "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '{near}' at line 1"
+            )));
+        }
+    }
+    let mut st = statements.remove(0);
+    if let Some(db) = database {
+        let _ = visit_relations_mut(&mut st, |n| {
+            if n.0.len() == 2 && n.0[0].to_string().trim_matches('`') == db {
+                n.0.remove(0);
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        if let Statement::CreateTable(t) = &mut st
+            && t.name.0.len() == 2
+            && t.name.0[0].to_string().trim_matches('`') == db
+        {
+            t.name.0.remove(0);
+        }
+    }
+    let kind = match &mut st {
+        Statement::CreateDatabase {
+            db_name,
+            if_not_exists,
+            ..
+        } => {
+            return Ok(Translated {
+                kind: Kind::CreateDatabase {
+                    name: name(db_name),
+                    if_not_exists: *if_not_exists,
+                },
+                sql: String::new(),
+            });
+        }
+        Statement::Query(_) => Kind::Query,
+        Statement::Insert(insert) => {
+            let table = match &insert.table {
+                TableObject::TableName(n) => name(n),
+                TableObject::TableFunction(_) => {
+                    return Err(unsupported("INSERT INTO TABLE FUNCTION"));
+                }
+            };
+            if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = insert.on.take() {
+                insert.on = Some(OnInsert::OnConflict(OnConflict {
+                    conflict_target: None,
+                    action: OnConflictAction::DoUpdate(sqlparser::ast::DoUpdate {
+                        assignments,
+                        selection: None,
+                    }),
+                }));
+            }
+            let rows = match insert.source.as_deref().map(|q| q.body.as_ref()) {
+                Some(sqlparser::ast::SetExpr::Values(v)) => v
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(ToString::to_string).collect())
+                    .collect(),
+                _ => vec![],
+            };
+            Kind::Insert {
+                table,
+                columns: insert.columns.iter().map(|c| c.value.clone()).collect(),
+                rows,
+            }
+        }
+        Statement::Update { table, .. } => Kind::Write {
+            table: table.relation.to_string().trim_matches('`').to_string(),
+            delete: false,
+        },
+        Statement::Delete(d) => {
+            let tables = match &d.from {
+                sqlparser::ast::FromTable::WithFromKeyword(t)
+                | sqlparser::ast::FromTable::WithoutKeyword(t) => t,
+            };
+            Kind::Write {
+                table: tables
+                    .first()
+                    .map(|t| t.relation.to_string().trim_matches('`').to_string())
+                    .unwrap_or_default(),
+                delete: true,
+            }
+        }
+        Statement::CreateTable(t) => {
+            translate_create_table(t)?;
+            Kind::Other
+        }
+        Statement::CreateIndex(_) | Statement::Drop { .. } => Kind::Other,
+        Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. } => {
+            return Err(unsupported(
+                "transaction statements in SQL; use BeginTransaction, CommitTransaction and RollbackTransaction",
+            ));
+        }
+        other => {
+            let text = other.to_string();
+            let word: String = text
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Err(unsupported(&word));
+        }
+    };
+    // A column's `DEFAULT CURRENT_TIMESTAMP` stays SQLite's own, evaluated when a row is written.
+    if !matches!(st, Statement::CreateTable(_)) {
+        let _ = visit_expressions_mut(&mut st, |e| {
+            rewrite_expr(e, now);
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    Ok(Translated {
+        kind,
+        sql: st.to_string(),
+    })
+}
+
+fn unsupported(what: &str) -> RdsError {
+    RdsError::BadRequest(format!("Offcloud's Data API does not support {what}"))
+}
+
+/// MySQL's clock functions become literals from the emulator's clock; `VALUES(col)` in an upsert is `excluded.col`.
+fn rewrite_expr(e: &mut Expr, now: &str) {
+    let Expr::Function(f) = e else { return };
+    let fname = f.name.to_string().to_ascii_uppercase();
+    let no_args = match &f.args {
+        FunctionArguments::None => true,
+        FunctionArguments::List(l) => l.args.is_empty(),
+        FunctionArguments::Subquery(_) => false,
+    };
+    let literal = |s: String| Expr::Value(Value::SingleQuotedString(s).into());
+    match fname.as_str() {
+        "NOW" | "UTC_TIMESTAMP" | "CURRENT_TIMESTAMP" | "SYSDATE" | "LOCALTIMESTAMP" if no_args => {
+            *e = literal(now.to_string());
+        }
+        "CURDATE" | "UTC_DATE" | "CURRENT_DATE" if no_args => {
+            *e = literal(now.get(..10).unwrap_or(now).to_string());
+        }
+        "VALUES" => {
+            if let FunctionArguments::List(l) = &f.args
+                && let [
+                    sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(
+                        Expr::Identifier(col),
+                    )),
+                ] = l.args.as_slice()
+            {
+                *e = Expr::CompoundIdentifier(vec![
+                    sqlparser::ast::Ident::new("excluded"),
+                    col.clone(),
+                ]);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// MySQL's `CREATE TABLE` as SQLite takes it. Declared types are kept, because they choose each column's Data API
+/// field type; `AUTO_INCREMENT` becomes `INTEGER PRIMARY KEY AUTOINCREMENT`.
+fn translate_create_table(t: &mut sqlparser::ast::CreateTable) -> Result<(), RdsError> {
+    t.table_options = CreateTableOptions::None;
+    t.comment = None;
+    let table_pk: Vec<String> = t
+        .constraints
+        .iter()
+        .find_map(|c| match c {
+            sqlparser::ast::TableConstraint::PrimaryKey { columns, .. } => Some(
+                columns
+                    .iter()
+                    .map(|c| c.to_string().trim_matches('`').to_string())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mut auto_pk = None;
+    for col in &mut t.columns {
+        let auto = col.options.iter().any(|o| {
+            matches!(&o.option, ColumnOption::DialectSpecific(tokens)
+                if tokens.iter().any(|t| t.to_string().eq_ignore_ascii_case("AUTO_INCREMENT")))
+        });
+        if col
+            .options
+            .iter()
+            .any(|o| matches!(o.option, ColumnOption::OnUpdate(_)))
+        {
+            return Err(unsupported("ON UPDATE column defaults"));
+        }
+        col.options.retain(|o| {
+            !matches!(
+                o.option,
+                ColumnOption::CharacterSet(_)
+                    | ColumnOption::Collation(_)
+                    | ColumnOption::Comment(_)
+                    | ColumnOption::DialectSpecific(_)
+            )
+        });
+        if auto {
+            let inline_pk = col.options.iter().any(|o| {
+                matches!(
+                    o.option,
+                    ColumnOption::Unique {
+                        is_primary: true,
+                        ..
+                    }
+                )
+            });
+            let name = col.name.value.clone();
+            if !inline_pk && table_pk != [name.clone()] {
+                return Err(unsupported(
+                    "AUTO_INCREMENT on a column that is not the whole primary key",
+                ));
+            }
+            // SQLite only auto-increments an `INTEGER PRIMARY KEY`; the MySQL type is kept in a comment-free way
+            // by naming the type `INTEGER`, which the Data API reads as a long, as MySQL's INT is.
+            col.data_type = sqlparser::ast::DataType::Integer(None);
+            col.options.retain(|o| {
+                !matches!(
+                    o.option,
+                    ColumnOption::Unique {
+                        is_primary: true,
+                        ..
+                    }
+                )
+            });
+            auto_pk = Some(name);
+        }
+    }
+    if let Some(name) = auto_pk {
+        t.constraints
+            .retain(|c| !matches!(c, sqlparser::ast::TableConstraint::PrimaryKey { .. }));
+        let col = t
+            .columns
+            .iter_mut()
+            .find(|c| c.name.value == name)
+            .expect("the column was found above");
+        col.options.push(sqlparser::ast::ColumnOptionDef {
+            name: None,
+            option: ColumnOption::DialectSpecific(vec![
+                sqlparser::tokenizer::Token::make_keyword("PRIMARY"),
+                sqlparser::tokenizer::Token::make_keyword("KEY"),
+                sqlparser::tokenizer::Token::make_keyword("AUTOINCREMENT"),
+            ]),
+        });
+    }
+    Ok(())
+}
+
+/// Splits a schema file into statements, with sqlparser, so that `;` inside strings is no split.
+pub fn split(script: &str) -> Result<Vec<String>, RdsError> {
+    let statements = Parser::parse_sql(&MySqlDialect {}, script).map_err(|e| {
+        let (line, column) = position(&e.to_string());
+        syntax_error(script, line, column)
+    })?;
+    Ok(statements.iter().map(ToString::to_string).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: &str = "2026-11-22 10:00:00";
+
+    #[test]
+    fn create_table_drops_mysql_options_and_keeps_types() {
+        let t = translate(
+            "CREATE TABLE ec2 (id VARCHAR(70) NOT NULL, n INT, created DATETIME DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (id)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
+            NOW,
+            None,
+        )
+        .unwrap();
+        assert_eq!(t.kind, Kind::Other);
+        assert!(!t.sql.contains("ENGINE"), "{}", t.sql);
+        assert!(t.sql.contains("VARCHAR(70)"), "{}", t.sql);
+        assert!(t.sql.contains("PRIMARY KEY (id)"), "{}", t.sql);
+    }
+
+    #[test]
+    fn auto_increment_becomes_sqlite_autoincrement() {
+        let t = translate(
+            "CREATE TABLE p (id INT NOT NULL AUTO_INCREMENT, name TEXT, PRIMARY KEY (id))",
+            NOW,
+            None,
+        )
+        .unwrap();
+        assert!(
+            t.sql
+                .contains("id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT"),
+            "{}",
+            t.sql
+        );
+        assert!(!t.sql.contains("PRIMARY KEY (id)"), "{}", t.sql);
+    }
+
+    #[test]
+    fn the_default_database_is_sqlite_s_main() {
+        let t = translate(
+            "SELECT * FROM ec2_inventory_db.ec2 JOIN other.t ON 1",
+            NOW,
+            Some("ec2_inventory_db"),
+        )
+        .unwrap();
+        assert_eq!(t.sql, "SELECT * FROM ec2 JOIN other.t ON 1");
+        let t = translate(
+            "CREATE TABLE ec2_inventory_db.ec2 (id INT, at DATETIME DEFAULT CURRENT_TIMESTAMP)",
+            NOW,
+            Some("ec2_inventory_db"),
+        )
+        .unwrap();
+        assert_eq!(
+            t.sql,
+            "CREATE TABLE ec2 (id INT, at DATETIME DEFAULT CURRENT_TIMESTAMP)"
+        );
+    }
+
+    #[test]
+    fn clock_functions_come_from_the_emulator_clock() {
+        let t = translate("SELECT NOW(), UTC_TIMESTAMP(), CURDATE()", NOW, None).unwrap();
+        assert_eq!(
+            t.sql,
+            "SELECT '2026-11-22 10:00:00', '2026-11-22 10:00:00', '2026-11-22'"
+        );
+    }
+
+    #[test]
+    fn on_duplicate_key_update_is_an_upsert() {
+        let t = translate(
+            "INSERT INTO t (id, n) VALUES (:id, 1) ON DUPLICATE KEY UPDATE n = VALUES(n) + 1",
+            NOW,
+            None,
+        )
+        .unwrap();
+        assert!(
+            t.sql
+                .ends_with("ON CONFLICT DO UPDATE SET n = excluded.n + 1"),
+            "{}",
+            t.sql
+        );
+        assert_eq!(
+            t.kind,
+            Kind::Insert {
+                table: "t".into(),
+                columns: vec!["id".into(), "n".into()],
+                rows: vec![vec![":id".into(), "1".into()]],
+            }
+        );
+    }
+
+    #[test]
+    fn syntax_errors_read_as_mysql_s() {
+        let e = translate("SELEC * FROM t", NOW, None).unwrap_err();
+        assert!(
+            e.to_string().starts_with("You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near 'SELEC * FROM t' at line 1"),
+            "{e}"
+        );
+        let e = translate("SELECT 1; SELECT 2", NOW, None).unwrap_err();
+        assert!(e.to_string().contains("near 'SELECT 2' at line 1"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_constructs_are_named() {
+        let e = translate("GRANT ALL ON *.* TO x", NOW, None).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("Offcloud's Data API does not support GRANT"),
+            "{e}"
+        );
+        let e = translate(&"x".repeat(MAX_SQL + 1), NOW, None).unwrap_err();
+        assert!(e.to_string().contains("65536"), "{e}");
+    }
+}

@@ -1,0 +1,351 @@
+//! The Data API's SQLite: one file per MySQL database of a cluster, each in WAL mode so that a transaction's
+//! connection and the others really are isolated. A connection opens its default database as `main` and attaches
+//! every other database under its name, so that `db.table` works as in MySQL. This is the only module of the Data
+//! API that names rusqlite.
+//!
+//! Without `--data-dir` the files live in a temporary directory that is removed when the cluster is dropped.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::types::{Value as Sql, ValueRef};
+use rusqlite::{Connection, ErrorCode};
+
+use super::RdsError;
+
+/// A value bound to a `:name` parameter.
+pub type Param = (String, Sql);
+
+/// One column of a result, with its declared MySQL type when it comes straight from a table.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub decl_type: Option<String>,
+}
+
+/// What a statement returned.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Sql>>,
+    pub changes: u64,
+    pub last_insert_rowid: i64,
+}
+
+/// The files of one cluster.
+pub struct ClusterFiles {
+    dir: PathBuf,
+    temporary: bool,
+    /// Autocommit connections, one per default database.
+    idle: Mutex<HashMap<String, Connection>>,
+}
+
+fn valid_name(name: &str) -> Result<(), RdsError> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    {
+        return Err(RdsError::BadRequest(format!(
+            "Incorrect database name '{name}'"
+        )));
+    }
+    Ok(())
+}
+
+fn sqlite(e: rusqlite::Error) -> RdsError {
+    RdsError::Internal(format!("SQLite: {e}"))
+}
+
+impl ClusterFiles {
+    /// The cluster's files under `dir`, or in a fresh temporary directory.
+    pub fn open(dir: Option<PathBuf>, tag: &str) -> Result<Self, RdsError> {
+        let (dir, temporary) = match dir {
+            Some(d) => (d, false),
+            None => {
+                static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let d = std::env::temp_dir()
+                    .join(format!("offcloud-rdsdata-{}-{n}-{tag}", std::process::id()));
+                (d, true)
+            }
+        };
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| RdsError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+        Ok(Self {
+            dir,
+            temporary,
+            idle: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn file(&self, db: &str) -> PathBuf {
+        self.dir.join(format!("{db}.sqlite"))
+    }
+
+    pub fn exists(&self, db: &str) -> bool {
+        self.file(db).exists()
+    }
+
+    fn databases(&self) -> Vec<String> {
+        let mut out: Vec<String> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".sqlite"))
+                    .map(str::to_string)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Creates a database (`CREATE DATABASE`).
+    pub fn create_database(&self, name: &str, if_not_exists: bool) -> Result<(), RdsError> {
+        valid_name(name)?;
+        if self.exists(name) {
+            if if_not_exists {
+                return Ok(());
+            }
+            return Err(RdsError::BadRequest(format!(
+                "Can't create database '{name}'; database exists"
+            )));
+        }
+        let c = Connection::open(self.file(name)).map_err(sqlite)?;
+        c.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sqlite)?;
+        // Connections made before lack the new attachment; they are made again on next use.
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        Ok(())
+    }
+
+    /// A new connection whose `main` is `db`, with every other database attached under its name.
+    pub fn connect(&self, db: &str) -> Result<Connection, RdsError> {
+        valid_name(db)?;
+        if !self.exists(db) {
+            return Err(RdsError::BadRequest(format!("Unknown database '{db}'")));
+        }
+        let c = Connection::open(self.file(db)).map_err(sqlite)?;
+        c.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sqlite)?;
+        c.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sqlite)?;
+        c.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sqlite)?;
+        for other in self.databases().into_iter().filter(|o| o != db) {
+            c.execute(
+                "ATTACH DATABASE ?1 AS ?2",
+                (
+                    self.file(&other).to_string_lossy().to_string(),
+                    other.as_str(),
+                ),
+            )
+            .map_err(sqlite)?;
+        }
+        Ok(c)
+    }
+
+    /// Runs `f` on the autocommit connection of `db`.
+    pub fn with_autocommit<T>(
+        &self,
+        db: &str,
+        f: impl FnOnce(&Connection) -> Result<T, RdsError>,
+    ) -> Result<T, RdsError> {
+        let taken = self
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(db);
+        let conn = match taken {
+            Some(c) => c,
+            None => self.connect(db)?,
+        };
+        let out = f(&conn);
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(db.to_string())
+            .or_insert(conn);
+        out
+    }
+}
+
+impl Drop for ClusterFiles {
+    fn drop(&mut self) {
+        if self.temporary {
+            self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Runs one translated statement with its parameters.
+pub fn run(
+    conn: &Connection,
+    sql: &str,
+    params: &[Param],
+    query: bool,
+) -> Result<Outcome, rusqlite::Error> {
+    let mut stmt = conn.prepare(sql)?;
+    for (name, value) in params {
+        let key = format!(":{name}");
+        if let Some(i) = stmt.parameter_index(&key)? {
+            stmt.raw_bind_parameter(i, value)?;
+        }
+    }
+    let columns: Vec<Column> = stmt
+        .columns()
+        .iter()
+        .map(|c| Column {
+            name: c.name().to_string(),
+            decl_type: c.decl_type().map(str::to_string),
+        })
+        .collect();
+    let mut out = Outcome {
+        columns,
+        ..Outcome::default()
+    };
+    if query || stmt.column_count() > 0 {
+        let n = stmt.column_count();
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(n);
+            for i in 0..n {
+                values.push(match row.get_ref(i)? {
+                    ValueRef::Null => Sql::Null,
+                    ValueRef::Integer(v) => Sql::Integer(v),
+                    ValueRef::Real(v) => Sql::Real(v),
+                    ValueRef::Text(t) => Sql::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Sql::Blob(b.to_vec()),
+                });
+            }
+            out.rows.push(values);
+        }
+    } else {
+        out.changes = stmt.raw_execute()? as u64;
+        out.last_insert_rowid = conn.last_insert_rowid();
+    }
+    Ok(out)
+}
+
+/// Whether `table`'s primary key is an `AUTOINCREMENT` column.
+pub fn autoincrement(conn: &Connection, table: &str) -> bool {
+    let (schema, name) = split_table(table);
+    conn.query_row(
+        &format!("SELECT sql FROM \"{schema}\".sqlite_master WHERE type = 'table' AND name = ?1"),
+        [name],
+        |r| r.get::<_, String>(0),
+    )
+    .map(|sql| sql.to_ascii_uppercase().contains("AUTOINCREMENT"))
+    .unwrap_or(false)
+}
+
+fn split_table(table: &str) -> (&str, &str) {
+    table.split_once('.').unwrap_or(("main", table))
+}
+
+/// The primary key columns of `table`, in key order.
+pub fn primary_key(conn: &Connection, table: &str) -> Vec<String> {
+    let (schema, name) = split_table(table);
+    let Ok(mut st) = conn.prepare(&format!("PRAGMA \"{schema}\".table_info(\"{name}\")")) else {
+        return vec![];
+    };
+    let mut cols: Vec<(i64, String)> = st
+        .query_map([], |r| Ok((r.get::<_, i64>(5)?, r.get::<_, String>(1)?)))
+        .map(|rows| rows.flatten().filter(|(pk, _)| *pk > 0).collect())
+        .unwrap_or_default();
+    cols.sort();
+    cols.into_iter().map(|(_, c)| c).collect()
+}
+
+/// The foreign keys of `table`: (referenced table, its columns, our columns).
+pub fn foreign_keys(conn: &Connection, table: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let (schema, name) = split_table(table);
+    let Ok(mut st) = conn.prepare(&format!("PRAGMA \"{schema}\".foreign_key_list(\"{name}\")"))
+    else {
+        return vec![];
+    };
+    let rows: Vec<(i64, String, String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default();
+    let mut out: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    let mut last = -1;
+    for (id, parent, from, to) in rows {
+        if id != last {
+            out.push((parent, vec![], vec![]));
+            last = id;
+        }
+        let fk = out.last_mut().expect("pushed above");
+        fk.1.push(to);
+        fk.2.push(from);
+    }
+    out
+}
+
+/// The tables of the connection's `main` database.
+pub fn tables(conn: &Connection) -> Vec<String> {
+    let Ok(mut st) = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    ) else {
+        return vec![];
+    };
+    st.query_map([], |r| r.get::<_, String>(0))
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default()
+}
+
+/// Evaluates `SELECT <exprs>` with the statement's parameters, to learn the values an INSERT row held.
+pub fn evaluate(conn: &Connection, exprs: &[String], params: &[Param]) -> Option<Vec<Sql>> {
+    let sql = format!("SELECT {}", exprs.join(", "));
+    run(conn, &sql, params, true).ok()?.rows.into_iter().next()
+}
+
+/// Whether a row with these values in these columns exists.
+pub fn row_exists(conn: &Connection, table: &str, columns: &[String], values: &[Sql]) -> bool {
+    let cond: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("\"{c}\" IS ?{}", i + 1))
+        .collect();
+    let (schema, name) = split_table(table);
+    let sql = format!(
+        "SELECT 1 FROM \"{schema}\".\"{name}\" WHERE {}",
+        cond.join(" AND ")
+    );
+    conn.query_row(&sql, rusqlite::params_from_iter(values.iter()), |_| Ok(()))
+        .is_ok()
+}
+
+/// Whether `e` is SQLite's primary-key or unique failure, a foreign-key failure or a NOT NULL failure.
+pub fn constraint(e: &rusqlite::Error) -> Option<(ErrorCode, i32, String)> {
+    match e {
+        rusqlite::Error::SqliteFailure(f, msg) if f.code == ErrorCode::ConstraintViolation => {
+            Some((f.code, f.extended_code, msg.clone().unwrap_or_default()))
+        }
+        _ => None,
+    }
+}
+
+/// Begins a transaction on a fresh connection.
+pub fn begin(conn: &Connection) -> Result<(), RdsError> {
+    conn.execute_batch("BEGIN").map_err(sqlite)
+}
+
+pub fn commit(conn: &Connection) -> Result<(), RdsError> {
+    conn.execute_batch("COMMIT").map_err(sqlite)
+}
+
+pub fn rollback(conn: &Connection) -> Result<(), RdsError> {
+    conn.execute_batch("ROLLBACK").map_err(sqlite)
+}
+
+/// The directory of a cluster's files under a data directory.
+pub fn cluster_dir(data_dir: &Path, cluster: &str) -> PathBuf {
+    data_dir.join("rdsdata").join(cluster)
+}

@@ -1,0 +1,55 @@
+//! The Data API's wire: restJson1 `POST /Execute`, `/BatchExecute`, `/BeginTransaction`, `/CommitTransaction`,
+//! `/RollbackTransaction` and the legacy `/ExecuteSql` on the main port.
+//!
+//! Source: botocore `data/rds-data/2018-08-01/service-2.json` (protocol `rest-json`). Errors carry their type in
+//! `x-amzn-ErrorType` and `{"message": ...}` as the body.
+
+use serde_json::Value;
+
+use super::{Operation, RdsError};
+use crate::net::{WireRequest, WireResponse};
+
+/// The operation at a Data API path, if the path is one.
+pub fn operation(req: &WireRequest) -> Option<Operation> {
+    Some(match req.path.as_str() {
+        "/Execute" => Operation::ExecuteStatement,
+        "/BatchExecute" => Operation::BatchExecuteStatement,
+        "/BeginTransaction" => Operation::BeginTransaction,
+        "/CommitTransaction" => Operation::CommitTransaction,
+        "/RollbackTransaction" => Operation::RollbackTransaction,
+        "/ExecuteSql" => Operation::ExecuteSql,
+        _ => return None,
+    })
+}
+
+/// The request body as JSON. An empty body is an empty object, as the SDKs send no body for no members.
+pub fn decode(req: &WireRequest) -> Result<Value, RdsError> {
+    if req.method != http::Method::POST {
+        return Err(RdsError::BadRequest(format!(
+            "{} is not supported on {}; the Data API takes POST",
+            req.method, req.path
+        )));
+    }
+    if req.body.is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    match serde_json::from_slice::<Value>(&req.body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        _ => Err(RdsError::BadRequest(
+            "Unable to parse the request body as a JSON object".into(),
+        )),
+    }
+}
+
+pub fn encode(body: &Value, request_id: &str) -> WireResponse {
+    WireResponse::json(200, body).header("x-amzn-requestid", request_id)
+}
+
+pub fn encode_error(e: &RdsError, request_id: &str) -> WireResponse {
+    if e.status() >= 500 {
+        tracing::warn!("Data API request failed: {e}");
+    }
+    WireResponse::json(e.status(), &serde_json::json!({"message": e.to_string()}))
+        .header("x-amzn-errortype", e.code())
+        .header("x-amzn-requestid", request_id)
+}
