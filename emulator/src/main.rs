@@ -14,7 +14,7 @@ use offcloud::server::{Emulator, Options};
 #[command(
     name = "offcloud",
     version,
-    about = "Local AWS Lambda, API Gateway and DynamoDB, offline.",
+    about = "Local AWS Lambda, API Gateway, DynamoDB and the RDS Data API, offline.",
     after_help = "Example:\n  offcloud serve --config fixtures/offcloud.toml\n  offcloud invoke epoch-time --config fixtures/offcloud.toml\n  offcloud scenario run"
 )]
 struct Cli {
@@ -31,13 +31,13 @@ enum Command {
     Serve {
         #[arg(long, default_value = "offcloud.toml")]
         config: PathBuf,
-        /// The AWS endpoint port (Lambda Invoke API, DynamoDB); 0 picks a free port.
+        /// The AWS endpoint port (Lambda Invoke API, DynamoDB, RDS Data API); 0 picks a free port.
         #[arg(long, default_value_t = 4566)]
         port: u16,
         /// The API Gateway port; 0 picks a free port.
         #[arg(long, default_value_t = 3000)]
         api_port: u16,
-        /// Keep DynamoDB tables in SQLite files here instead of in memory.
+        /// Keep DynamoDB tables and Data API databases in SQLite files here instead of in memory.
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// The address to listen on.
@@ -175,7 +175,7 @@ fn main() -> anyhow::Result<()> {
                 let mut term = signal(SignalKind::terminate())?;
                 let mut int = signal(SignalKind::interrupt())?;
                 println!(
-                    "offcloud: AWS endpoint (Lambda, DynamoDB) on {}",
+                    "offcloud: AWS endpoint (Lambda, DynamoDB, RDS Data API) on {}",
                     emulator.endpoint_url()
                 );
                 if let Some(api) = emulator.api_url() {

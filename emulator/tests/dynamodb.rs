@@ -827,7 +827,7 @@ where
 }
 
 /// Starts `offcloud serve` on free ports, returning the child and its AWS endpoint URL.
-async fn serve(
+pub(crate) async fn serve(
     config: &std::path::Path,
     data_dir: &std::path::Path,
 ) -> (tokio::process::Child, String) {
@@ -847,7 +847,9 @@ async fn serve(
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let url = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.strip_prefix("offcloud: AWS endpoint (Lambda, DynamoDB) on ") {
+            if let Some(url) =
+                line.strip_prefix("offcloud: AWS endpoint (Lambda, DynamoDB, RDS Data API) on ")
+            {
                 return url.trim().to_string();
             }
         }

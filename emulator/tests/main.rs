@@ -8,5 +8,6 @@ mod dynamodb;
 mod faults;
 mod invoke_api;
 mod process;
+mod rdsdata;
 mod runtime_api;
 mod scenarios;

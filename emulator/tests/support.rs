@@ -167,6 +167,11 @@ impl Harness {
             .unwrap()
     }
 
+    #[allow(dead_code)]
+    pub async fn rdsdata(&self) -> aws_sdk_rdsdata::Client {
+        aws_sdk_rdsdata::Client::new(&self.sdk_config().await)
+    }
+
     pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
     }

@@ -478,11 +478,14 @@ fn field(v: &Sql, decl: Option<&str>) -> Value {
         {
             json!({"booleanValue": *n != 0})
         }
-        Sql::Integer(n) if matches!(base.as_str(), "DECIMAL" | "NUMERIC") => {
-            json!({"stringValue": n.to_string()})
-        }
-        Sql::Real(f) if matches!(base.as_str(), "DECIMAL" | "NUMERIC") => {
-            json!({"stringValue": f.to_string()})
+        // DECIMAL comes back as a string with the column's scale (`decimalReturnType` STRING, the default).
+        Sql::Integer(_) | Sql::Real(_) if matches!(base.as_str(), "DECIMAL" | "NUMERIC") => {
+            let f = match v {
+                Sql::Integer(n) => *n as f64,
+                Sql::Real(f) => *f,
+                _ => 0.0,
+            };
+            json!({"stringValue": format!("{f:.*}", decimal_scale(&decl_upper))})
         }
         Sql::Integer(n) => json!({"longValue": n}),
         Sql::Real(f) => json!({"doubleValue": f}),
@@ -492,6 +495,14 @@ fn field(v: &Sql, decl: Option<&str>) -> Value {
         Sql::Text(s) => json!({"stringValue": s}),
         Sql::Blob(b) => json!({"blobValue": base64::engine::general_purpose::STANDARD.encode(b)}),
     }
+}
+
+/// The scale of `DECIMAL(p,s)`: `s`, or 0 as MySQL's default.
+fn decimal_scale(decl: &str) -> usize {
+    decl.split_once('(')
+        .and_then(|(_, rest)| rest.trim_end_matches(')').split(',').nth(1))
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// A JDBC timestamp's text, as the Data API gives DATETIME: `2019-03-06 02:45:32.0`.
@@ -586,6 +597,7 @@ fn mysql_error(
         return RdsError::BadRequest(format!("Table '{qualified}' doesn't exist"));
     }
     if let Some(col) = text.strip_prefix("no such column: ") {
+        let col = col.split_whitespace().next().unwrap_or(col);
         return RdsError::BadRequest(format!("Unknown column '{col}' in 'field list'"));
     }
     if let Some(rest) = text.strip_prefix("table ")
