@@ -246,7 +246,9 @@ impl DataApi {
                 outcome.changes
             }),
         );
-        out.insert("generatedFields".into(), Value::Array(generated));
+        if !generated.is_empty() {
+            out.insert("generatedFields".into(), Value::Array(generated));
+        }
         let out = Value::Object(out);
         if out.to_string().len() > MAX_RESPONSE {
             return Err(RdsError::BadRequest(
