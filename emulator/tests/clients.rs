@@ -37,3 +37,12 @@ async fn aws_cli_and_boto3_use_dynamodb() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_and_boto3_use_the_data_api() {
+    let h = Builder::seeds().start().await;
+    let endpoint = h.emulator.endpoint_url();
+    tokio::task::spawn_blocking(move || run_script("rdsdata-clients-check.sh", &endpoint))
+        .await
+        .unwrap();
+}
