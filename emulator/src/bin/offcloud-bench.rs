@@ -39,10 +39,14 @@ impl Conn {
         } else {
             &req.body[..]
         };
+        let path = if req.numbered {
+            req.path.replace("{n}", &n.to_string())
+        } else {
+            req.path.clone()
+        };
         let head = format!(
-            "{} {} HTTP/1.1\r\nhost: bench\r\n{}content-length: {}\r\n\r\n",
+            "{} {path} HTTP/1.1\r\nhost: bench\r\n{}content-length: {}\r\n\r\n",
             req.method,
-            req.path,
             req.headers,
             body.len()
         );
@@ -98,7 +102,7 @@ impl Req {
             path: path.into(),
             headers: String::new(),
             body: body.to_vec(),
-            numbered: body.windows(3).any(|w| w == b"{n}"),
+            numbered: body.windows(3).any(|w| w == b"{n}") || path.contains("{n}"),
         }
     }
 
@@ -334,6 +338,60 @@ fn dynamodb_rows(
     out
 }
 
+/// The Data API: INSERT and SELECT by primary key through `ExecuteStatement`, and the seed's `POST /ec2/{id}`
+/// (API Gateway, ec2-inventory, a transaction of two inserts, and back).
+fn data_api_rows(s: &Served, n: usize, base: &Stats, base_par: &Stats, base_rps: f64) {
+    let statement = |sql: &str| {
+        let body = format!(
+            r#"{{"resourceArn": "arn:aws:rds:us-east-1:123456789012:cluster:ec2-inventory", "secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ec2-inventory-admin", "database": "ec2_inventory_db", "sql": "{sql}", "parameters": [{{"name": "id", "value": {{"stringValue": "bench-{{n}}"}}}}]}}"#
+        );
+        let mut r = Req::new("POST", "/Execute", body.as_bytes());
+        r.headers = "content-type: application/json\r\n".into();
+        r
+    };
+    let insert = statement(
+        "INSERT INTO ec2 (aws_instance_id, aws_region, aws_account) VALUES (:id, 'us-east-1', '123456789012')",
+    );
+    let select =
+        statement("SELECT aws_region, creation_date_utc FROM ec2 WHERE aws_instance_id = :id");
+    for (name, req) in [("INSERT", &insert), ("SELECT by primary key", &select)] {
+        let seq = sequential_req(&s.main, req, n, false);
+        row(
+            &format!("Data API ExecuteStatement {name}, seq."),
+            &seq,
+            base,
+        );
+        let (par, rps) = parallel_req(&s.main, req, n / 4, 8);
+        row(
+            &format!("Data API ExecuteStatement {name}, 8 cl."),
+            &par,
+            base_par,
+        );
+        println!(
+            "{:<46} {rps:>9.0} req/s ({:.2}x baseline)",
+            format!("Data API {name} throughput"),
+            rps / base_rps
+        );
+    }
+    if let Some(api) = &s.api {
+        let add = Req::new(
+            "POST",
+            "/Prod/ec2/api-{n}",
+            br#"{"aws_region": "us-east-1", "aws_account": "123456789012", "packages": [{"package_name": "p", "package_version": "v1"}]}"#,
+        );
+        let seq = sequential_req(api, &add, n / 4, false);
+        row("API Gateway POST /Prod/ec2/{id}, sequential", &seq, base);
+        let (par, rps) = parallel_req(api, &add, n / 16, 8);
+        row("API Gateway POST /Prod/ec2/{id}, 8 clients", &par, base_par);
+        println!(
+            "{:<46} {rps:>9.0} req/s ({:.2}x baseline)",
+            "POST /Prod/ec2/{id} throughput, 8 clients",
+            rps / base_rps
+        );
+    }
+    println!();
+}
+
 /// Our DynamoDB endpoint against dynoxide's own server, in alternating rounds so that neither gains from running
 /// on a quieter machine; the last round's rows are printed, and the median ratio over the rounds.
 fn dynamodb_comparison(
@@ -537,6 +595,7 @@ fn main() {
             rps / base_rps
         );
     }
+    data_api_rows(&s, n, &base, &base_par, base_rps);
     drop(warm);
     let idle_rss = rss_kb(s.child.id());
     drop(s);

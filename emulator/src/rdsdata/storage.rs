@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::types::{Value as Sql, ValueRef};
 use rusqlite::{Connection, ErrorCode};
@@ -37,8 +37,9 @@ pub struct Outcome {
 pub struct ClusterFiles {
     dir: PathBuf,
     temporary: bool,
-    /// Autocommit connections, one per default database.
-    idle: Mutex<HashMap<String, Connection>>,
+    /// Autocommit connections, one per default database; statements outside transactions take turns on it, as
+    /// SQLite writes one at a time anyway.
+    idle: Mutex<HashMap<String, Arc<Mutex<Connection>>>>,
 }
 
 fn valid_name(name: &str) -> Result<(), RdsError> {
@@ -131,11 +132,19 @@ impl ClusterFiles {
             return Err(RdsError::BadRequest(format!("Unknown database '{db}'")));
         }
         let c = Connection::open(self.file(db)).map_err(sqlite)?;
-        c.pragma_update(None, "journal_mode", "WAL")
+        // Writers from other connections (open transactions) hold SQLite's one write lock only briefly; wait for
+        // it in short steps rather than SQLite's default back-off, which sleeps up to 100 ms at a time. This comes
+        // first, so that nothing below fails at once on a busy file. WAL mode was set when the file was made.
+        c.busy_handler(Some(|attempt| {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            attempt < 25_000
+        }))
+        .map_err(sqlite)?;
+        // A commit is in the WAL before it is acknowledged, so it survives the emulator being killed; only a
+        // power cut could lose it, as with dynoxide's own NORMAL setting.
+        c.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sqlite)?;
         c.pragma_update(None, "foreign_keys", "ON")
-            .map_err(sqlite)?;
-        c.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(sqlite)?;
         for other in self.databases().into_iter().filter(|o| o != db) {
             c.execute(
@@ -156,22 +165,26 @@ impl ClusterFiles {
         db: &str,
         f: impl FnOnce(&Connection) -> Result<T, RdsError>,
     ) -> Result<T, RdsError> {
-        let taken = self
+        let existing = self
             .idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(db);
-        let conn = match taken {
+            .get(db)
+            .cloned();
+        let conn = match existing {
             Some(c) => c,
-            None => self.connect(db)?,
+            None => {
+                let c = Arc::new(Mutex::new(self.connect(db)?));
+                self.idle
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(db.to_string())
+                    .or_insert(c)
+                    .clone()
+            }
         };
-        let out = f(&conn);
-        self.idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(db.to_string())
-            .or_insert(conn);
-        out
+        let guard = conn.lock().unwrap_or_else(|e| e.into_inner());
+        f(&guard)
     }
 }
 
