@@ -28,13 +28,26 @@
 //!
 //! # Behind API Gateway
 //!
-//! The seed's API is `POST /DynamoDBManager`. Behind a Lambda proxy integration (REST v1 or HTTP API v2) the event
-//! is API Gateway's, so the request body is taken as the seed's event, and the answer is a proxy response: 200 with
-//! the result as its JSON body. A failure is a proxy response too, with `{"errorType", "errorMessage"}` as its body,
-//! so that a client sees what went wrong instead of a bare 502: 400 for the caller's mistakes (an unknown
-//! operation, a bad payload, a body that is not JSON, and DynamoDB's client errors such as
-//! `ConditionalCheckFailedException`) and 500 for the rest. A raw event, as the seed's console test sends it, gets
-//! the seed's behaviour: the result, or a function error.
+//! The seed's API is `POST /DynamoDBManager`. Behind a Lambda proxy integration the event is API Gateway's: a REST
+//! API (v1) event has `httpMethod` and `requestContext`, an HTTP API (payload format 2.0) event has
+//! `version: "2.0"` and `requestContext.http`. The request body, base64-decoded when `isBase64Encoded`, is then
+//! taken as the seed's event, and the answer is a proxy response:
+//! `{"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "<the result as JSON>"}`.
+//!
+//! A failure is a proxy response too, so that a client sees what went wrong instead of API Gateway's bare 502. Its
+//! body is `{"errorType": ..., "errorMessage": ...}` and its status is
+//!
+//! - 400 for the caller's mistakes: `ValueError` (an unknown operation), `KeyError` (no `operation`), `NameError`
+//!   (no `tableName`), `TypeError`, `ParamValidationError` (a bad payload), `JSONDecodeError` (a body that is not
+//!   JSON, or not base64 when it says it is), and a `ClientError` whose DynamoDB status is 4xx
+//!   (`ValidationException`, `ResourceNotFoundException`, `ConditionalCheckFailedException`, ...);
+//! - 500 for the rest: a `ClientError` whose status is 5xx (`InternalServerError`, `ServiceUnavailable`), and
+//!   DynamoDB out of reach.
+//!
+//! A raw event, as the seed's console test sends it, gets the seed's behaviour exactly: the result, or a function
+//! error. The detection looks at those few fields of the JSON value itself instead of parsing `aws_lambda_events`'
+//! request types: those demand fields the handler never reads (`requestContext.httpMethod`, well-formed headers),
+//! and a proxy event that failed to parse would be taken for a raw one and answered with a function error.
 
 use std::collections::HashMap;
 
@@ -53,6 +66,8 @@ use serde_json::{Map, Value, json};
 struct Failure {
     error_type: &'static str,
     message: String,
+    /// For a `ClientError`, the HTTP status DynamoDB answered with.
+    http_status: Option<u16>,
 }
 
 impl Failure {
@@ -60,6 +75,7 @@ impl Failure {
         Self {
             error_type,
             message: message.into(),
+            http_status: None,
         }
     }
 }
@@ -318,16 +334,19 @@ fn py_type(v: &Value) -> &'static str {
     }
 }
 
-/// boto3's `ClientError` message.
-fn client_error<E: ProvideErrorMetadata>(op: &str, e: &E) -> Failure {
-    Failure::new(
-        "ClientError",
-        format!(
-            "An error occurred ({}) when calling the {op} operation: {}",
-            e.code().unwrap_or("Unknown"),
-            e.message().unwrap_or_default()
-        ),
-    )
+/// boto3's `ClientError` message, with the HTTP status it came with.
+fn client_error<E: ProvideErrorMetadata>(op: &str, e: &E, http_status: Option<u16>) -> Failure {
+    Failure {
+        http_status,
+        ..Failure::new(
+            "ClientError",
+            format!(
+                "An error occurred ({}) when calling the {op} operation: {}",
+                e.code().unwrap_or("Unknown"),
+                e.message().unwrap_or_default()
+            ),
+        )
+    }
 }
 
 fn sdk_error<E>(op: &str, e: aws_sdk_dynamodb::error::SdkError<E>) -> Failure
@@ -335,7 +354,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match e.as_service_error() {
-        Some(service) => client_error(op, service),
+        Some(service) => client_error(op, service, e.raw_response().map(|r| r.status().as_u16())),
         None => Failure::new(
             "EndpointConnectionError",
             aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
@@ -698,15 +717,13 @@ impl Failure {
     /// The HTTP status a proxy response gives this failure.
     fn status(&self) -> u16 {
         match self.error_type {
-            "ClientError" => {
-                // DynamoDB's own 5xx codes; every other DynamoDB error is the caller's.
-                const SERVER: [&str; 2] = ["(InternalServerError)", "(ServiceUnavailable)"];
-                if SERVER.iter().any(|c| self.message.contains(c)) {
-                    500
-                } else {
-                    400
-                }
-            }
+            // DynamoDB's 4xx errors are the caller's (ValidationException, ResourceNotFoundException,
+            // ConditionalCheckFailedException, and the throttling errors, which DynamoDB also sends as 400);
+            // its 5xx (InternalServerError, ServiceUnavailable) are not.
+            "ClientError" => match self.http_status {
+                Some(400..=499) => 400,
+                _ => 500,
+            },
             "ValueError"
             | "KeyError"
             | "NameError"
@@ -885,14 +902,89 @@ mod tests {
     }
 
     #[test]
-    fn dynamodb_server_errors_are_500_and_client_errors_400() {
-        let e = |t, m: &str| Failure::new(t, m);
-        let throttled =
-            "An error occurred (InternalServerError) when calling the PutItem operation: x";
-        assert_eq!(e("ClientError", throttled).status(), 500);
-        let cond = "An error occurred (ConditionalCheckFailedException) when calling the PutItem operation: x";
-        assert_eq!(e("ClientError", cond).status(), 400);
-        assert_eq!(e("EndpointConnectionError", "down").status(), 500);
-        assert_eq!(e("KeyError", "'operation'").status(), 400);
+    fn statuses_of_failures_that_are_not_dynamodb_errors() {
+        assert_eq!(Failure::new("KeyError", "'operation'").status(), 400);
+        assert_eq!(Failure::new("ParamValidationError", "x").status(), 400);
+        assert_eq!(
+            Failure::new("EndpointConnectionError", "down").status(),
+            500
+        );
+    }
+
+    /// A DynamoDB endpoint that answers every request with `status` and the error `code`.
+    fn failing_dynamodb(status: u16, code: &str) -> String {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let body = json!({"__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),
+                          "message": "it failed"})
+        .to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    if let Some((k, v)) = line.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap();
+                    }
+                    line.clear();
+                }
+                let mut request = vec![0; length];
+                let _ = reader.read_exact(&mut request);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.0\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        url
+    }
+
+    async fn client_for(url: String) -> Client {
+        use aws_sdk_dynamodb::config::{Credentials, Region};
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
+            .endpoint_url(url)
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+            .load()
+            .await;
+        Client::new(&sdk)
+    }
+
+    #[tokio::test]
+    async fn behind_a_proxy_dynamodb_4xx_errors_are_400_and_5xx_are_500() {
+        let create = json!({"httpMethod": "POST", "requestContext": {},
+            "body": r#"{"operation": "create", "tableName": "t", "payload": {"Item": {"id": "1"}}}"#});
+        for (status, code, expected) in [
+            (400, "ConditionalCheckFailedException", 400),
+            (400, "ResourceNotFoundException", 400),
+            (500, "InternalServerError", 500),
+            (503, "ServiceUnavailable", 500),
+        ] {
+            let db = client_for(failing_dynamodb(status, code)).await;
+            let out = handle_any(&db, &create).await.unwrap();
+            assert_eq!(out["statusCode"], expected, "{code}: {out}");
+            let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                body,
+                json!({"errorType": "ClientError", "errorMessage": format!(
+                    "An error occurred ({code}) when calling the PutItem operation: it failed")}),
+            );
+            // The same failure from a raw event is the seed's function error.
+            let raw = handle_any(
+                &db,
+                &serde_json::from_str(create["body"].as_str().unwrap()).unwrap(),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(raw.error_type, "ClientError");
+        }
     }
 }
