@@ -81,7 +81,7 @@ async fn record_against_a_live_endpoint_then_replay_offline() {
         String::from_utf8_lossy(&out.stdout)
     );
     let golden = std::fs::read_to_string(dir.join("snapshots/get-time__rest.snap")).unwrap();
-    assert!(golden.contains("[epoch_s-1]"), "{golden}");
+    assert!(golden.contains("[epoch_s]"), "{golden}");
     let out = cli(&["scenario", "run", file.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");

@@ -99,7 +99,8 @@ pub enum Invariant {
     Exactly { status: u16, count: usize },
 }
 
-/// A value replaced by a numbered placeholder, optionally checked first.
+/// A value replaced by a placeholder, optionally checked first: numbered (`[redacted-1]`) for `any`, bare
+/// (`[epoch_s]`) for clock readings, whose equality changes from run to run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Redaction {
