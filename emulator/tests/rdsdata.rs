@@ -99,7 +99,7 @@ async fn unknown_cluster_secret_and_transaction_are_refused() {
     assert!(e.is_bad_request_exception(), "{e:?}");
     assert_eq!(
         e.message(),
-        Some("HttpEndpoint is not enabled for cluster other")
+        Some("HttpEndpoint isn't enabled for cluster other")
     );
     let e = c
         .execute_statement()

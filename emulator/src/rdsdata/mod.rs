@@ -2,35 +2,42 @@
 //!
 //! - [`wire`] decodes and encodes restJson1 on the main port.
 //! - [`sql`] parses MySQL with sqlparser and translates it for SQLite.
-//! - [`storage`] is SQLite (one file per MySQL database); nothing else here touches it.
-//! - [`DataApi`] is the operation layer: clusters, secrets, transactions, typed fields and MySQL's error texts.
+//! - [`storage`] is SQLite (one file per MySQL database); nothing else here names it.
+//! - [`fields`] turns parameters into SQL values and results into typed `Field`s.
+//! - [`mysql`] words SQLite's failures as MySQL does.
+//! - [`DataApi`] is the operation layer: clusters, secrets, transactions and limits.
 //!
 //! Errors carry MySQL's message in a `BadRequestException`, as the seed's Aurora Serverless v1 did
 //! (`An error occurred (BadRequestException) ...: Duplicate entry 'instance-002' for key 'PRIMARY'`).
-//! FIXME: Aurora Serverless v2 and provisioned clusters answer `DatabaseErrorException` instead.
+//! FIXME: Aurora Serverless v2 and provisioned clusters answer `DatabaseErrorException`,
+//! `HttpEndpointNotEnabledException` and `InvalidSecretException` instead.
 
+pub mod fields;
+pub mod mysql;
 pub mod sql;
 pub mod storage;
 pub mod wire;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
-use rusqlite::types::Value as Sql;
 use serde_json::{Map, Value, json};
 
 use crate::clock::Env;
 use crate::config::{ClusterConfig, Config};
+use fields::ResultSetOptions;
 use sql::{Kind, Translated};
-use storage::{ClusterFiles, Outcome, Param};
+use storage::{ClusterFiles, Conn, Outcome, Param};
 
-/// The largest response: 1 MiB (Aurora user guide, Data API limits).
+/// The largest result: 1 MiB ("Database response exceeded size limit").
+/// Source: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.troubleshooting.html
 const MAX_RESPONSE: usize = 1024 * 1024;
-/// Idle transactions end after 3 minutes (Aurora user guide, Data API limits).
-const TRANSACTION_IDLE: Duration = Duration::from_secs(180);
+/// Idle transactions end after 3 minutes (same source: "Transaction <transaction_ID> isn't found").
+const TRANSACTION_IDLE_MS: u64 = 3 * 60 * 1000;
+/// The longest `transactionId` (botocore `rds-data` model, `Id` max 192).
+const MAX_TRANSACTION_ID: usize = 192;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -87,8 +94,9 @@ struct Transaction {
     cluster: usize,
     database: String,
     /// `None` while a statement runs on it.
-    conn: Option<rusqlite::Connection>,
-    used: Instant,
+    conn: Option<Conn>,
+    /// When it was last used, by the emulator's clock.
+    used_ms: u64,
 }
 
 /// The Data API of every configured cluster.
@@ -98,12 +106,50 @@ pub struct DataApi {
     env: Env,
 }
 
+/// The Coral text for a missing required member.
+fn missing(member: &str) -> RdsError {
+    RdsError::BadRequest(format!(
+        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+    ))
+}
+
 fn required<'a>(body: &'a Value, member: &str) -> Result<&'a str, RdsError> {
-    body.get(member).and_then(Value::as_str).ok_or_else(|| {
-        RdsError::BadRequest(format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-        ))
-    })
+    match body.get(member) {
+        None | Some(Value::Null) => Err(missing(member)),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(RdsError::BadRequest(format!("{member} must be a string"))),
+    }
+}
+
+fn optional<'a>(body: &'a Value, member: &str) -> Result<Option<&'a str>, RdsError> {
+    match body.get(member) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(RdsError::BadRequest(format!("{member} must be a string"))),
+    }
+}
+
+fn flag(body: &Value, member: &str) -> Result<bool, RdsError> {
+    match body.get(member) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(RdsError::BadRequest(format!("{member} must be a boolean"))),
+    }
+}
+
+/// The clock as MySQL's `DATETIME` text.
+fn now_text(env: &Env) -> String {
+    chrono::DateTime::from_timestamp_millis(env.clock.now_ms() as i64)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// What one statement gave back.
+struct Ran {
+    translated: Translated,
+    outcome: Outcome,
+    generated: Vec<Value>,
 }
 
 impl DataApi {
@@ -111,7 +157,7 @@ impl DataApi {
     pub fn open(config: &Config, data_dir: Option<&Path>, env: Env) -> Result<Self, RdsError> {
         let mut clusters = Vec::new();
         for c in &config.clusters {
-            clusters.push(open_cluster(c, data_dir)?);
+            clusters.push(open_cluster(c, data_dir, &env)?);
         }
         let api = Self {
             clusters,
@@ -138,19 +184,23 @@ impl DataApi {
         Ok(api)
     }
 
-    fn cluster(&self, body: &Value) -> Result<usize, RdsError> {
-        let arn = required(body, "resourceArn")?;
-        let secret = required(body, "secretArn")?;
+    /// The cluster a request names, if its secret is one of the cluster's.
+    fn cluster(&self, arn: &str, secret: &str) -> Result<usize, RdsError> {
         let i = self
             .clusters
             .iter()
             .position(|c| c.arn == arn)
             .ok_or_else(|| {
+                // The troubleshooting guide's text; AWS gives it for a cluster without the Data API, and a
+                // cluster the config does not declare is one.
+                // Source: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.troubleshooting.html
                 let id = arn.rsplit(':').next().unwrap_or(arn);
-                RdsError::BadRequest(format!("HttpEndpoint is not enabled for cluster {id}"))
+                RdsError::BadRequest(format!("HttpEndpoint isn't enabled for cluster {id}"))
             })?;
         let c = &self.clusters[i];
         if !c.secrets.is_empty() && !c.secrets.iter().any(|s| s == secret) {
+            // FIXME: AWS checks the secret in Secrets Manager; its exact text for an unknown secret is not in our
+            // sources.
             return Err(RdsError::BadRequest(format!(
                 "Secrets Manager can't find the specified secret: {secret}"
             )));
@@ -158,11 +208,10 @@ impl DataApi {
         Ok(i)
     }
 
-    fn now(&self) -> String {
-        chrono::DateTime::from_timestamp_millis(self.env.clock.now_ms() as i64)
-            .unwrap_or_default()
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
+    fn cluster_of(&self, body: &Value) -> Result<usize, RdsError> {
+        let arn = required(body, "resourceArn")?;
+        let secret = required(body, "secretArn")?;
+        self.cluster(arn, secret)
     }
 
     /// Runs one operation. The database work is synchronous; callers run it off the async workers.
@@ -175,43 +224,63 @@ impl DataApi {
             Operation::CommitTransaction | Operation::RollbackTransaction => {
                 self.end(body, op == Operation::CommitTransaction)
             }
-            // FIXME: the legacy ExecuteSql (Aurora Serverless v1 only) is not served; its replacement is.
-            Operation::ExecuteSql => Err(RdsError::BadRequest(
-                "ExecuteSql is deprecated and not served by Offcloud; use ExecuteStatement".into(),
-            )),
+            Operation::ExecuteSql => self.execute_sql(body),
         }
     }
 
+    /// Ends transactions idle for longer than AWS keeps them; dropping the connection rolls them back.
     fn expire_transactions(&self) {
+        let now = self.env.clock.now_ms();
         self.transactions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, t| t.conn.is_none() || t.used.elapsed() < TRANSACTION_IDLE);
+            .retain(|_, t| t.conn.is_none() || now.saturating_sub(t.used_ms) < TRANSACTION_IDLE_MS);
     }
 
     fn execute(&self, body: &Value) -> Result<Value, RdsError> {
-        let i = self.cluster(body)?;
+        let i = self.cluster_of(body)?;
         let sql = required(body, "sql")?;
-        let params = parameters(body.get("parameters"))?;
-        let tx = body.get("transactionId").and_then(Value::as_str);
-        let database = body.get("database").and_then(Value::as_str);
-        let (translated, outcome, generated) = self.run_one(i, database, tx, sql, &params)?;
+        let params = fields::parameters(body.get("parameters"))?;
+        let tx = self.transaction_id(body)?;
+        let database = optional(body, "database")?;
+        let metadata = flag(body, "includeResultMetadata")?;
+        flag(body, "continueAfterTimeout")?;
+        let opts = ResultSetOptions::from_request(body.get("resultSetOptions"))?;
+        let json_records = match optional(body, "formatRecordsAs")? {
+            None | Some("NONE") => false,
+            Some("JSON") => true,
+            Some(other) => {
+                return Err(RdsError::BadRequest(format!(
+                    "1 validation error detected: Value '{other}' at 'formatRecordsAs' failed to satisfy constraint: Member must satisfy enum value set: [NONE, JSON]"
+                )));
+            }
+        };
+        if optional(body, "schema")?.is_some() {
+            // The model's documentation of `schema`: "Currently, the schema parameter isn't supported."
+            return Err(RdsError::BadRequest(
+                "The schema parameter isn't supported.".into(),
+            ));
+        }
+        let ran = self.run_one(i, database, tx, sql, &params)?;
+        let (outcome, query) = (&ran.outcome, ran.translated.kind == Kind::Query);
         let mut out = Map::new();
-        let metadata = body.get("includeResultMetadata").and_then(Value::as_bool) == Some(true);
-        if matches!(translated.kind, Kind::Query) {
+        if query {
             let records: Vec<Value> = outcome
                 .rows
                 .iter()
                 .map(|r| {
-                    Value::Array(
-                        r.iter()
-                            .zip(&outcome.columns)
-                            .map(|(v, c)| field(v, c.decl_type.as_deref()))
-                            .collect(),
-                    )
+                    r.iter()
+                        .zip(&outcome.columns)
+                        .map(|(v, c)| fields::field(v, c.decl_type.as_deref(), opts))
+                        .collect()
                 })
                 .collect();
-            if body.get("formatRecordsAs").and_then(Value::as_str) == Some("JSON") {
+            if Value::Array(records.clone()).to_string().len() > MAX_RESPONSE {
+                return Err(RdsError::BadRequest(
+                    "Database response exceeded size limit".into(),
+                ));
+            }
+            if json_records {
                 let objects: Vec<Value> = outcome
                     .rows
                     .iter()
@@ -219,7 +288,12 @@ impl DataApi {
                         Value::Object(
                             r.iter()
                                 .zip(&outcome.columns)
-                                .map(|(v, c)| (c.name.clone(), plain(v, c.decl_type.as_deref())))
+                                .map(|(v, c)| {
+                                    (
+                                        c.name.clone(),
+                                        fields::plain(v, c.decl_type.as_deref(), opts),
+                                    )
+                                })
                                 .collect(),
                         )
                     })
@@ -234,51 +308,124 @@ impl DataApi {
             if metadata {
                 out.insert(
                     "columnMetadata".into(),
-                    Value::Array(outcome.columns.iter().map(column_metadata).collect()),
+                    Value::Array(
+                        outcome
+                            .columns
+                            .iter()
+                            .map(fields::column_metadata)
+                            .collect(),
+                    ),
                 );
             }
         }
+        // FIXME: MySQL counts an ON DUPLICATE KEY UPDATE that changed a row as 2 records; SQLite counts 1.
         out.insert(
             "numberOfRecordsUpdated".into(),
-            json!(if matches!(translated.kind, Kind::Query) {
-                0
-            } else {
-                outcome.changes
-            }),
+            json!(if query { 0 } else { outcome.changes }),
         );
-        if !generated.is_empty() {
-            out.insert("generatedFields".into(), Value::Array(generated));
+        if !ran.generated.is_empty() {
+            out.insert("generatedFields".into(), Value::Array(ran.generated));
         }
-        let out = Value::Object(out);
+        Ok(Value::Object(out))
+    }
+
+    /// The legacy `ExecuteSql` (Aurora Serverless v1, deprecated): one or more statements separated by `;`, each
+    /// run on its own, answered as `sqlStatementResults` with `ExecuteSql`'s `Value` union.
+    /// Source: botocore `rds-data` model, `ExecuteSqlRequest` and `ExecuteSqlResponse`.
+    fn execute_sql(&self, body: &Value) -> Result<Value, RdsError> {
+        let arn = required(body, "dbClusterOrInstanceArn")?;
+        let secret = required(body, "awsSecretStoreArn")?;
+        let i = self.cluster(arn, secret)?;
+        let text = required(body, "sqlStatements")?;
+        let database = optional(body, "database")?;
+        if text.len() > sql::MAX_SQL {
+            return Err(sql::too_long("sqlStatements"));
+        }
+        let mut results = Vec::new();
+        for statement in sql::split(text)? {
+            let ran = self.run_one(i, database, None, &statement, &[])?;
+            let mut result = Map::new();
+            if ran.translated.kind == Kind::Query {
+                let o = &ran.outcome;
+                let records: Vec<Value> = o
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        let values: Vec<Value> = r
+                            .iter()
+                            .zip(&o.columns)
+                            .map(|(v, c)| fields::legacy_value(v, c.decl_type.as_deref()))
+                            .collect();
+                        json!({"values": values})
+                    })
+                    .collect();
+                let columns: Vec<Value> = o.columns.iter().map(fields::column_metadata).collect();
+                result.insert(
+                    "resultFrame".into(),
+                    json!({
+                        "resultSetMetadata": {"columnCount": columns.len(), "columnMetadata": columns},
+                        "records": records,
+                    }),
+                );
+                result.insert("numberOfRecordsUpdated".into(), json!(0));
+            } else {
+                result.insert("numberOfRecordsUpdated".into(), json!(ran.outcome.changes));
+            }
+            results.push(Value::Object(result));
+        }
+        let out = json!({"sqlStatementResults": results});
         if out.to_string().len() > MAX_RESPONSE {
             return Err(RdsError::BadRequest(
-                "Database returned more than the allowed response size limit".into(),
+                "Database response exceeded size limit".into(),
             ));
         }
         Ok(out)
     }
 
+    /// `BatchExecuteStatement`: the statement once per parameter set.
+    /// FIXME: outside a transaction each set commits on its own, so a failing set leaves the earlier ones
+    /// written; we have no source for AWS's behaviour there.
     fn batch_execute(&self, body: &Value) -> Result<Value, RdsError> {
-        let i = self.cluster(body)?;
+        let i = self.cluster_of(body)?;
         let sql = required(body, "sql")?;
-        let tx = body.get("transactionId").and_then(Value::as_str);
-        let database = body.get("database").and_then(Value::as_str);
+        let tx = self.transaction_id(body)?;
+        let database = optional(body, "database")?;
         let sets = match body.get("parameterSets") {
+            None | Some(Value::Null) => vec![Value::Array(vec![])],
             Some(Value::Array(sets)) => sets.clone(),
-            _ => vec![Value::Array(vec![])],
+            Some(_) => {
+                return Err(RdsError::BadRequest(
+                    "parameterSets must be a list of parameter lists".into(),
+                ));
+            }
         };
+        let sets = sets
+            .iter()
+            .map(|set| fields::parameters(Some(set)))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut results = Vec::new();
-        for set in &sets {
-            let params = parameters(Some(set))?;
-            let (_, _, generated) = self.run_one(i, database, tx, sql, &params)?;
-            results.push(json!({"generatedFields": generated}));
+        for params in &sets {
+            let ran = self.run_one(i, database, tx, sql, params)?;
+            results.push(json!({"generatedFields": ran.generated}));
         }
         Ok(json!({"updateResults": results}))
     }
 
+    fn transaction_id<'a>(&self, body: &'a Value) -> Result<Option<&'a str>, RdsError> {
+        let id = optional(body, "transactionId")?;
+        if let Some(id) = id
+            && id.len() > MAX_TRANSACTION_ID
+        {
+            return Err(RdsError::BadRequest(format!(
+                "1 validation error detected: Value at 'transactionId' failed to satisfy constraint: Member must have length less than or equal to {MAX_TRANSACTION_ID}"
+            )));
+        }
+        Ok(id)
+    }
+
     fn begin(&self, body: &Value) -> Result<Value, RdsError> {
-        let i = self.cluster(body)?;
-        let database = self.database(i, body.get("database").and_then(Value::as_str))?;
+        let i = self.cluster_of(body)?;
+        let database = self.database(i, optional(body, "database")?)?;
         let conn = self.clusters[i].files.connect(&database)?;
         storage::begin(&conn)?;
         let id = base64::engine::general_purpose::STANDARD.encode(self.env.ids.uuid());
@@ -291,25 +438,26 @@ impl DataApi {
                     cluster: i,
                     database,
                     conn: Some(conn),
-                    used: Instant::now(),
+                    used_ms: self.env.clock.now_ms(),
                 },
             );
         Ok(json!({"transactionId": id}))
     }
 
     fn end(&self, body: &Value, commit: bool) -> Result<Value, RdsError> {
-        let i = self.cluster(body)?;
+        let i = self.cluster_of(body)?;
         let id = required(body, "transactionId")?;
-        let t = self
-            .transactions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id)
+        let mut txs = self.transactions.lock().unwrap_or_else(|e| e.into_inner());
+        let t = txs
+            .get_mut(id)
             .filter(|t| t.cluster == i)
             .ok_or_else(|| RdsError::TransactionNotFound(id.to_string()))?;
-        let conn = t.conn.ok_or_else(|| {
+        // Source: the notes' "Transaction is still running a query" (Aurora user guide, Data API limits).
+        let conn = t.conn.take().ok_or_else(|| {
             RdsError::DatabaseError("Transaction is still running a query".into())
         })?;
+        txs.remove(id);
+        drop(txs);
         if commit {
             storage::commit(&conn)?;
             Ok(json!({"transactionStatus": "Transaction Committed"}))
@@ -323,6 +471,7 @@ impl DataApi {
         requested
             .map(str::to_string)
             .or_else(|| self.clusters[i].database.clone())
+            // ER_NO_DB_ERROR (1046).
             .ok_or_else(|| RdsError::BadRequest("No database selected".into()))
     }
 
@@ -334,7 +483,7 @@ impl DataApi {
         tx: Option<&str>,
         sql: &str,
         params: &[Param],
-    ) -> Result<(Translated, Outcome, Vec<Value>), RdsError> {
+    ) -> Result<Ran, RdsError> {
         let files = &self.clusters[i].files;
         let default_db = match tx {
             Some(id) => self
@@ -345,19 +494,23 @@ impl DataApi {
                 .map(|t| t.database.clone()),
             None => self.database(i, database).ok(),
         };
-        let translated = sql::translate(sql, &self.now(), default_db.as_deref())?;
+        let translated = sql::translate(sql, &now_text(&self.env), default_db.as_deref())?;
         if let Kind::CreateDatabase {
             name,
             if_not_exists,
         } = &translated.kind
         {
             files.create_database(name, *if_not_exists)?;
-            return Ok((translated, Outcome::default(), vec![]));
+            return Ok(Ran {
+                translated,
+                outcome: Outcome::default(),
+                generated: vec![],
+            });
         }
-        let run = |conn: &rusqlite::Connection, db: &str| {
-            let query = matches!(translated.kind, Kind::Query);
+        let run = |conn: &Conn, db: &str| {
+            let query = translated.kind == Kind::Query;
             let outcome = storage::run(conn, &translated.sql, params, query)
-                .map_err(|e| mysql_error(conn, db, &translated, params, e))?;
+                .map_err(|e| mysql::error(conn, db, &translated, params, e))?;
             let generated = match &translated.kind {
                 Kind::Insert { table, .. }
                     if outcome.changes > 0 && storage::autoincrement(conn, table) =>
@@ -388,7 +541,19 @@ impl DataApi {
                     })?;
                     (conn, t.database.clone())
                 };
-                let result = run(&conn, &db);
+                // MySQL commits the open transaction before DDL, and the transaction goes on after it.
+                // Source: https://dev.mysql.com/doc/refman/5.7/en/implicit-commit.html
+                let ddl = translated.kind == Kind::Other;
+                let result = (|| {
+                    if ddl {
+                        storage::commit(&conn)?;
+                    }
+                    let out = run(&conn, &db);
+                    if ddl {
+                        storage::begin(&conn)?;
+                    }
+                    out
+                })();
                 if let Some(t) = self
                     .transactions
                     .lock()
@@ -396,18 +561,28 @@ impl DataApi {
                     .get_mut(id)
                 {
                     t.conn = Some(conn);
-                    t.used = Instant::now();
+                    t.used_ms = self.env.clock.now_ms();
                 }
                 result?
             }
         };
-        Ok((translated, outcome, generated))
+        Ok(Ran {
+            translated,
+            outcome,
+            generated,
+        })
     }
 }
 
-fn open_cluster(c: &ClusterConfig, data_dir: Option<&Path>) -> Result<Cluster, RdsError> {
+fn open_cluster(
+    c: &ClusterConfig,
+    data_dir: Option<&Path>,
+    env: &Env,
+) -> Result<Cluster, RdsError> {
     let id = c.arn.rsplit(':').next().unwrap_or("cluster").to_string();
-    let files = ClusterFiles::open(data_dir.map(|d| storage::cluster_dir(d, &id)), &id)?;
+    let env = env.clone();
+    let now: storage::Now = Arc::new(move || now_text(&env));
+    let files = ClusterFiles::open(data_dir.map(|d| storage::cluster_dir(d, &id)), &id, now)?;
     if let Some(db) = &c.database {
         files.create_database(db, true)?;
     }
@@ -417,297 +592,4 @@ fn open_cluster(c: &ClusterConfig, data_dir: Option<&Path>) -> Result<Cluster, R
         database: c.database.clone(),
         files,
     })
-}
-
-/// The `parameters` of a request as SQLite values. A `typeHint` keeps the string, which MySQL would convert.
-fn parameters(v: Option<&Value>) -> Result<Vec<Param>, RdsError> {
-    let mut out = Vec::new();
-    for p in v.and_then(Value::as_array).into_iter().flatten() {
-        let name = p
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| RdsError::BadRequest("A parameter has no name".into()))?;
-        let value = p.get("value").cloned().unwrap_or(Value::Null);
-        let sql = match value.as_object().and_then(|o| o.iter().next()) {
-            Some((k, v)) => match (k.as_str(), v) {
-                ("isNull", _) => Sql::Null,
-                ("stringValue", Value::String(s)) => Sql::Text(s.clone()),
-                ("longValue", Value::Number(n)) => Sql::Integer(n.as_i64().unwrap_or_default()),
-                ("doubleValue", Value::Number(n)) => Sql::Real(n.as_f64().unwrap_or_default()),
-                ("booleanValue", Value::Bool(b)) => Sql::Integer(i64::from(*b)),
-                ("blobValue", Value::String(s)) => Sql::Blob(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(s)
-                        .map_err(|e| RdsError::BadRequest(format!("blobValue of {name}: {e}")))?,
-                ),
-                ("arrayValue", _) => {
-                    return Err(RdsError::BadRequest(
-                        "Array parameters are not supported.".into(),
-                    ));
-                }
-                (other, _) => {
-                    return Err(RdsError::BadRequest(format!(
-                        "Parameter {name} has an invalid value member {other}"
-                    )));
-                }
-            },
-            None => Sql::Null,
-        };
-        out.push((name.to_string(), sql));
-    }
-    Ok(out)
-}
-
-/// The MySQL type name of a declared type: `VARCHAR(70)` is `VARCHAR`.
-fn base_type(decl: &str) -> String {
-    decl.split('(')
-        .next()
-        .unwrap_or(decl)
-        .trim()
-        .to_ascii_uppercase()
-}
-
-/// A `Field` for a value, chosen by the column's declared MySQL type as the Data API chooses it.
-fn field(v: &Sql, decl: Option<&str>) -> Value {
-    let decl_upper = decl.map(str::to_ascii_uppercase).unwrap_or_default();
-    let base = base_type(&decl_upper);
-    match v {
-        Sql::Null => json!({"isNull": true}),
-        // MySQL's JDBC driver reads TINYINT(1) and BOOLEAN as booleans.
-        Sql::Integer(n)
-            if matches!(base.as_str(), "BOOLEAN" | "BOOL" | "BIT")
-                || decl_upper == "TINYINT(1)" =>
-        {
-            json!({"booleanValue": *n != 0})
-        }
-        // DECIMAL comes back as a string with the column's scale (`decimalReturnType` STRING, the default).
-        Sql::Integer(_) | Sql::Real(_) if matches!(base.as_str(), "DECIMAL" | "NUMERIC") => {
-            let f = match v {
-                Sql::Integer(n) => *n as f64,
-                Sql::Real(f) => *f,
-                _ => 0.0,
-            };
-            json!({"stringValue": format!("{f:.*}", decimal_scale(&decl_upper))})
-        }
-        Sql::Integer(n) => json!({"longValue": n}),
-        Sql::Real(f) => json!({"doubleValue": f}),
-        Sql::Text(s) if matches!(base.as_str(), "DATETIME" | "TIMESTAMP") => {
-            json!({"stringValue": timestamp(s)})
-        }
-        Sql::Text(s) => json!({"stringValue": s}),
-        Sql::Blob(b) => json!({"blobValue": base64::engine::general_purpose::STANDARD.encode(b)}),
-    }
-}
-
-/// The scale of `DECIMAL(p,s)`: `s`, or 0 as MySQL's default.
-fn decimal_scale(decl: &str) -> usize {
-    decl.split_once('(')
-        .and_then(|(_, rest)| rest.trim_end_matches(')').split(',').nth(1))
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// A JDBC timestamp's text, as the Data API gives DATETIME: `2019-03-06 02:45:32.0`.
-fn timestamp(s: &str) -> String {
-    if s.len() == 19 && !s.contains('.') {
-        format!("{s}.0")
-    } else {
-        s.to_string()
-    }
-}
-
-/// A value in `formattedRecords`.
-fn plain(v: &Sql, decl: Option<&str>) -> Value {
-    match field(v, decl).as_object().and_then(|o| o.iter().next()) {
-        Some((k, _)) if k == "isNull" => Value::Null,
-        Some((_, v)) => v.clone(),
-        None => Value::Null,
-    }
-}
-
-/// `ColumnMetadata` with the JDBC type codes MySQL's driver reports (java.sql.Types).
-fn column_metadata(c: &storage::Column) -> Value {
-    let decl = c.decl_type.as_deref().unwrap_or("");
-    let base = base_type(decl);
-    let jdbc = match base.as_str() {
-        "INT" | "INTEGER" | "MEDIUMINT" => 4,
-        "BIGINT" => -5,
-        "SMALLINT" => 5,
-        "TINYINT" if decl.eq_ignore_ascii_case("TINYINT(1)") => -7,
-        "TINYINT" => -6,
-        "BOOLEAN" | "BOOL" | "BIT" => -7,
-        "DECIMAL" | "NUMERIC" => 3,
-        "DOUBLE" | "REAL" => 8,
-        "FLOAT" => 7,
-        "DATE" => 91,
-        "TIME" => 92,
-        "DATETIME" | "TIMESTAMP" => 93,
-        "CHAR" => 1,
-        "TEXT" | "MEDIUMTEXT" | "LONGTEXT" | "JSON" => -1,
-        "BLOB" | "VARBINARY" | "BINARY" => -4,
-        _ => 12,
-    };
-    json!({
-        "name": c.name,
-        "label": c.name,
-        "typeName": if base.is_empty() { "VARCHAR".to_string() } else { base },
-        "type": jdbc,
-        "nullable": 2,
-        "isSigned": matches!(jdbc, 4 | -5 | 5 | -6 | 3 | 8 | 7),
-        "isAutoIncrement": false,
-        "isCurrency": false,
-        "isCaseSensitive": false,
-        "precision": 0,
-        "scale": 0,
-        "schemaName": "",
-        "tableName": "",
-        "arrayBaseColumnType": 0,
-    })
-}
-
-/// SQLite's failure, in MySQL's words where we know them.
-fn mysql_error(
-    conn: &rusqlite::Connection,
-    db: &str,
-    t: &Translated,
-    params: &[Param],
-    e: rusqlite::Error,
-) -> RdsError {
-    let text = e.to_string();
-    if let Some((_, extended, msg)) = storage::constraint(&e) {
-        const PRIMARY_KEY: i32 = 1555;
-        const UNIQUE: i32 = 2067;
-        const FOREIGN_KEY: i32 = 787;
-        const NOT_NULL: i32 = 1299;
-        match extended {
-            PRIMARY_KEY | UNIQUE => return duplicate(conn, t, params, &msg),
-            FOREIGN_KEY => return foreign_key(conn, db, t),
-            NOT_NULL => {
-                let col = msg.rsplit('.').next().unwrap_or(&msg);
-                return RdsError::BadRequest(format!("Column '{col}' cannot be null"));
-            }
-            _ => {}
-        }
-    }
-    if let Some(table) = text.strip_prefix("no such table: ") {
-        let table = table.split_whitespace().next().unwrap_or(table);
-        let qualified = if table.contains('.') {
-            table.to_string()
-        } else {
-            format!("{db}.{table}")
-        };
-        return RdsError::BadRequest(format!("Table '{qualified}' doesn't exist"));
-    }
-    if let Some(col) = text.strip_prefix("no such column: ") {
-        let col = col.split_whitespace().next().unwrap_or(col);
-        return RdsError::BadRequest(format!("Unknown column '{col}' in 'field list'"));
-    }
-    if let Some(rest) = text.strip_prefix("table ")
-        && let Some(table) = rest.strip_suffix(" already exists")
-    {
-        return RdsError::BadRequest(format!(
-            "Table '{}' already exists",
-            table.trim_matches('"')
-        ));
-    }
-    // FIXME: other SQLite failures keep SQLite's words.
-    RdsError::BadRequest(text)
-}
-
-/// `Duplicate entry 'v' for key 'PRIMARY'` (MySQL 5.7, error 1062): the row of an INSERT that hit an existing key.
-fn duplicate(conn: &rusqlite::Connection, t: &Translated, params: &[Param], msg: &str) -> RdsError {
-    // SQLite: "UNIQUE constraint failed: table.a, table.b".
-    let cols: Vec<String> = msg
-        .trim_start_matches("UNIQUE constraint failed: ")
-        .split(", ")
-        .map(|c| c.rsplit('.').next().unwrap_or(c).to_string())
-        .collect();
-    let mut entry = None;
-    let mut key = cols.first().cloned().unwrap_or_default();
-    if let Kind::Insert {
-        table,
-        columns,
-        rows,
-    } = &t.kind
-    {
-        if storage::primary_key(conn, table) == cols {
-            key = "PRIMARY".into();
-        }
-        let positions: Option<Vec<usize>> = cols
-            .iter()
-            .map(|c| columns.iter().position(|x| x == c))
-            .collect();
-        if let Some(positions) = positions {
-            for row in rows {
-                let exprs: Vec<String> = positions.iter().map(|&p| row[p].clone()).collect();
-                if let Some(values) = storage::evaluate(conn, &exprs, params)
-                    && storage::row_exists(conn, table, &cols, &values)
-                {
-                    let text: Vec<String> = values
-                        .iter()
-                        .map(|v| match v {
-                            Sql::Text(s) => s.clone(),
-                            Sql::Integer(n) => n.to_string(),
-                            Sql::Real(f) => f.to_string(),
-                            Sql::Null => "NULL".into(),
-                            Sql::Blob(b) => String::from_utf8_lossy(b).into_owned(),
-                        })
-                        .collect();
-                    entry = Some(text.join("-"));
-                    break;
-                }
-            }
-        }
-    }
-    match entry {
-        Some(entry) => RdsError::BadRequest(format!("Duplicate entry '{entry}' for key '{key}'")),
-        // FIXME: outside a plain INSERT we cannot always name the entry.
-        None => RdsError::BadRequest(format!("Duplicate entry for key '{key}'")),
-    }
-}
-
-/// MySQL's foreign key failure (errors 1451 and 1452), naming the constraint as InnoDB names it by default.
-fn foreign_key(conn: &rusqlite::Connection, db: &str, t: &Translated) -> RdsError {
-    let describe = |child: &str,
-                    n: usize,
-                    (parent, pcols, cols): &(String, Vec<String>, Vec<String>)| {
-        format!(
-            "(`{db}`.`{child}`, CONSTRAINT `{child}_ibfk_{n}` FOREIGN KEY (`{}`) REFERENCES `{parent}` (`{}`))",
-            cols.join("`, `"),
-            pcols.join("`, `")
-        )
-    };
-    match &t.kind {
-        Kind::Write {
-            table,
-            delete: true,
-        } => {
-            let parent = table.rsplit('.').next().unwrap_or(table);
-            for child in storage::tables(conn) {
-                let fks = storage::foreign_keys(conn, &child);
-                if let Some((n, fk)) = fks.iter().enumerate().find(|(_, fk)| fk.0 == parent) {
-                    return RdsError::BadRequest(format!(
-                        "Cannot delete or update a parent row: a foreign key constraint fails {}",
-                        describe(&child, n + 1, fk)
-                    ));
-                }
-            }
-            RdsError::BadRequest(
-                "Cannot delete or update a parent row: a foreign key constraint fails".into(),
-            )
-        }
-        Kind::Insert { table, .. } | Kind::Write { table, .. } => {
-            let child = table.rsplit('.').next().unwrap_or(table);
-            match storage::foreign_keys(conn, table).first() {
-                Some(fk) => RdsError::BadRequest(format!(
-                    "Cannot add or update a child row: a foreign key constraint fails {}",
-                    describe(child, 1, fk)
-                )),
-                None => RdsError::BadRequest(
-                    "Cannot add or update a child row: a foreign key constraint fails".into(),
-                ),
-            }
-        }
-        _ => RdsError::BadRequest("a foreign key constraint fails".into()),
-    }
 }

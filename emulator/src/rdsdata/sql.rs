@@ -1,10 +1,12 @@
 //! MySQL statements, parsed with `sqlparser` (MySQL dialect), checked, and translated into SQLite's dialect.
 //!
 //! Translation is by syntax tree, never by text: `NOW()`, `UTC_TIMESTAMP()`, `CURRENT_TIMESTAMP()`,
-//! `SYSDATE()` and `CURDATE()` become literals from the emulator's clock, `ON DUPLICATE KEY UPDATE` becomes
-//! SQLite's upsert (with `VALUES(col)` as `excluded.col`), `AUTO_INCREMENT` becomes `AUTOINCREMENT`, and MySQL's
-//! table options (`ENGINE=`, `CHARSET=`, ...) are dropped. A construct we cannot run as MySQL would fails with an
-//! error that names it. MySQL's error texts come from the MySQL 5.7 reference manual ("Server Error Message
+//! `SYSDATE()` and `CURDATE()` become literals from the emulator's clock (and `DEFAULT CURRENT_TIMESTAMP` a call of
+//! the storage's clock function), `ON DUPLICATE KEY UPDATE` becomes SQLite's upsert (with `VALUES(col)` as
+//! `excluded.col`), `AUTO_INCREMENT` becomes `AUTOINCREMENT`, text columns compare without case as under MySQL's
+//! default `_ci` collations, `"text"` is a string as in MySQL, `/` divides without truncating, and MySQL's table
+//! options (`ENGINE=`, `CHARSET=`, ...) are dropped. Only functions that mean the same in both are let through; a
+//! construct we cannot run as MySQL would fails with an error that names it, rather than giving another answer. MySQL's error texts come from the MySQL 5.7 reference manual ("Server Error Message
 //! Reference"), the version behind Aurora Serverless v1, whose Data API the seed used.
 
 use std::ops::ControlFlow;
@@ -46,6 +48,13 @@ pub enum Kind {
 pub struct Translated {
     pub kind: Kind,
     pub sql: String,
+}
+
+/// The Coral text for SQL longer than the model allows.
+pub fn too_long(member: &str) -> RdsError {
+    RdsError::BadRequest(format!(
+        "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length less than or equal to {MAX_SQL}"
+    ))
 }
 
 /// MySQL's syntax error, pointing at where the parser stopped.
@@ -94,10 +103,8 @@ fn name(o: &ObjectName) -> String {
 /// Parses one MySQL statement and translates it. `now` is `YYYY-MM-DD HH:MM:SS` from the emulator's clock, and
 /// `database` the connection's default database, which SQLite knows as `main`: `database.table` is `table`.
 pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Translated, RdsError> {
-    if sql.len() > MAX_SQL {
-        return Err(RdsError::BadRequest(format!(
-            "1 validation error detected: Value at 'sql' failed to satisfy constraint: Member must have length less than or equal to {MAX_SQL}"
-        )));
+    if sql.chars().count() > MAX_SQL {
+        return Err(too_long("sql"));
     }
     let mut statements = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| {
         let (line, column) = position(&e.to_string());
@@ -148,8 +155,8 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
         Statement::Insert(insert) => {
             let table = match &insert.table {
                 TableObject::TableName(n) => name(n),
-                TableObject::TableFunction(_) => {
-                    return Err(unsupported("INSERT INTO TABLE FUNCTION"));
+                TableObject::TableFunction(_) | TableObject::TableQuery(_) => {
+                    return Err(unsupported("INSERT into anything but a named table"));
                 }
             };
             if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = insert.on.take() {
@@ -171,12 +178,17 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
             };
             Kind::Insert {
                 table,
-                columns: insert.columns.iter().map(|c| c.value.clone()).collect(),
+                columns: insert.columns.iter().map(name).collect(),
                 rows,
             }
         }
-        Statement::Update { table, .. } => Kind::Write {
-            table: table.relation.to_string().trim_matches('`').to_string(),
+        Statement::Update(update) => Kind::Write {
+            table: update
+                .table
+                .relation
+                .to_string()
+                .trim_matches('`')
+                .to_string(),
             delete: false,
         },
         Statement::Delete(d) => {
@@ -214,12 +226,11 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
             return Err(unsupported(&word));
         }
     };
-    // A column's `DEFAULT CURRENT_TIMESTAMP` stays SQLite's own, evaluated when a row is written.
-    if !matches!(st, Statement::CreateTable(_)) {
-        let _ = visit_expressions_mut(&mut st, |e| {
-            rewrite_expr(e, now);
-            ControlFlow::<()>::Continue(())
-        });
+    // A column's `DEFAULT CURRENT_TIMESTAMP` was made a call of the storage's clock function above.
+    if !matches!(st, Statement::CreateTable(_))
+        && let ControlFlow::Break(e) = visit_expressions_mut(&mut st, |e| rewrite_expr(e, now))
+    {
+        return Err(e);
     }
     Ok(Translated {
         kind,
@@ -231,10 +242,115 @@ fn unsupported(what: &str) -> RdsError {
     RdsError::BadRequest(format!("Offcloud's Data API does not support {what}"))
 }
 
-/// MySQL's clock functions become literals from the emulator's clock; `VALUES(col)` in an upsert is `excluded.col`.
-fn rewrite_expr(e: &mut Expr, now: &str) {
-    let Expr::Function(f) = e else { return };
-    let fname = f.name.to_string().to_ascii_uppercase();
+/// Functions that SQLite has under the same name with MySQL's meaning (for these arguments' types).
+/// Source: https://dev.mysql.com/doc/refman/5.7/en/functions.html and https://sqlite.org/lang_corefunc.html
+const SAME_IN_SQLITE: &[&str] = &[
+    "ABS",
+    "AVG",
+    "COALESCE",
+    "CONCAT_WS",
+    "COUNT",
+    "DATE",
+    "GROUP_CONCAT",
+    "IFNULL",
+    "LOWER",
+    "LTRIM",
+    "MAX",
+    "MIN",
+    "NULLIF",
+    "REPLACE",
+    "ROUND",
+    "RTRIM",
+    "SUBSTR",
+    "SUBSTRING",
+    "SUM",
+    "TRIM",
+    "UPPER",
+];
+
+fn function_args(f: &sqlparser::ast::Function) -> Vec<Expr> {
+    match &f.args {
+        FunctionArguments::List(l) => l
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) => {
+                    Some(e.clone())
+                }
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn rename(f: &mut sqlparser::ast::Function, to: &str) {
+    f.name = ObjectName::from(vec![sqlparser::ast::Ident::new(to)]);
+}
+
+/// Rewrites one expression from MySQL's meaning to SQLite's, or says why it cannot be.
+fn rewrite_expr(e: &mut Expr, now: &str) -> ControlFlow<RdsError> {
+    use sqlparser::ast::BinaryOperator;
+    match e {
+        // MySQL reads "text" as a string (without ANSI_QUOTES); SQLite would look for a column of that name first.
+        Expr::Value(v) => {
+            if let Value::DoubleQuotedString(s) = &v.value {
+                v.value = Value::SingleQuotedString(s.clone());
+            }
+            ControlFlow::Continue(())
+        }
+        // MySQL's `/` never truncates (7 / 2 is 3.5000); SQLite's does on integers.
+        Expr::BinaryOp {
+            op: BinaryOperator::Divide,
+            left,
+            ..
+        } => {
+            let l = std::mem::replace(left.as_mut(), Expr::value(Value::Null));
+            **left = Expr::Cast {
+                kind: sqlparser::ast::CastKind::Cast,
+                expr: Box::new(Expr::Nested(Box::new(l))),
+                data_type: sqlparser::ast::DataType::Real,
+                format: None,
+            };
+            ControlFlow::Continue(())
+        }
+        // MySQL's integer division.
+        Expr::BinaryOp {
+            op: BinaryOperator::MyIntegerDivide,
+            left,
+            right,
+        } => {
+            let div = Expr::BinaryOp {
+                left: left.clone(),
+                op: BinaryOperator::Divide,
+                right: right.clone(),
+            };
+            *e = Expr::Cast {
+                kind: sqlparser::ast::CastKind::Cast,
+                expr: Box::new(Expr::Nested(Box::new(div))),
+                data_type: sqlparser::ast::DataType::Integer(None),
+                format: None,
+            };
+            ControlFlow::Continue(())
+        }
+        // In MySQL `||` is OR (without PIPES_AS_CONCAT); in SQLite it concatenates.
+        Expr::BinaryOp {
+            op: BinaryOperator::StringConcat,
+            ..
+        } => ControlFlow::Break(unsupported("the || operator; use OR or CONCAT()")),
+        Expr::Function(_) => rewrite_function(e, now),
+        _ => ControlFlow::Continue(()),
+    }
+}
+
+/// MySQL's clock functions become literals from the emulator's clock; `VALUES(col)` in an upsert is
+/// `excluded.col`; functions with other names in SQLite are renamed; any other function is refused by name.
+fn rewrite_function(e: &mut Expr, now: &str) -> ControlFlow<RdsError> {
+    let Expr::Function(f) = e else {
+        return ControlFlow::Continue(());
+    };
+    let fname = f.name.to_string().trim_matches('`').to_ascii_uppercase();
+    let args = function_args(f);
     let no_args = match &f.args {
         FunctionArguments::None => true,
         FunctionArguments::List(l) => l.args.is_empty(),
@@ -248,22 +364,37 @@ fn rewrite_expr(e: &mut Expr, now: &str) {
         "CURDATE" | "UTC_DATE" | "CURRENT_DATE" if no_args => {
             *e = literal(now.get(..10).unwrap_or(now).to_string());
         }
-        "VALUES" => {
-            if let FunctionArguments::List(l) = &f.args
-                && let [
-                    sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(
-                        Expr::Identifier(col),
-                    )),
-                ] = l.args.as_slice()
-            {
+        "VALUES" => match args.as_slice() {
+            [Expr::Identifier(col)] => {
                 *e = Expr::CompoundIdentifier(vec![
                     sqlparser::ast::Ident::new("excluded"),
                     col.clone(),
                 ]);
             }
+            _ => return ControlFlow::Break(unsupported("VALUES() of anything but a column")),
+        },
+        // MySQL's CONCAT is NULL when any argument is; SQLite's concat() skips NULLs, and `||` does not.
+        "CONCAT" if !args.is_empty() => {
+            let mut it = args.into_iter();
+            let first = it.next().unwrap_or(Expr::value(Value::Null));
+            let joined = it.fold(first, |acc, x| Expr::BinaryOp {
+                left: Box::new(acc),
+                op: sqlparser::ast::BinaryOperator::StringConcat,
+                right: Box::new(x),
+            });
+            *e = Expr::Nested(Box::new(joined));
         }
-        _ => {}
+        "IF" if args.len() == 3 => rename(f, "iif"),
+        // MySQL's LENGTH counts bytes, CHAR_LENGTH characters.
+        "LENGTH" | "OCTET_LENGTH" => rename(f, "octet_length"),
+        "CHAR_LENGTH" | "CHARACTER_LENGTH" => rename(f, "length"),
+        "LAST_INSERT_ID" if no_args => rename(f, "last_insert_rowid"),
+        name if SAME_IN_SQLITE.contains(&name) => {}
+        name => {
+            return ControlFlow::Break(unsupported(&format!("the function {name}()")));
+        }
     }
+    ControlFlow::Continue(())
 }
 
 /// MySQL's `CREATE TABLE` as SQLite takes it. Declared types are kept, because they choose each column's Data API
@@ -275,8 +406,8 @@ fn translate_create_table(t: &mut sqlparser::ast::CreateTable) -> Result<(), Rds
         .constraints
         .iter()
         .find_map(|c| match c {
-            sqlparser::ast::TableConstraint::PrimaryKey { columns, .. } => Some(
-                columns
+            sqlparser::ast::TableConstraint::PrimaryKey(pk) => Some(
+                pk.columns
                     .iter()
                     .map(|c| c.to_string().trim_matches('`').to_string())
                     .collect(),
@@ -297,6 +428,12 @@ fn translate_create_table(t: &mut sqlparser::ast::CreateTable) -> Result<(), Rds
         {
             return Err(unsupported("ON UPDATE column defaults"));
         }
+        // MySQL's default collations (`utf8_general_ci`, ...) compare text without case, in keys too; `_bin`
+        // collations and BINARY compare bytes, as SQLite does by default.
+        let binary = col.options.iter().any(|o| {
+            matches!(&o.option, ColumnOption::Collation(c)
+                if c.to_string().to_ascii_lowercase().trim_matches('`').ends_with("_bin"))
+        });
         col.options.retain(|o| {
             !matches!(
                 o.option,
@@ -306,16 +443,56 @@ fn translate_create_table(t: &mut sqlparser::ast::CreateTable) -> Result<(), Rds
                     | ColumnOption::DialectSpecific(_)
             )
         });
-        if auto {
-            let inline_pk = col.options.iter().any(|o| {
-                matches!(
-                    o.option,
-                    ColumnOption::Unique {
-                        is_primary: true,
-                        ..
-                    }
-                )
+        let textual = matches!(
+            col.data_type,
+            sqlparser::ast::DataType::Char(_)
+                | sqlparser::ast::DataType::Varchar(_)
+                | sqlparser::ast::DataType::Text
+                | sqlparser::ast::DataType::TinyText
+                | sqlparser::ast::DataType::MediumText
+                | sqlparser::ast::DataType::LongText
+                | sqlparser::ast::DataType::Enum(..)
+        );
+        if textual && !binary {
+            col.options.push(sqlparser::ast::ColumnOptionDef {
+                name: None,
+                option: ColumnOption::Collation(ObjectName::from(vec![
+                    sqlparser::ast::Ident::new("NOCASE"),
+                ])),
             });
+        }
+        // Rows get their time from the emulator's clock, through the storage's clock function.
+        for o in &mut col.options {
+            if let ColumnOption::Default(d) = &mut o.option
+                && let Expr::Function(f) = d
+                && matches!(
+                    f.name.to_string().to_ascii_uppercase().as_str(),
+                    "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIMESTAMP"
+                )
+            {
+                *d = Expr::Nested(Box::new(Expr::Function(sqlparser::ast::Function {
+                    name: ObjectName::from(vec![sqlparser::ast::Ident::new(
+                        super::storage::NOW_FUNCTION,
+                    )]),
+                    uses_odbc_syntax: false,
+                    parameters: FunctionArguments::None,
+                    args: FunctionArguments::List(sqlparser::ast::FunctionArgumentList {
+                        duplicate_treatment: None,
+                        args: vec![],
+                        clauses: vec![],
+                    }),
+                    filter: None,
+                    null_treatment: None,
+                    over: None,
+                    within_group: vec![],
+                })));
+            }
+        }
+        if auto {
+            let inline_pk = col
+                .options
+                .iter()
+                .any(|o| matches!(o.option, ColumnOption::PrimaryKey(_)));
             let name = col.name.value.clone();
             if !inline_pk && table_pk != [name.clone()] {
                 return Err(unsupported(
@@ -325,21 +502,14 @@ fn translate_create_table(t: &mut sqlparser::ast::CreateTable) -> Result<(), Rds
             // SQLite only auto-increments an `INTEGER PRIMARY KEY`; the MySQL type is kept in a comment-free way
             // by naming the type `INTEGER`, which the Data API reads as a long, as MySQL's INT is.
             col.data_type = sqlparser::ast::DataType::Integer(None);
-            col.options.retain(|o| {
-                !matches!(
-                    o.option,
-                    ColumnOption::Unique {
-                        is_primary: true,
-                        ..
-                    }
-                )
-            });
+            col.options
+                .retain(|o| !matches!(o.option, ColumnOption::PrimaryKey(_)));
             auto_pk = Some(name);
         }
     }
     if let Some(name) = auto_pk {
         t.constraints
-            .retain(|c| !matches!(c, sqlparser::ast::TableConstraint::PrimaryKey { .. }));
+            .retain(|c| !matches!(c, sqlparser::ast::TableConstraint::PrimaryKey(_)));
         let col = t
             .columns
             .iter_mut()
@@ -382,7 +552,11 @@ mod tests {
         .unwrap();
         assert_eq!(t.kind, Kind::Other);
         assert!(!t.sql.contains("ENGINE"), "{}", t.sql);
-        assert!(t.sql.contains("VARCHAR(70)"), "{}", t.sql);
+        assert!(
+            t.sql.contains("VARCHAR(70) NOT NULL COLLATE NOCASE"),
+            "{}",
+            t.sql
+        );
         assert!(t.sql.contains("PRIMARY KEY (id)"), "{}", t.sql);
     }
 
@@ -420,7 +594,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             t.sql,
-            "CREATE TABLE ec2 (id INT, at DATETIME DEFAULT CURRENT_TIMESTAMP)"
+            "CREATE TABLE ec2 (id INT, at DATETIME DEFAULT (offcloud_now()))"
         );
     }
 
@@ -478,5 +652,34 @@ mod tests {
         );
         let e = translate(&"x".repeat(MAX_SQL + 1), NOW, None).unwrap_err();
         assert!(e.to_string().contains("65536"), "{e}");
+    }
+
+    #[test]
+    fn mysql_meanings_are_kept_or_refused() {
+        let t = |sql: &str| translate(sql, NOW, None).map(|t| t.sql);
+        assert_eq!(t("SELECT 7 / 2").unwrap(), "SELECT CAST((7) AS REAL) / 2");
+        assert_eq!(
+            t("SELECT 7 DIV 2").unwrap(),
+            "SELECT CAST((7 / 2) AS INTEGER)"
+        );
+        assert_eq!(t("SELECT \"a\" FROM t").unwrap(), "SELECT 'a' FROM t");
+        assert_eq!(
+            t("SELECT CONCAT(a, '-', b) FROM t").unwrap(),
+            "SELECT (a || '-' || b) FROM t"
+        );
+        assert_eq!(
+            t("SELECT IF(a, 1, 2), LENGTH(a) FROM t").unwrap(),
+            "SELECT iif(a, 1, 2), octet_length(a) FROM t"
+        );
+        let e = t("SELECT DATE_FORMAT(a, '%Y') FROM t").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Offcloud's Data API does not support the function DATE_FORMAT()"
+        );
+        let e = t("SELECT a || b FROM t").unwrap_err();
+        assert!(e.to_string().contains("the || operator"), "{e}");
+        let binary =
+            translate("CREATE TABLE t (a VARCHAR(5) COLLATE utf8_bin)", NOW, None).unwrap();
+        assert!(!binary.sql.contains("NOCASE"), "{}", binary.sql);
     }
 }

@@ -4,18 +4,119 @@
 //! API that names rusqlite.
 //!
 //! Without `--data-dir` the files live in a temporary directory that is removed when the cluster is dropped.
+//! FIXME: AWS has no such files; SQLite's in-memory databases cannot give a transaction's connection a snapshot of
+//! its own (WAL needs files), so "in memory" is a temporary directory here.
+//!
+//! Every connection has `offcloud_now()`, the emulator's injectable clock as MySQL's `DATETIME` text; the
+//! translation of `DEFAULT CURRENT_TIMESTAMP` calls it, so that rows get their time from `clock::Env`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::types::{Value as Sql, ValueRef};
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ErrorCode, ToSql};
 
 use super::RdsError;
 
+/// A SQL value, as SQLite stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sql {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl ToSql for Sql {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Sql::Null => ValueRef::Null,
+            Sql::Integer(n) => ValueRef::Integer(*n),
+            Sql::Real(f) => ValueRef::Real(*f),
+            Sql::Text(s) => ValueRef::Text(s.as_bytes()),
+            Sql::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
 /// A value bound to a `:name` parameter.
 pub type Param = (String, Sql);
+
+/// The name of the SQL function that reads the emulator's clock.
+pub const NOW_FUNCTION: &str = "offcloud_now";
+
+/// The clock as `YYYY-MM-DD HH:MM:SS`, shared by every connection of a cluster.
+pub type Now = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// A connection to one database of a cluster, with the others attached.
+pub struct Conn(Connection);
+
+/// Why SQLite refused a statement, in terms the operation layer turns into MySQL's words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DbError {
+    /// A primary key or unique constraint, with the columns SQLite named (`table.column`).
+    Unique(Vec<String>),
+    ForeignKey,
+    /// A NOT NULL constraint, with the column.
+    NotNull(String),
+    NoSuchTable(String),
+    NoSuchColumn(String),
+    TableExists(String),
+    NoSuchFunction(String),
+    /// A `:name` in the statement that no parameter set, by its 1-based position.
+    Unbound(usize),
+    /// The database is locked by another transaction for longer than the busy timeout.
+    Busy,
+    Other(String),
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        let text = e.to_string();
+        if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+            let msg = msg.clone().unwrap_or_default();
+            match (f.code, f.extended_code) {
+                // SQLITE_CONSTRAINT_PRIMARYKEY and SQLITE_CONSTRAINT_UNIQUE: "UNIQUE constraint failed: t.a, t.b".
+                (ErrorCode::ConstraintViolation, 1555 | 2067) => {
+                    return DbError::Unique(
+                        msg.trim_start_matches("UNIQUE constraint failed: ")
+                            .split(", ")
+                            .map(str::to_string)
+                            .collect(),
+                    );
+                }
+                // SQLITE_CONSTRAINT_FOREIGNKEY.
+                (ErrorCode::ConstraintViolation, 787) => return DbError::ForeignKey,
+                // SQLITE_CONSTRAINT_NOTNULL: "NOT NULL constraint failed: t.c".
+                (ErrorCode::ConstraintViolation, 1299) => {
+                    let col = msg.rsplit('.').next().unwrap_or(&msg);
+                    return DbError::NotNull(col.to_string());
+                }
+                (ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked, _) => return DbError::Busy,
+                _ => {}
+            }
+        }
+        let first_word = |rest: &str| rest.split_whitespace().next().unwrap_or(rest).to_string();
+        if let Some(rest) = text.strip_prefix("no such table: ") {
+            return DbError::NoSuchTable(first_word(rest));
+        }
+        if let Some(rest) = text.strip_prefix("no such column: ") {
+            return DbError::NoSuchColumn(first_word(rest));
+        }
+        if let Some(rest) = text.strip_prefix("no such function: ") {
+            return DbError::NoSuchFunction(first_word(rest));
+        }
+        if let Some(rest) = text.strip_prefix("table ")
+            && let Some(table) = rest.strip_suffix(" already exists")
+        {
+            return DbError::TableExists(table.trim_matches('"').to_string());
+        }
+        DbError::Other(text)
+    }
+}
 
 /// One column of a result, with its declared MySQL type when it comes straight from a table.
 #[derive(Debug, Clone)]
@@ -37,9 +138,10 @@ pub struct Outcome {
 pub struct ClusterFiles {
     dir: PathBuf,
     temporary: bool,
+    now: Now,
     /// Autocommit connections, one per default database; statements outside transactions take turns on it, as
     /// SQLite writes one at a time anyway.
-    idle: Mutex<HashMap<String, Arc<Mutex<Connection>>>>,
+    idle: Mutex<HashMap<String, Arc<Mutex<Conn>>>>,
 }
 
 fn valid_name(name: &str) -> Result<(), RdsError> {
@@ -62,7 +164,7 @@ fn sqlite(e: rusqlite::Error) -> RdsError {
 
 impl ClusterFiles {
     /// The cluster's files under `dir`, or in a fresh temporary directory.
-    pub fn open(dir: Option<PathBuf>, tag: &str) -> Result<Self, RdsError> {
+    pub fn open(dir: Option<PathBuf>, tag: &str, now: Now) -> Result<Self, RdsError> {
         let (dir, temporary) = match dir {
             Some(d) => (d, false),
             None => {
@@ -78,6 +180,7 @@ impl ClusterFiles {
         Ok(Self {
             dir,
             temporary,
+            now,
             idle: Mutex::new(HashMap::new()),
         })
     }
@@ -126,7 +229,7 @@ impl ClusterFiles {
     }
 
     /// A new connection whose `main` is `db`, with every other database attached under its name.
-    pub fn connect(&self, db: &str) -> Result<Connection, RdsError> {
+    pub fn connect(&self, db: &str) -> Result<Conn, RdsError> {
         valid_name(db)?;
         if !self.exists(db) {
             return Err(RdsError::BadRequest(format!("Unknown database '{db}'")));
@@ -146,6 +249,11 @@ impl ClusterFiles {
             .map_err(sqlite)?;
         c.pragma_update(None, "foreign_keys", "ON")
             .map_err(sqlite)?;
+        let now = self.now.clone();
+        c.create_scalar_function(NOW_FUNCTION, 0, FunctionFlags::SQLITE_UTF8, move |_| {
+            Ok(now())
+        })
+        .map_err(sqlite)?;
         for other in self.databases().into_iter().filter(|o| o != db) {
             c.execute(
                 "ATTACH DATABASE ?1 AS ?2",
@@ -156,14 +264,14 @@ impl ClusterFiles {
             )
             .map_err(sqlite)?;
         }
-        Ok(c)
+        Ok(Conn(c))
     }
 
     /// Runs `f` on the autocommit connection of `db`.
     pub fn with_autocommit<T>(
         &self,
         db: &str,
-        f: impl FnOnce(&Connection) -> Result<T, RdsError>,
+        f: impl FnOnce(&Conn) -> Result<T, RdsError>,
     ) -> Result<T, RdsError> {
         let existing = self
             .idle
@@ -198,18 +306,19 @@ impl Drop for ClusterFiles {
 }
 
 /// Runs one translated statement with its parameters.
-pub fn run(
-    conn: &Connection,
-    sql: &str,
-    params: &[Param],
-    query: bool,
-) -> Result<Outcome, rusqlite::Error> {
+pub fn run(conn: &Conn, sql: &str, params: &[Param], query: bool) -> Result<Outcome, DbError> {
+    let conn = &conn.0;
     let mut stmt = conn.prepare(sql)?;
+    let mut bound = vec![false; stmt.parameter_count()];
     for (name, value) in params {
         let key = format!(":{name}");
         if let Some(i) = stmt.parameter_index(&key)? {
             stmt.raw_bind_parameter(i, value)?;
+            bound[i - 1] = true;
         }
+    }
+    if let Some(i) = bound.iter().position(|b| !b) {
+        return Err(DbError::Unbound(i + 1));
     }
     let columns: Vec<Column> = stmt
         .columns()
@@ -247,15 +356,18 @@ pub fn run(
 }
 
 /// Whether `table`'s primary key is an `AUTOINCREMENT` column.
-pub fn autoincrement(conn: &Connection, table: &str) -> bool {
+pub fn autoincrement(conn: &Conn, table: &str) -> bool {
     let (schema, name) = split_table(table);
-    conn.query_row(
-        &format!("SELECT sql FROM \"{schema}\".sqlite_master WHERE type = 'table' AND name = ?1"),
-        [name],
-        |r| r.get::<_, String>(0),
-    )
-    .map(|sql| sql.to_ascii_uppercase().contains("AUTOINCREMENT"))
-    .unwrap_or(false)
+    conn.0
+        .query_row(
+            &format!(
+                "SELECT sql FROM \"{schema}\".sqlite_master WHERE type = 'table' AND name = ?1"
+            ),
+            [name],
+            |r| r.get::<_, String>(0),
+        )
+        .map(|sql| sql.to_ascii_uppercase().contains("AUTOINCREMENT"))
+        .unwrap_or(false)
 }
 
 fn split_table(table: &str) -> (&str, &str) {
@@ -263,9 +375,12 @@ fn split_table(table: &str) -> (&str, &str) {
 }
 
 /// The primary key columns of `table`, in key order.
-pub fn primary_key(conn: &Connection, table: &str) -> Vec<String> {
+pub fn primary_key(conn: &Conn, table: &str) -> Vec<String> {
     let (schema, name) = split_table(table);
-    let Ok(mut st) = conn.prepare(&format!("PRAGMA \"{schema}\".table_info(\"{name}\")")) else {
+    let Ok(mut st) = conn
+        .0
+        .prepare(&format!("PRAGMA \"{schema}\".table_info(\"{name}\")"))
+    else {
         return vec![];
     };
     let mut cols: Vec<(i64, String)> = st
@@ -277,9 +392,11 @@ pub fn primary_key(conn: &Connection, table: &str) -> Vec<String> {
 }
 
 /// The foreign keys of `table`: (referenced table, its columns, our columns).
-pub fn foreign_keys(conn: &Connection, table: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
+pub fn foreign_keys(conn: &Conn, table: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
     let (schema, name) = split_table(table);
-    let Ok(mut st) = conn.prepare(&format!("PRAGMA \"{schema}\".foreign_key_list(\"{name}\")"))
+    let Ok(mut st) = conn
+        .0
+        .prepare(&format!("PRAGMA \"{schema}\".foreign_key_list(\"{name}\")"))
     else {
         return vec![];
     };
@@ -302,8 +419,8 @@ pub fn foreign_keys(conn: &Connection, table: &str) -> Vec<(String, Vec<String>,
 }
 
 /// The tables of the connection's `main` database.
-pub fn tables(conn: &Connection) -> Vec<String> {
-    let Ok(mut st) = conn.prepare(
+pub fn tables(conn: &Conn) -> Vec<String> {
+    let Ok(mut st) = conn.0.prepare(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
     ) else {
         return vec![];
@@ -314,13 +431,13 @@ pub fn tables(conn: &Connection) -> Vec<String> {
 }
 
 /// Evaluates `SELECT <exprs>` with the statement's parameters, to learn the values an INSERT row held.
-pub fn evaluate(conn: &Connection, exprs: &[String], params: &[Param]) -> Option<Vec<Sql>> {
+pub fn evaluate(conn: &Conn, exprs: &[String], params: &[Param]) -> Option<Vec<Sql>> {
     let sql = format!("SELECT {}", exprs.join(", "));
     run(conn, &sql, params, true).ok()?.rows.into_iter().next()
 }
 
 /// Whether a row with these values in these columns exists.
-pub fn row_exists(conn: &Connection, table: &str, columns: &[String], values: &[Sql]) -> bool {
+pub fn row_exists(conn: &Conn, table: &str, columns: &[String], values: &[Sql]) -> bool {
     let cond: Vec<String> = columns
         .iter()
         .enumerate()
@@ -331,31 +448,27 @@ pub fn row_exists(conn: &Connection, table: &str, columns: &[String], values: &[
         "SELECT 1 FROM \"{schema}\".\"{name}\" WHERE {}",
         cond.join(" AND ")
     );
-    conn.query_row(&sql, rusqlite::params_from_iter(values.iter()), |_| Ok(()))
+    conn.0
+        .query_row(&sql, rusqlite::params_from_iter(values.iter()), |_| Ok(()))
         .is_ok()
 }
 
-/// Whether `e` is SQLite's primary-key or unique failure, a foreign-key failure or a NOT NULL failure.
-pub fn constraint(e: &rusqlite::Error) -> Option<(ErrorCode, i32, String)> {
-    match e {
-        rusqlite::Error::SqliteFailure(f, msg) if f.code == ErrorCode::ConstraintViolation => {
-            Some((f.code, f.extended_code, msg.clone().unwrap_or_default()))
-        }
-        _ => None,
-    }
-}
-
 /// Begins a transaction on a fresh connection.
-pub fn begin(conn: &Connection) -> Result<(), RdsError> {
-    conn.execute_batch("BEGIN").map_err(sqlite)
+pub fn begin(conn: &Conn) -> Result<(), RdsError> {
+    conn.0.execute_batch("BEGIN").map_err(sqlite)
 }
 
-pub fn commit(conn: &Connection) -> Result<(), RdsError> {
-    conn.execute_batch("COMMIT").map_err(sqlite)
+pub fn commit(conn: &Conn) -> Result<(), RdsError> {
+    conn.0.execute_batch("COMMIT").map_err(sqlite)
 }
 
-pub fn rollback(conn: &Connection) -> Result<(), RdsError> {
-    conn.execute_batch("ROLLBACK").map_err(sqlite)
+pub fn rollback(conn: &Conn) -> Result<(), RdsError> {
+    conn.0.execute_batch("ROLLBACK").map_err(sqlite)
+}
+
+/// The `last_insert_rowid()` of the connection.
+pub fn last_insert_rowid(conn: &Conn) -> i64 {
+    conn.0.last_insert_rowid()
 }
 
 /// The directory of a cluster's files under a data directory.
