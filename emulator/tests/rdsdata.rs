@@ -82,6 +82,95 @@ async fn errors_are_rest_json_with_the_type_in_a_header() {
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&resp));
 }
 
+#[tokio::test]
+async fn legacy_execute_sql_runs_several_statements_and_answers_result_frames() {
+    let (_h, c) = start().await;
+    #[allow(deprecated)]
+    let out = c
+        .execute_sql()
+        .db_cluster_or_instance_arn(ARN)
+        .aws_secret_store_arn(SECRET)
+        .database("ec2_inventory_db")
+        .sql_statements(
+            "INSERT INTO ec2 (aws_instance_id, aws_region, aws_account) VALUES ('i-1', 'r', 'a'); \
+             SELECT aws_instance_id, creation_date_utc FROM ec2",
+        )
+        .send()
+        .await
+        .unwrap();
+    let results = out.sql_statement_results();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0].number_of_records_updated(), 1);
+    let frame = results[1].result_frame().unwrap();
+    assert_eq!(frame.result_set_metadata().unwrap().column_count(), 2);
+    let values = frame.records()[0].values();
+    assert_eq!(
+        values[0],
+        aws_sdk_rdsdata::types::Value::StringValue("i-1".into())
+    );
+    #[allow(deprecated)]
+    let e = c
+        .execute_sql()
+        .db_cluster_or_instance_arn(ARN)
+        .aws_secret_store_arn(SECRET)
+        .sql_statements(
+            "INSERT INTO ec2 (aws_instance_id, aws_region, aws_account) VALUES ('i-1', 'r', 'a')",
+        )
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_bad_request_exception(), "{e:?}");
+    assert_eq!(e.message(), Some("Duplicate entry 'i-1' for key 'PRIMARY'"));
+}
+
+#[tokio::test]
+async fn result_set_options_and_json_records() {
+    let (_h, c) = start().await;
+    exec(
+        &c,
+        "CREATE TABLE n (id BIGINT PRIMARY KEY, price DECIMAL(8,2), ok BOOLEAN)",
+        vec![],
+    )
+    .await
+    .unwrap();
+    exec(&c, "INSERT INTO n VALUES (7, 2.5, TRUE)", vec![])
+        .await
+        .unwrap();
+    let out = c
+        .execute_statement()
+        .resource_arn(ARN)
+        .secret_arn(SECRET)
+        .sql("SELECT id, price, ok FROM n")
+        .result_set_options(
+            aws_sdk_rdsdata::types::ResultSetOptions::builder()
+                .decimal_return_type(aws_sdk_rdsdata::types::DecimalReturnType::DoubleOrLong)
+                .long_return_type(aws_sdk_rdsdata::types::LongReturnType::String)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.records()[0],
+        vec![s("7"), Field::DoubleValue(2.5), Field::BooleanValue(true)]
+    );
+    let out = c
+        .execute_statement()
+        .resource_arn(ARN)
+        .secret_arn(SECRET)
+        .sql("SELECT id, price, ok FROM n")
+        .format_records_as(RecordsFormatType::Json)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.records().is_empty());
+    assert_eq!(
+        out.formatted_records(),
+        Some(r#"[{"id":7,"price":"2.50","ok":true}]"#)
+    );
+}
+
 // Validation.
 
 #[tokio::test]
@@ -173,6 +262,175 @@ async fn mysql_error_texts() {
 }
 
 // Functionality.
+
+#[tokio::test]
+async fn requests_outside_the_limits_are_refused() {
+    let (h, c) = start().await;
+    let msg = |e: aws_sdk_rdsdata::operation::execute_statement::ExecuteStatementError| {
+        assert!(e.is_bad_request_exception(), "{e:?}");
+        e.message().unwrap_or_default().to_string()
+    };
+    exec(&c, "CREATE TABLE big (a LONGTEXT)", vec![])
+        .await
+        .unwrap();
+    exec(
+        &c,
+        "INSERT INTO big (a) VALUES (:a)",
+        vec![p("a", s(&"x".repeat(600 * 1024)))],
+    )
+    .await
+    .unwrap();
+    exec(&c, "SELECT a FROM big", vec![]).await.unwrap();
+    let e = exec(&c, "SELECT a, a FROM big", vec![]).await.unwrap_err();
+    assert_eq!(msg(e), "Database response exceeded size limit");
+    let e = exec(&c, "SELECT :a, :b", vec![p("a", s("1"))])
+        .await
+        .unwrap_err();
+    assert_eq!(msg(e), "No value specified for parameter 2");
+    let e = exec(
+        &c,
+        "SELECT :a",
+        vec![p(
+            "a",
+            Field::ArrayValue(aws_sdk_rdsdata::types::ArrayValue::LongValues(vec![1])),
+        )],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(msg(e), "Array parameters are not supported.");
+    let e = exec(&c, "SELECT DATE_FORMAT(NOW(), '%Y')", vec![])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        msg(e),
+        "Offcloud's Data API does not support the function DATE_FORMAT()"
+    );
+    let e = c
+        .execute_statement()
+        .resource_arn(ARN)
+        .secret_arn(SECRET)
+        .sql("SELECT 1")
+        .transaction_id("x".repeat(193))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(msg(e).contains("transactionId"));
+    // A request without `sql` gets Coral's validation text.
+    let body = json!({"resourceArn": ARN, "secretArn": SECRET}).to_string();
+    let addr = h.emulator.main_addr.to_string();
+    let (status, headers, resp) = raw(&addr, "POST", "/Execute", &[], body.as_bytes()).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        header(&headers, "x-amzn-errortype"),
+        Some("BadRequestException")
+    );
+    let v: Value = serde_json::from_slice(&resp).unwrap();
+    assert_eq!(
+        v["message"],
+        "1 validation error detected: Value null at 'sql' failed to satisfy constraint: Member must not be null"
+    );
+}
+
+#[tokio::test]
+async fn text_keys_ignore_case_as_mysql_s_default_collation_does() {
+    let (_h, c) = start().await;
+    add_instance(&c, "instance-002").await;
+    let out = exec(
+        &c,
+        "SELECT aws_instance_id FROM ec2 WHERE aws_instance_id = 'INSTANCE-002'",
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.records(), &[vec![s("instance-002")]]);
+    let e = exec(
+        &c,
+        "INSERT INTO ec2 (aws_instance_id, aws_region, aws_account) VALUES ('Instance-002', 'r', 'a')",
+        vec![],
+    )
+    .await
+    .unwrap_err();
+    assert!(e.is_bad_request_exception(), "{e:?}");
+    assert!(
+        e.message()
+            .unwrap_or_default()
+            .starts_with("Duplicate entry"),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn databases_are_schemas_and_ddl_commits_an_open_transaction() {
+    let (_h, c) = start().await;
+    exec(&c, "CREATE DATABASE reports", vec![]).await.unwrap();
+    c.execute_statement()
+        .resource_arn(ARN)
+        .secret_arn(SECRET)
+        .database("reports")
+        .sql("CREATE TABLE daily (day DATE PRIMARY KEY, n INT)")
+        .send()
+        .await
+        .unwrap();
+    exec(
+        &c,
+        "INSERT INTO reports.daily VALUES ('2019-03-06', 4)",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let out = exec(&c, "SELECT n FROM reports.daily", vec![])
+        .await
+        .unwrap();
+    assert_eq!(out.records(), &[vec![Field::LongValue(4)]]);
+    let e = exec(&c, "CREATE DATABASE reports", vec![])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        Some("Can't create database 'reports'; database exists")
+    );
+
+    let tx = c
+        .begin_transaction()
+        .resource_arn(ARN)
+        .secret_arn(SECRET)
+        .send()
+        .await
+        .unwrap()
+        .transaction_id()
+        .unwrap()
+        .to_string();
+    let in_tx = |sql: &'static str| {
+        c.execute_statement()
+            .resource_arn(ARN)
+            .secret_arn(SECRET)
+            .transaction_id(&tx)
+            .sql(sql)
+            .send()
+    };
+    in_tx("INSERT INTO ec2 (aws_instance_id, aws_region, aws_account) VALUES ('before-ddl', 'r', 'a')")
+        .await
+        .unwrap();
+    // MySQL commits the transaction's work before DDL.
+    in_tx("CREATE TABLE extra (id INT)").await.unwrap();
+    in_tx(
+        "INSERT INTO ec2 (aws_instance_id, aws_region, aws_account) VALUES ('after-ddl', 'r', 'a')",
+    )
+    .await
+    .unwrap();
+    c.rollback_transaction()
+        .resource_arn(ARN)
+        .secret_arn(SECRET)
+        .transaction_id(&tx)
+        .send()
+        .await
+        .unwrap();
+    let out = exec(&c, "SELECT aws_instance_id FROM ec2", vec![])
+        .await
+        .unwrap();
+    assert_eq!(out.records(), &[vec![s("before-ddl")]]);
+}
 
 #[tokio::test]
 async fn records_are_typed_by_column() {

@@ -281,26 +281,28 @@ impl DataApi {
                 ));
             }
             if json_records {
-                let objects: Vec<Value> = outcome
+                // Each object keeps the columns in the statement's order, as AWS's JSON does.
+                let objects: Vec<String> = outcome
                     .rows
                     .iter()
                     .map(|r| {
-                        Value::Object(
-                            r.iter()
-                                .zip(&outcome.columns)
-                                .map(|(v, c)| {
-                                    (
-                                        c.name.clone(),
-                                        fields::plain(v, c.decl_type.as_deref(), opts),
-                                    )
-                                })
-                                .collect(),
-                        )
+                        let members: Vec<String> = r
+                            .iter()
+                            .zip(&outcome.columns)
+                            .map(|(v, c)| {
+                                format!(
+                                    "{}:{}",
+                                    Value::String(c.name.clone()),
+                                    fields::plain(v, c.decl_type.as_deref(), opts)
+                                )
+                            })
+                            .collect();
+                        format!("{{{}}}", members.join(","))
                     })
                     .collect();
                 out.insert(
                     "formattedRecords".into(),
-                    Value::String(Value::Array(objects).to_string()),
+                    Value::String(format!("[{}]", objects.join(","))),
                 );
             } else {
                 out.insert("records".into(), Value::Array(records));
@@ -592,4 +594,111 @@ fn open_cluster(
         database: c.database.clone(),
         files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::*;
+    use crate::clock::{Clock, SequentialIds};
+
+    /// A clock that stands still until a test moves it.
+    struct Manual(AtomicU64);
+
+    impl Clock for Manual {
+        fn now_ms(&self) -> u64 {
+            self.0.load(Ordering::Relaxed)
+        }
+    }
+
+    const ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:c";
+
+    fn api() -> (DataApi, Arc<Manual>) {
+        // 2019-03-06 02:45:32 UTC.
+        let clock = Arc::new(Manual(AtomicU64::new(1_551_840_332_000)));
+        let env = Env {
+            clock: clock.clone(),
+            ids: Arc::new(SequentialIds::default()),
+        };
+        let text = format!("[[cluster]]\narn = \"{ARN}\"\ndatabase = \"db\"\n");
+        let config = Config::parse("t.toml", &text, Path::new(".")).unwrap();
+        (DataApi::open(&config, None, env).unwrap(), clock)
+    }
+
+    fn call(api: &DataApi, op: Operation, mut body: Value) -> Result<Value, RdsError> {
+        body["resourceArn"] = json!(ARN);
+        body["secretArn"] = json!("any");
+        api.call(op, &body)
+    }
+
+    #[test]
+    fn idle_transactions_expire_after_three_minutes_of_the_emulator_clock() {
+        let (api, clock) = api();
+        call(
+            &api,
+            Operation::ExecuteStatement,
+            json!({"sql": "CREATE TABLE t (id INT PRIMARY KEY)"}),
+        )
+        .unwrap();
+        let begin = call(&api, Operation::BeginTransaction, json!({})).unwrap();
+        let tx = begin["transactionId"].as_str().unwrap().to_string();
+        let insert = json!({"sql": "INSERT INTO t (id) VALUES (1)", "transactionId": tx});
+        call(&api, Operation::ExecuteStatement, insert.clone()).unwrap();
+        clock
+            .0
+            .fetch_add(TRANSACTION_IDLE_MS - 1, Ordering::Relaxed);
+        let count = json!({"sql": "SELECT COUNT(*) FROM t", "transactionId": tx});
+        assert_eq!(
+            call(&api, Operation::ExecuteStatement, count.clone()).unwrap()["records"],
+            json!([[{"longValue": 1}]]),
+            "each use restarts the idle time"
+        );
+        clock.0.fetch_add(TRANSACTION_IDLE_MS, Ordering::Relaxed);
+        let e = call(&api, Operation::ExecuteStatement, count).unwrap_err();
+        assert!(matches!(e, RdsError::TransactionNotFound(_)), "{e:?}");
+        assert_eq!(e.status(), 404);
+        let left = call(
+            &api,
+            Operation::ExecuteStatement,
+            json!({"sql": "SELECT COUNT(*) FROM t"}),
+        )
+        .unwrap();
+        assert_eq!(
+            left["records"],
+            json!([[{"longValue": 0}]]),
+            "an expired transaction is rolled back"
+        );
+    }
+
+    #[test]
+    fn default_current_timestamp_and_now_come_from_the_emulator_clock() {
+        let (api, _clock) = api();
+        call(
+            &api,
+            Operation::ExecuteStatement,
+            json!({"sql": "CREATE TABLE t (id INT, at DATETIME DEFAULT CURRENT_TIMESTAMP, d DATE)"}),
+        )
+        .unwrap();
+        call(
+            &api,
+            Operation::ExecuteStatement,
+            json!({"sql": "INSERT INTO t (id, d) VALUES (1, CURDATE())"}),
+        )
+        .unwrap();
+        let out = call(
+            &api,
+            Operation::ExecuteStatement,
+            json!({"sql": "SELECT at, d, NOW() FROM t"}),
+        )
+        .unwrap();
+        assert_eq!(
+            out["records"],
+            json!([[
+                {"stringValue": "2019-03-06 02:45:32.0"},
+                {"stringValue": "2019-03-06"},
+                {"stringValue": "2019-03-06 02:45:32"},
+            ]])
+        );
+    }
 }
