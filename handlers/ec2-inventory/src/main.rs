@@ -86,13 +86,14 @@ impl Db {
     async fn add(&self, id: &str, body: &Value) -> Result<Value> {
         let region = member(body, "aws_region")?;
         let account = member(body, "aws_account")?;
+        // The seed lists packages with every instance; an instance without the member has none.
+        let list = match body.get("packages") {
+            None | Some(Value::Null) => &vec![],
+            Some(Value::Array(list)) => list,
+            Some(_) => return Err("packages must be a list".to_string()),
+        };
         let mut packages = Vec::new();
-        for p in body
-            .get("packages")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for p in list {
             packages.push((member(p, "package_name")?, member(p, "package_version")?));
         }
         let tx = self
