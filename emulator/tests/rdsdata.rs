@@ -80,6 +80,14 @@ async fn errors_are_rest_json_with_the_type_in_a_header() {
     );
     let (status, _, resp) = raw(&addr, "POST", "/Execute", &[], b"{not json").await;
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&resp));
+    // Over the Data API's 4 MiB request limit.
+    let big = vec![b' '; 4 * 1024 * 1024 + 1];
+    let (status, headers, _) = raw(&addr, "POST", "/Execute", &[], &big).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        header(&headers, "x-amzn-errortype"),
+        Some("BadRequestException")
+    );
 }
 
 #[tokio::test]

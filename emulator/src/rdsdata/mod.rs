@@ -31,8 +31,10 @@ use fields::ResultSetOptions;
 use sql::{Kind, Translated};
 use storage::{ClusterFiles, Conn, Outcome, Param};
 
-/// The largest result: 1 MiB ("Database response exceeded size limit").
+/// The largest result: 1 MiB ("Database response exceeded size limit"), measured as the records' JSON.
 /// Source: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.troubleshooting.html
+/// FIXME: the same page's 64 KB per row ("Packet for query is too large") is not enforced, nor is the 45 s
+/// statement timeout that `continueAfterTimeout` is about.
 const MAX_RESPONSE: usize = 1024 * 1024;
 /// Idle transactions end after 3 minutes (same source: "Transaction <transaction_ID> isn't found").
 const TRANSACTION_IDLE_MS: u64 = 3 * 60 * 1000;

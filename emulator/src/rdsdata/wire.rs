@@ -9,6 +9,10 @@ use serde_json::Value;
 use super::{Operation, RdsError};
 use crate::net::{WireRequest, WireResponse};
 
+/// The largest request: 4 MiB (Aurora user guide, Data API limits:
+/// https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.html).
+pub const MAX_REQUEST: usize = 4 * 1024 * 1024;
+
 /// The operation at a Data API path, if the path is one.
 pub fn operation(req: &WireRequest) -> Option<Operation> {
     Some(match req.path.as_str() {
@@ -28,6 +32,13 @@ pub fn decode(req: &WireRequest) -> Result<Value, RdsError> {
         return Err(RdsError::BadRequest(format!(
             "{} is not supported on {}; the Data API takes POST",
             req.method, req.path
+        )));
+    }
+    if req.body.len() > MAX_REQUEST {
+        // FIXME: AWS's text for an oversized request is not in our sources.
+        return Err(RdsError::BadRequest(format!(
+            "The request is {} bytes; the Data API takes at most {MAX_REQUEST}",
+            req.body.len()
         )));
     }
     if req.body.is_empty() {
