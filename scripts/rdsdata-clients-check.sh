@@ -77,5 +77,22 @@ try:
     raise AssertionError("a finished transaction committed twice")
 except ClientError as e:
     assert e.response["Error"]["Code"] == "TransactionNotFoundException", e.response
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
+out = rds.execute_statement(
+    sql="SELECT aws_instance_id, aws_region FROM ec2 WHERE aws_instance_id = :id",
+    parameters=[{"name": "id", "value": {"stringValue": instance}}],
+    formatRecordsAs="JSON",
+    **common,
+)
+assert out["formattedRecords"] == '[{"aws_instance_id":"%s","aws_region":"eu-west-1"}]' % instance, out
+# The seed's own call: the deprecated ExecuteSql.
+out = rds.execute_sql(
+    dbClusterOrInstanceArn=cluster,
+    awsSecretStoreArn=secret,
+    database="ec2_inventory_db",
+    sqlStatements="SELECT aws_region FROM ec2 WHERE aws_instance_id = '%s'" % instance,
+)
+frame = out["sqlStatementResults"][0]["resultFrame"]
+assert frame["records"][0]["values"][0] == {"stringValue": "eu-west-1"}, out
 PY
 echo "rdsdata-clients-check: ok"
