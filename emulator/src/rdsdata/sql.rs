@@ -159,6 +159,12 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
                     return Err(unsupported("INSERT into anything but a named table"));
                 }
             };
+            // MySQL's INSERT IGNORE skips rows that break a key, as SQLite's INSERT OR IGNORE does.
+            // FIXME: MySQL's IGNORE also turns other errors (too long values, bad foreign keys) into warnings.
+            if insert.ignore {
+                insert.ignore = false;
+                insert.or = Some(sqlparser::ast::SqliteOnConflict::Ignore);
+            }
             if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = insert.on.take() {
                 insert.on = Some(OnInsert::OnConflict(OnConflict {
                     conflict_target: None,
@@ -208,7 +214,22 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
             translate_create_table(t)?;
             Kind::Other
         }
-        Statement::CreateIndex(_) | Statement::Drop { .. } => Kind::Other,
+        Statement::CreateIndex(_) => Kind::Other,
+        // SQLite drops one table at a time, and a MySQL database is a file here.
+        Statement::Drop {
+            object_type:
+                sqlparser::ast::ObjectType::Table
+                | sqlparser::ast::ObjectType::Index
+                | sqlparser::ast::ObjectType::View,
+            names,
+            cascade: false,
+            ..
+        } if names.len() == 1 => Kind::Other,
+        Statement::Drop { object_type, .. } => {
+            return Err(unsupported(&format!(
+                "this DROP {object_type} (one table, index or view at a time)"
+            )));
+        }
         Statement::StartTransaction { .. }
         | Statement::Commit { .. }
         | Statement::Rollback { .. } => {
@@ -681,5 +702,24 @@ mod tests {
         let binary =
             translate("CREATE TABLE t (a VARCHAR(5) COLLATE utf8_bin)", NOW, None).unwrap();
         assert!(!binary.sql.contains("NOCASE"), "{}", binary.sql);
+    }
+
+    #[test]
+    fn insert_ignore_and_drops() {
+        let t = |sql: &str| translate(sql, NOW, None).map(|t| t.sql);
+        assert_eq!(
+            t("INSERT IGNORE INTO t (a) VALUES (1)").unwrap(),
+            "INSERT OR IGNORE INTO t (a) VALUES (1)"
+        );
+        assert_eq!(
+            t("DROP TABLE IF EXISTS t").unwrap(),
+            "DROP TABLE IF EXISTS t"
+        );
+        let e = t("DROP DATABASE x").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("Offcloud's Data API does not support this DROP DATABASE"),
+            "{e}"
+        );
     }
 }
