@@ -703,4 +703,42 @@ mod tests {
             ]])
         );
     }
+
+    #[test]
+    fn a_second_statement_while_one_runs_in_the_transaction_is_a_database_error() {
+        let (api, _clock) = api();
+        let begin = call(&api, Operation::BeginTransaction, json!({})).unwrap();
+        let tx = begin["transactionId"].as_str().unwrap().to_string();
+        // A statement running on the transaction holds its connection.
+        let running = api
+            .transactions
+            .lock()
+            .unwrap()
+            .get_mut(&tx)
+            .unwrap()
+            .conn
+            .take();
+        let e = call(
+            &api,
+            Operation::ExecuteStatement,
+            json!({"sql": "SELECT 1", "transactionId": tx}),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "DatabaseErrorException");
+        assert_eq!(e.to_string(), "Transaction is still running a query");
+        let e = call(
+            &api,
+            Operation::CommitTransaction,
+            json!({"transactionId": tx}),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "DatabaseErrorException");
+        api.transactions.lock().unwrap().get_mut(&tx).unwrap().conn = running;
+        call(
+            &api,
+            Operation::CommitTransaction,
+            json!({"transactionId": tx}),
+        )
+        .unwrap();
+    }
 }
