@@ -101,6 +101,25 @@ struct Transaction {
     used_ms: u64,
 }
 
+/// Takes the connection of transaction `id` of cluster `cluster`, with its database, so that no other statement
+/// runs on it meanwhile. A transaction whose connection is out is running a query: the Aurora user guide's
+/// "Transaction is still running a query" (Data API limits).
+fn take_connection(
+    txs: &mut HashMap<String, Transaction>,
+    id: &str,
+    cluster: usize,
+) -> Result<(Conn, String), RdsError> {
+    let t = txs
+        .get_mut(id)
+        .filter(|t| t.cluster == cluster)
+        .ok_or_else(|| RdsError::TransactionNotFound(id.to_string()))?;
+    let conn = t
+        .conn
+        .take()
+        .ok_or_else(|| RdsError::DatabaseError("Transaction is still running a query".into()))?;
+    Ok((conn, t.database.clone()))
+}
+
 /// The Data API of every configured cluster.
 pub struct DataApi {
     clusters: Vec<Cluster>,
@@ -452,14 +471,7 @@ impl DataApi {
         let i = self.cluster_of(body)?;
         let id = required(body, "transactionId")?;
         let mut txs = self.transactions.lock().unwrap_or_else(|e| e.into_inner());
-        let t = txs
-            .get_mut(id)
-            .filter(|t| t.cluster == i)
-            .ok_or_else(|| RdsError::TransactionNotFound(id.to_string()))?;
-        // Source: the notes' "Transaction is still running a query" (Aurora user guide, Data API limits).
-        let conn = t.conn.take().ok_or_else(|| {
-            RdsError::DatabaseError("Transaction is still running a query".into())
-        })?;
+        let (conn, _) = take_connection(&mut txs, id, i)?;
         txs.remove(id);
         drop(txs);
         if commit {
@@ -536,14 +548,7 @@ impl DataApi {
             Some(id) => {
                 let (conn, db) = {
                     let mut txs = self.transactions.lock().unwrap_or_else(|e| e.into_inner());
-                    let t = txs
-                        .get_mut(id)
-                        .filter(|t| t.cluster == i)
-                        .ok_or_else(|| RdsError::TransactionNotFound(id.to_string()))?;
-                    let conn = t.conn.take().ok_or_else(|| {
-                        RdsError::DatabaseError("Transaction is still running a query".into())
-                    })?;
-                    (conn, t.database.clone())
+                    take_connection(&mut txs, id, i)?
                 };
                 // MySQL commits the open transaction before DDL, and the transaction goes on after it.
                 // Source: https://dev.mysql.com/doc/refman/5.7/en/implicit-commit.html
