@@ -474,6 +474,8 @@ impl DataApi {
         let (conn, _) = take_connection(&mut txs, id, i)?;
         txs.remove(id);
         drop(txs);
+        // The statuses AWS answers, as recorded by alchemy.run's RDSData.CommitTransaction docs
+        // ("Transaction Committed") and by koxudaxi/local-data-api, which mirrors the service ("Rollback Complete").
         if commit {
             storage::commit(&conn)?;
             Ok(json!({"transactionStatus": "Transaction Committed"}))
