@@ -8,11 +8,21 @@ serve *ARGS:
     ./target/debug/offcloud serve --config fixtures/offcloud.toml {{ARGS}}
 
 # Run every test offline: unit tests, integration tests, scenarios, clippy and formatting.
-test:
+test: venv
     cargo fmt --all --check
     cargo build --workspace --all-targets
     cargo clippy --workspace --all-targets -- -D warnings
-    cargo test --workspace
+    PATH="$PWD/target/venv/bin:$PATH" cargo test --workspace
+
+# The Python packages the tests use (AWS's awslambdaric, to compare Offcloud's client with; boto3; the AWS CLI), in
+# a virtualenv under target/, made on first use.
+venv:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ -x target/venv/bin/aws ] && target/venv/bin/python -c 'import awslambdaric, boto3' 2>/dev/null; then exit 0; fi
+    command -v node >/dev/null || { echo "The tests need Node.js 18 or later: run 'apt-get install -y nodejs'"; exit 1; }
+    python3 -m venv target/venv || { echo "Python's venv module is missing: run 'apt-get install -y python3-venv'"; exit 1; }
+    target/venv/bin/pip install --quiet --disable-pip-version-check awslambdaric boto3 awscli
 
 # Accept changed snapshot goldens interactively.
 review:

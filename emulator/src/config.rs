@@ -50,6 +50,14 @@ pub struct Config {
     pub source: Source,
 }
 
+/// What another source, such as a template, adds to a config.
+#[derive(Debug, Default)]
+pub struct Parts {
+    pub functions: Vec<FunctionConfig>,
+    pub apis: Vec<ApiConfig>,
+    pub tables: Vec<TableConfig>,
+}
+
 /// Where a config came from, for locating errors found after parsing.
 #[derive(Debug, Clone, Default)]
 pub struct Source {
@@ -97,6 +105,22 @@ pub struct FunctionConfig {
     pub package: Option<String>,
     /// Any command line that speaks the Runtime API, e.g. `["python3", "-m", "awslambdaric", "app.handler"]`.
     pub command: Option<Vec<String>>,
+    /// An AWS runtime identifier (`python3.12`, `nodejs20.x`, `provided.al2023`): the function's `handler` in
+    /// `cwd` is run with Offcloud's own runtime interface client for that language.
+    pub runtime: Option<Spanned<String>>,
+    /// `offcloud` (the default) runs Python and Node.js handlers with Offcloud's own runtime clients; `aws` runs
+    /// them with AWS's (`python3 -m awslambdaric`, `npx aws-lambda-ric`), which must then be installed.
+    #[serde(default)]
+    pub runtime_client: RuntimeClient,
+    /// Layer directories, each laid out as `/opt` is on AWS (`python/`, `nodejs/node_modules/`, `bin/`).
+    #[serde(default)]
+    pub layers: Vec<PathBuf>,
+    /// Other names that reach this function, such as a template's logical id.
+    #[serde(default)]
+    pub also_known_as: Vec<String>,
+    /// Qualifiers that invoke this function besides `$LATEST`: published versions and aliases.
+    #[serde(default)]
+    pub qualifiers: Vec<String>,
     /// The working directory of the function process (`LAMBDA_TASK_ROOT`), relative to the base directory.
     pub cwd: Option<PathBuf>,
     #[serde(default = "default_handler")]
@@ -119,6 +143,36 @@ impl FunctionConfig {
     pub fn name(&self) -> &str {
         self.name.get_ref()
     }
+
+    /// A function started by a command line, with every optional setting at its default.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: Spanned::new(0..0, name.to_string()),
+            package: None,
+            command: None,
+            runtime: None,
+            runtime_client: RuntimeClient::default(),
+            layers: vec![],
+            also_known_as: vec![],
+            qualifiers: vec![],
+            cwd: None,
+            handler: default_handler(),
+            timeout: default_timeout(),
+            memory_size: default_memory(),
+            max_concurrency: default_concurrency(),
+            reserved_concurrency: None,
+            environment: BTreeMap::new(),
+        }
+    }
+}
+
+/// Which runtime interface client runs a Python or Node.js handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeClient {
+    #[default]
+    Offcloud,
+    Aws,
 }
 
 /// An Aurora MySQL cluster behind the RDS Data API.
@@ -194,6 +248,9 @@ pub enum ApiKind {
 #[serde(deny_unknown_fields)]
 pub struct ApiConfig {
     pub name: String,
+    /// The API's id, as in its invoke URL `https://{id}.execute-api.{region}.amazonaws.com`; derived from the
+    /// name when not given.
+    pub id: Option<String>,
     #[serde(rename = "type")]
     pub kind: ApiKind,
     #[serde(default)]
@@ -205,6 +262,9 @@ pub struct ApiConfig {
     #[serde(default)]
     pub stage_variables: BTreeMap<String, String>,
     pub cors: Option<CorsConfig>,
+    /// An OpenAPI 3 or Swagger 2 file with `x-amazon-apigateway-integration`s, whose operations become routes
+    /// beside the `[[api.route]]`s.
+    pub openapi: Option<Spanned<PathBuf>>,
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteConfig>,
 }
@@ -218,7 +278,11 @@ pub struct CorsConfig {
     pub allow_methods: Vec<String>,
     #[serde(default)]
     pub allow_headers: Vec<String>,
+    #[serde(default)]
+    pub expose_headers: Vec<String>,
     pub max_age: Option<u64>,
+    #[serde(default)]
+    pub allow_credentials: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -246,6 +310,30 @@ pub struct RouteConfig {
     pub responses: Vec<IntegrationResponseConfig>,
     /// Milliseconds; API Gateway's default and maximum is 29 s for REST and 30 s for HTTP APIs.
     pub timeout_ms: Option<u64>,
+    /// `AWS_IAM` authorization: only SigV4-signed requests reach the function.
+    #[serde(default)]
+    pub iam_auth: bool,
+    /// An authorizer the template declares that Offcloud cannot evaluate yet. The route is closed rather than
+    /// open: every request gets 500 and the start-up summary names the authorizer.
+    #[serde(skip)]
+    pub unsupported_auth: Option<String>,
+}
+
+impl RouteConfig {
+    /// A Lambda proxy route with every optional setting at its default.
+    pub fn proxy(method: &str, path: &str, function: &str) -> Self {
+        Self {
+            method: method.to_string(),
+            path: path.to_string(),
+            function: Spanned::new(0..0, function.to_string()),
+            integration: IntegrationKind::Proxy,
+            api_key_required: false,
+            responses: vec![],
+            timeout_ms: None,
+            iam_auth: false,
+            unsupported_auth: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -289,7 +377,8 @@ impl Config {
                 message: e.message().trim().to_string(),
             }
         })?;
-        config.base_dir = workspace_root(dir).unwrap_or_else(|| dir.to_path_buf());
+        // Every path a function sees is absolute, wherever the file was given from.
+        config.base_dir = workspace_root(dir).unwrap_or_else(|| absolute(dir));
         config.source = source;
         config.validate()?;
         Ok(config)
@@ -317,17 +406,27 @@ impl Config {
                     format!("function {name:?} is declared twice"),
                 ));
             }
+            if let Some(rt) = &f.runtime
+                && let Err(e) = crate::lambda::runtimes::Language::of(rt.get_ref())
+            {
+                return Err(src.error(rt.span(), format!("function {name:?}: {e}")));
+            }
+            let ways = [
+                f.package.is_some(),
+                f.command.is_some(),
+                f.runtime.is_some(),
+            ];
             match (&f.package, &f.command) {
-                (Some(_), Some(_)) => {
+                _ if ways.iter().filter(|w| **w).count() > 1 => {
                     return Err(src.error(
                         f.name.span(),
-                        format!("function {name:?} sets both `package` and `command`; choose one"),
+                        format!("function {name:?} sets more than one of `package`, `command` and `runtime`; choose one"),
                     ));
                 }
-                (None, None) => {
+                (None, None) if f.runtime.is_none() => {
                     return Err(src.error(
                         f.name.span(),
-                        format!("function {name:?} needs `package` (a workspace package) or `command` (a command line)"),
+                        format!("function {name:?} needs `package` (a workspace package), `command` (a command line) or `runtime` (with `handler` and `cwd`)"),
                     ));
                 }
                 (None, Some(c)) if c.is_empty() => {
@@ -357,6 +456,17 @@ impl Config {
                 ));
             }
         }
+        let mut seen: std::collections::HashSet<&str> = seen;
+        for f in &self.functions {
+            for other in &f.also_known_as {
+                if !seen.insert(other) {
+                    return Err(src.error(
+                        f.name.span(),
+                        format!("function {:?}: the name {other:?} is used twice", f.name()),
+                    ));
+                }
+            }
+        }
         if let Some(d) = &self.default_function
             && !seen.contains(d.get_ref().as_str())
         {
@@ -370,7 +480,12 @@ impl Config {
         }
         for api in &self.apis {
             for r in &api.routes {
-                if !seen.contains(r.function.get_ref().as_str()) {
+                // A route may name an alias or version: `name:qualifier`.
+                let function = r.function.get_ref();
+                let bare = function
+                    .split_once(':')
+                    .map_or(function.as_str(), |(n, _)| n);
+                if !seen.contains(bare) {
                     return Err(src.error(
                         r.function.span(),
                         format!(
@@ -466,14 +581,16 @@ impl Config {
         Ok(())
     }
 
-    /// Adds a SAM template's functions, APIs and tables, then validates the whole again.
-    pub fn merge_template(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let t = crate::sam::load(path)?;
-        self.functions.extend(t.functions);
-        self.apis.extend(t.apis);
-        self.tables.extend(t.tables);
+    /// Adds functions, APIs and tables from another file, such as a template, then validates the whole again.
+    /// The other file has checked its own entries; what is left to find here is a clash with this config, which
+    /// is reported against that file.
+    pub fn merge(&mut self, file: &Path, parts: Parts) -> Result<(), ConfigError> {
+        self.functions.extend(parts.functions);
+        self.apis.extend(parts.apis);
+        self.tables.extend(parts.tables);
         self.validate().map_err(|e| ConfigError {
-            file: path.display().to_string(),
+            file: file.display().to_string(),
+            line: 0,
             ..e
         })
     }
@@ -486,6 +603,13 @@ impl Config {
     pub fn function(&self, name: &str) -> Option<&FunctionConfig> {
         self.functions.iter().find(|f| f.name() == name)
     }
+}
+
+/// `path` made absolute, without resolving links when it does not exist.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The nearest ancestor holding a `Cargo.toml` with a `[workspace]` table.
@@ -545,7 +669,9 @@ mod tests {
         assert!(e.message.contains("needs `package`"), "{e}");
         let e =
             parse("[[function]]\nname = \"f\"\npackage = \"p\"\ncommand = [\"x\"]\n").unwrap_err();
-        assert!(e.message.contains("both"), "{e}");
+        assert!(e.message.contains("more than one of"), "{e}");
+        let e = parse("[[function]]\nname = \"f\"\nruntime = \"cobol\"\n").unwrap_err();
+        assert!(e.message.contains("unknown runtime"), "{e}");
     }
 
     #[test]

@@ -9,6 +9,6 @@ pub mod dynamodb;
 pub mod lambda;
 pub mod net;
 pub mod rdsdata;
-pub mod sam;
 pub mod scenario;
 pub mod server;
+pub mod template;

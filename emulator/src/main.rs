@@ -43,9 +43,8 @@ enum Command {
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
-        /// An AWS SAM template whose functions and APIs are served too; the config file is then optional.
-        #[arg(long)]
-        template: Option<PathBuf>,
+        #[command(flatten)]
+        template: TemplateArgs,
     },
     /// Runs one invocation without a server, printing the response on stdout and the function's log on stderr.
     #[command(
@@ -58,7 +57,12 @@ enum Command {
         event: Option<String>,
         #[arg(long, default_value = "offcloud.toml")]
         config: PathBuf,
+        #[command(flatten)]
+        template: TemplateArgs,
     },
+    /// Manages what Python and Node.js functions need besides their interpreter.
+    #[command(subcommand, after_help = "Example:\n  offcloud runtimes install")]
+    Runtimes(RuntimesCommand),
     /// Runs scenario files and compares each step with its golden snapshot.
     #[command(
         subcommand,
@@ -73,6 +77,44 @@ enum Command {
         #[arg(last = true, required = true)]
         argv: Vec<String>,
     },
+}
+
+/// A SAM or CloudFormation template, and how it is deployed.
+#[derive(clap::Args)]
+struct TemplateArgs {
+    /// An AWS SAM or CloudFormation template whose functions, APIs and tables are served too; the config file is
+    /// then optional.
+    #[arg(long, short = 't')]
+    template: Option<PathBuf>,
+    /// Template parameters, as `sam deploy` takes them: `Key=Value` (also `ParameterKey=K,ParameterValue=V`).
+    #[arg(long, num_args = 1.., value_name = "KEY=VALUE")]
+    parameter_overrides: Vec<String>,
+    /// The stack name, for `AWS::StackName` and generated names; by default the template's folder name.
+    #[arg(long)]
+    stack_name: Option<String>,
+}
+
+impl TemplateArgs {
+    fn options(&self) -> anyhow::Result<offcloud::template::Options> {
+        let mut overrides = std::collections::BTreeMap::new();
+        for o in &self.parameter_overrides {
+            let (k, v) = offcloud::template::parse_override(o)
+                .with_context(|| format!("--parameter-overrides {o:?}: expected Key=Value"))?;
+            overrides.insert(k, v);
+        }
+        Ok(offcloud::template::Options {
+            stack_name: self.stack_name.clone(),
+            parameter_overrides: overrides,
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum RuntimesCommand {
+    /// Installs the AWS SDKs that AWS's runtimes include (boto3; the AWS SDK for JavaScript v3) into Offcloud's
+    /// cache, where Python and Node.js functions find them.
+    #[command(after_help = "Example:\n  offcloud runtimes install")]
+    Install,
 }
 
 #[derive(Subcommand)]
@@ -110,21 +152,16 @@ fn init_tracing() {
         .init();
 }
 
-/// The config file, plus a SAM template's functions and APIs. With a template, a missing config file is no error.
+/// The config file, plus a template's functions, APIs and tables, with the template's start-up summary.
 fn load_config(
     path: &std::path::Path,
-    template: Option<&std::path::Path>,
-) -> anyhow::Result<Config> {
-    let mut config = match template {
-        Some(t) if !path.exists() => {
-            Config::empty(t.parent().unwrap_or(std::path::Path::new(".")))?
-        }
-        _ => Config::load(path)?,
-    };
-    if let Some(t) = template {
-        config.merge_template(t)?;
-    }
-    Ok(config)
+    template: &TemplateArgs,
+) -> anyhow::Result<(Config, Option<offcloud::template::Summary>)> {
+    Ok(offcloud::template::load_project(
+        path,
+        template.template.as_deref(),
+        &template.options()?,
+    )?)
 }
 
 fn launch() -> LaunchOptions {
@@ -142,6 +179,16 @@ fn main() -> anyhow::Result<()> {
             offcloud::lambda::process::exec_with_parent_death_signal(parent, &argv),
         )
         .with_context(|| format!("cannot run {}", argv.join(" "))),
+        Command::Runtimes(RuntimesCommand::Install) => {
+            for ran in offcloud::lambda::runtimes::install_sdks().map_err(anyhow::Error::msg)? {
+                println!("ran {ran}");
+            }
+            println!(
+                "offcloud: the AWS SDKs are in {}",
+                offcloud::lambda::runtimes::sdk_dir("").display()
+            );
+            Ok(())
+        }
         Command::Scenario(cmd) => {
             init_tracing();
             runtime()?.block_on(scenario(cmd))
@@ -155,7 +202,7 @@ fn main() -> anyhow::Result<()> {
             template,
         } => {
             init_tracing();
-            let config = load_config(&config, template.as_deref())?;
+            let (config, summary) = load_config(&config, &template)?;
             if let Some(dir) = &data_dir {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -181,6 +228,9 @@ fn main() -> anyhow::Result<()> {
                 if let Some(api) = emulator.api_url() {
                     println!("offcloud: API Gateway on {api}");
                 }
+                if let Some(summary) = &summary {
+                    print!("{}", summary.render(emulator.api_url().as_deref()));
+                }
                 println!("offcloud: ready (functions: {})", {
                     let mut names: Vec<&str> = emulator.lambda.function_names().collect();
                     names.sort();
@@ -198,9 +248,10 @@ fn main() -> anyhow::Result<()> {
             function,
             event,
             config,
+            template,
         } => {
             init_tracing();
-            let config = Config::load(&config)?;
+            let (config, _) = load_config(&config, &template)?;
             let payload = match event.as_deref() {
                 None => b"{}".to_vec(),
                 Some("-") => {

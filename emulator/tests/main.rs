@@ -10,4 +10,5 @@ mod invoke_api;
 mod process;
 mod rdsdata;
 mod runtime_api;
+mod runtimes;
 mod scenarios;

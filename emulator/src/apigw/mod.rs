@@ -31,6 +31,8 @@ struct Route {
     function: String,
     integration: IntegrationKind,
     api_key_required: bool,
+    iam_auth: bool,
+    unsupported_auth: Option<String>,
     /// Selection patterns, compiled to match the whole `errorMessage`, and their statuses.
     responses: Vec<(Option<regex::Regex>, u16)>,
     timeout: Duration,
@@ -93,6 +95,37 @@ impl ApiGateway {
         params: BTreeMap<String, String>,
         req: &WireRequest,
     ) -> WireResponse {
+        if let Some(auth) = &route.unsupported_auth {
+            // A route behind an authorizer that cannot be evaluated stays closed, never open.
+            tracing::warn!(
+                "{auth}: Offcloud cannot evaluate this authorizer yet; the request is refused"
+            );
+            return gateway(
+                500,
+                "AuthorizerConfigurationException",
+                &format!("{auth}: Offcloud cannot evaluate this authorizer yet"),
+            );
+        }
+        // An `AWS_IAM` route refuses a request that is not SigV4-signed (in the header or the query string).
+        // FIXME: the signature itself is not verified; AWS checks it against the caller's credentials.
+        // Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+        // (MISSING_AUTHENTICATION_TOKEN, 403).
+        if route.iam_auth
+            && !req
+                .header("authorization")
+                .is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256 "))
+            && !req
+                .query
+                .as_deref()
+                .unwrap_or("")
+                .contains("X-Amz-Signature=")
+        {
+            return gateway(
+                403,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            );
+        }
         if route.api_key_required
             && !req
                 .header("x-api-key")
@@ -300,6 +333,8 @@ fn build_api(c: &ApiConfig) -> Api {
                 function: r.function.get_ref().clone(),
                 integration: r.integration,
                 api_key_required: r.api_key_required,
+                iam_auth: r.iam_auth,
+                unsupported_auth: r.unsupported_auth.clone(),
                 responses,
                 timeout: r
                     .timeout_ms
@@ -311,7 +346,7 @@ fn build_api(c: &ApiConfig) -> Api {
         );
     }
     Api {
-        id: short_id(&c.name, 10),
+        id: c.id.clone().unwrap_or_else(|| short_id(&c.name, 10)),
         kind: c.kind,
         stage: c.stage.clone().unwrap_or_default(),
         api_keys: c.api_keys.clone(),
@@ -346,7 +381,15 @@ impl Handler for ApiGateway {
         let mut rest_seen = false;
         // Every API is served at the root, so the most specific route across all of them wins.
         let mut best: Option<(&Api, String, routes::Found<'_, Route>)> = None;
+        // `{id}.execute-api.localhost:PORT` reaches only the API with that id, as the real host name does.
+        let wanted = req
+            .header("host")
+            .and_then(|h| h.split_once(".execute-api."))
+            .map(|(id, _)| id.to_ascii_lowercase());
         for api in &self.apis {
+            if wanted.as_ref().is_some_and(|id| *id != api.id) {
+                continue;
+            }
             rest_seen |= api.kind == ApiKind::Rest;
             let path = strip_stage(api, &req.path).to_string();
             if method == "OPTIONS"

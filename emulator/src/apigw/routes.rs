@@ -11,6 +11,9 @@ enum Segment {
     Literal(String),
     Param(String),
     Greedy(String),
+    /// An HTTP API's `$default` route: every path, `/` included, when nothing more specific matches.
+    /// Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html
+    Default,
 }
 
 /// A route's path template, such as `/ec2/{aws_instance_id}` or `/{proxy+}`.
@@ -22,6 +25,12 @@ pub struct Template {
 
 impl Template {
     pub fn parse(text: &str) -> Self {
+        if text == "$default" {
+            return Self {
+                text: text.to_string(),
+                segments: vec![Segment::Default],
+            };
+        }
         let segments = split(text)
             .map(|s| {
                 if let Some(name) = s.strip_prefix('{').and_then(|s| s.strip_suffix("+}")) {
@@ -45,6 +54,7 @@ impl Template {
         let mut params = BTreeMap::new();
         for (i, seg) in self.segments.iter().enumerate() {
             match seg {
+                Segment::Default => return Some(params),
                 Segment::Greedy(name) => {
                     let rest = &parts[i.min(parts.len())..];
                     if rest.is_empty() {
@@ -75,6 +85,7 @@ impl Template {
                 Segment::Literal(_) => 0,
                 Segment::Param(_) => 1,
                 Segment::Greedy(_) => 2,
+                Segment::Default => 3,
             })
             .collect()
     }
@@ -198,6 +209,17 @@ mod tests {
         let (r, p) = found(&t, "GET", "/a/b/c").unwrap();
         assert_eq!((r, p["proxy"].as_str()), ("greedy", "a/b/c"));
         assert_eq!(found(&t, "POST", "/items/42").unwrap().0, "greedy");
+    }
+
+    #[test]
+    fn default_route_catches_the_root_and_loses_to_greedy() {
+        let mut t = Table::default();
+        t.add("ANY", "$default", "default");
+        assert_eq!(found(&t, "GET", "/").unwrap().0, "default");
+        assert_eq!(found(&t, "DELETE", "/a/b").unwrap().0, "default");
+        t.add("ANY", "/{proxy+}", "greedy");
+        assert_eq!(found(&t, "GET", "/a/b").unwrap().0, "greedy");
+        assert_eq!(found(&t, "GET", "/").unwrap().0, "default");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod invoke_wire;
 pub mod pool;
 pub mod process;
 pub mod runtime_api;
+pub mod runtimes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -147,6 +148,8 @@ pub struct LaunchOptions {
 /// The Lambda service: every configured function.
 pub struct Lambda {
     functions: HashMap<String, Arc<Function>>,
+    /// Other names that reach a function, such as a template's logical id, and the name they reach.
+    other_names: HashMap<String, String>,
     default_function: Option<String>,
     region: String,
     account_id: String,
@@ -162,12 +165,17 @@ impl Lambda {
     ) -> Result<Arc<Self>, crate::config::ConfigError> {
         let launch = Arc::new(launch);
         let mut functions = HashMap::new();
+        let mut other_names = HashMap::new();
         for f in &config.functions {
             let function = Function::new(config, f, env.clone(), launch.clone())?;
             functions.insert(f.name().to_string(), Arc::new(function));
+            for other in &f.also_known_as {
+                other_names.insert(other.clone(), f.name().to_string());
+            }
         }
         Ok(Arc::new(Self {
             functions,
+            other_names,
             default_function: config
                 .default_function
                 .as_ref()
@@ -206,17 +214,25 @@ impl Lambda {
                 None => arn,
             })
         };
-        let found = self.functions.get(bare).or_else(|| {
-            (bare == "function")
-                .then_some(self.default_function.as_ref())
-                .flatten()
-                .and_then(|d| self.functions.get(d))
-        });
+        let found = self
+            .functions
+            .get(bare)
+            .or_else(|| {
+                self.other_names
+                    .get(bare)
+                    .and_then(|n| self.functions.get(n))
+            })
+            .or_else(|| {
+                (bare == "function")
+                    .then_some(self.default_function.as_ref())
+                    .flatten()
+                    .and_then(|d| self.functions.get(d))
+            });
         let f = found.ok_or_else(not_found)?;
-        // Only the unpublished version exists locally.
-        // FIXME: AWS also accepts published version numbers and aliases; we answer 404 for them.
+        // Every version and alias runs the same code locally: the one being served.
         match qualifier {
-            None | Some("$LATEST") => Ok(f),
+            None => Ok(f),
+            Some(q) if f.has_qualifier(q) => Ok(f),
             Some(_) => Err(not_found()),
         }
     }

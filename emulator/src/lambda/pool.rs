@@ -13,7 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::instance::{Delivery, Instance, LogBuffer, RuntimeOutcome};
 use super::runtime_api::{MAX_RESPONSE, RuntimeApi, error_document};
-use super::{InvokeInput, InvokeOutput, LambdaError, LaunchOptions, process};
+use super::{InvokeInput, InvokeOutput, LambdaError, LaunchOptions, process, runtimes};
 use crate::clock::Env;
 use crate::config::{Config, ConfigError, FunctionConfig};
 
@@ -26,12 +26,15 @@ enum Program {
         workspace: PathBuf,
     },
     Command(Vec<String>),
+    /// A function that cannot be started here; every invocation fails with this message.
+    Unavailable(String),
 }
 
 /// One configured function and its instances.
 pub struct Function {
     name: String,
     arn: String,
+    qualifiers: Vec<String>,
     program: Program,
     cwd: PathBuf,
     env_vars: BTreeMap<String, String>,
@@ -58,17 +61,45 @@ impl Function {
         launch: Arc<LaunchOptions>,
     ) -> Result<Self, ConfigError> {
         let name = f.name().to_string();
-        let program = match (&f.package, &f.command) {
-            (Some(p), _) => Program::Package {
-                name: p.clone(),
-                workspace: config.base_dir.clone(),
-            },
-            (None, Some(c)) => Program::Command(c.clone()),
-            (None, None) => unreachable!("validated by Config::validate"),
-        };
         let cwd = match &f.cwd {
             Some(d) => config.base_dir.join(d),
             None => config.base_dir.clone(),
+        };
+        let mut runtime_env = BTreeMap::new();
+        let program = match (&f.package, &f.command, &f.runtime) {
+            (Some(p), _, _) => Program::Package {
+                name: p.clone(),
+                workspace: f
+                    .cwd
+                    .as_ref()
+                    .and_then(|_| crate::config::workspace_root(&cwd))
+                    .unwrap_or_else(|| config.base_dir.clone()),
+            },
+            (None, Some(c), _) => Program::Command(c.clone()),
+            (None, None, Some(rt)) => {
+                let layers: Vec<PathBuf> =
+                    f.layers.iter().map(|l| config.base_dir.join(l)).collect();
+                match runtimes::Language::of(rt.get_ref()) {
+                    Ok(runtimes::Language::Provided) => {
+                        Program::Command(vec![cwd.join("bootstrap").display().to_string()])
+                    }
+                    Ok(language) => match runtimes::launch(
+                        rt.get_ref(),
+                        &language,
+                        &f.handler,
+                        f.runtime_client,
+                        &layers,
+                    ) {
+                        Ok(launch) => {
+                            runtime_env = launch.env;
+                            Program::Command(launch.argv)
+                        }
+                        Err(e) => Program::Unavailable(e),
+                    },
+                    Err(e) => Program::Unavailable(e),
+                }
+            }
+            (None, None, None) => unreachable!("validated by Config::validate"),
         };
         let mut vars = BTreeMap::new();
         let mut set = |k: &str, v: String| {
@@ -97,6 +128,9 @@ impl Function {
         if let Some(url) = &launch.endpoint_url {
             set("AWS_ENDPOINT_URL", url.clone());
         }
+        for (k, v) in runtime_env {
+            set(&k, v);
+        }
         for (k, v) in &f.environment {
             set(k, v.clone());
         }
@@ -107,6 +141,7 @@ impl Function {
                 config.region, config.account_id, name
             ),
             name,
+            qualifiers: f.qualifiers.clone(),
             program,
             cwd,
             env_vars: vars,
@@ -129,6 +164,11 @@ impl Function {
 
     pub fn arn(&self) -> &str {
         &self.arn
+    }
+
+    /// Whether `qualifier` (a published version or an alias) names this function.
+    pub fn has_qualifier(&self, qualifier: &str) -> bool {
+        qualifier == "$LATEST" || self.qualifiers.iter().any(|q| q == qualifier)
     }
 
     /// How many invocations have been dispatched to an instance so far.
@@ -158,6 +198,7 @@ impl Function {
     /// The argv of the function process, building the package first if needed.
     async fn argv(&self) -> Result<Vec<String>, String> {
         match &self.program {
+            Program::Unavailable(message) => Err(message.clone()),
             Program::Command(c) => match resolve_program(&c[0], &self.cwd) {
                 Some(_) => Ok(c.clone()),
                 None => Err(format!("{}: no such file or directory", c[0])),
@@ -279,7 +320,15 @@ impl Function {
                         request_id: request_id.clone(),
                         payload: input.payload.clone(),
                         deadline_ms: now + self.timeout.as_millis() as u64,
-                        invoked_function_arn: self.arn.clone(),
+                        // The ARN as the caller named it: qualified when it named an alias or version.
+                        invoked_function_arn: match input
+                            .qualifier
+                            .as_deref()
+                            .or(super::parse_function_name(&input.function_name).1)
+                        {
+                            Some(q) => format!("{}:{q}", self.arn),
+                            None => self.arn.clone(),
+                        },
                         trace_id: trace_id(now, &request_id),
                         client_context: input.client_context.clone(),
                         cognito_identity: input.cognito_identity.clone(),

@@ -16,8 +16,15 @@ pub struct Scenario {
     pub name: String,
     pub purpose: String,
     /// The emulator config, relative to the workspace root.
-    #[serde(default = "default_config")]
-    pub config: PathBuf,
+    /// The emulator config, relative to the workspace root: by default `fixtures/offcloud.toml`, or none when
+    /// the scenario names a template.
+    pub config: Option<PathBuf>,
+    /// A SAM or CloudFormation template to serve, relative to the workspace root. With a template, the config
+    /// is only read when `config` is given.
+    pub template: Option<PathBuf>,
+    /// The template's parameters, as `--parameter-overrides` gives them.
+    #[serde(default)]
+    pub parameter_overrides: BTreeMap<String, String>,
     /// AWS API calls made before the steps, not snapshotted.
     #[serde(default)]
     pub setup: Vec<Spanned<AwsCall>>,
@@ -29,8 +36,15 @@ pub struct Scenario {
     pub text: String,
 }
 
-fn default_config() -> PathBuf {
-    PathBuf::from("fixtures/offcloud.toml")
+impl Scenario {
+    /// The config file to load; a path that does not exist stands for none.
+    pub fn config_path(&self) -> PathBuf {
+        match (&self.config, &self.template) {
+            (Some(c), _) => c.clone(),
+            (None, Some(_)) => PathBuf::from("(no config)"),
+            (None, None) => PathBuf::from("fixtures/offcloud.toml"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,7 +168,11 @@ impl Scenario {
             .map_err(|e| source.error(e.span().unwrap_or(0..0), e.message().trim()))?;
         s.file = path.to_path_buf();
         s.text = text;
-        let known = functions(&workspace.join(&s.config));
+        // A template's function names are only known once it is loaded; the emulator then says what is unknown.
+        let known = match &s.template {
+            Some(_) => None,
+            None => functions(&workspace.join(s.config_path())),
+        };
         for step in &s.steps {
             let st = step.get_ref();
             let kinds = [st.http.is_some(), st.invoke.is_some(), st.aws.is_some()]

@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use super::format::{AwsCall, HttpCall, Invariant, Scenario, Step};
 use super::redact::Redactor;
 use crate::clock::{Env, SequentialIds, SystemClock};
-use crate::config::Config;
 use crate::lambda::LaunchOptions;
 use crate::net::{Client, WireResponse};
 use crate::server::{Emulator, Options};
@@ -46,8 +45,14 @@ pub async fn replay(
     workspace: &Path,
     launch: LaunchOptions,
 ) -> Result<Vec<StepOutcome>, String> {
-    let config_path = workspace.join(&s.config);
-    let config = Config::load(&config_path).map_err(|e| e.to_string())?;
+    let config_path = workspace.join(s.config_path());
+    let template = s.template.as_ref().map(|t| workspace.join(t));
+    let options = crate::template::Options {
+        stack_name: None,
+        parameter_overrides: s.parameter_overrides.clone(),
+    };
+    let (config, _) = crate::template::load_project(&config_path, template.as_deref(), &options)
+        .map_err(|e| e.to_string())?;
     let env = Env {
         clock: Arc::new(SystemClock),
         ids: Arc::new(SequentialIds::default()),

@@ -1,0 +1,595 @@
+//! Plain CloudFormation resources: `AWS::Lambda::Function` (inline or local code), versions and aliases,
+//! `AWS::DynamoDB::Table`, the REST API resources (`AWS::ApiGateway::RestApi`, `Resource`, `Method`, `Stage`,
+//! `Deployment`, `ApiKey`, ...) and the HTTP API ones (`AWS::ApiGatewayV2::Api`, `Integration`, `Route`,
+//! `Stage`). Sources: each type's page in the CloudFormation user guide (shared notes §6, §13).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::build::{Builder, Code, FunctionSpec, text};
+use super::openapi::FunctionRef;
+use super::sam::{http_cors, ids_of};
+use super::stack::{entries, scalar_text};
+use super::yaml::TemplateError;
+use crate::config::{
+    ApiKind, GsiConfig, IntegrationKind, IntegrationResponseConfig, KeyConfig, KeyType,
+    RouteConfig, TableConfig,
+};
+
+pub fn read(b: &mut Builder<'_>) -> Result<(), TemplateError> {
+    for id in ids_of(b, "AWS::Lambda::Function") {
+        function(b, &id)?;
+    }
+    for id in ids_of(b, "AWS::Lambda::Version")
+        .into_iter()
+        .chain(ids_of(b, "AWS::Lambda::Alias"))
+    {
+        version_or_alias(b, &id)?;
+    }
+    for id in ids_of(b, "AWS::DynamoDB::Table") {
+        table(b, &id)?;
+    }
+    rest_apis(b)?;
+    http_apis(b)?;
+    Ok(())
+}
+
+fn at(id: &str) -> Vec<String> {
+    vec!["Resources".into(), id.into(), "Properties".into()]
+}
+
+fn function(b: &mut Builder<'_>, id: &str) -> Result<(), TemplateError> {
+    let props = b.properties(id)?;
+    let get = |k: &str| props.get(k);
+    if get("PackageType").and_then(text).as_deref() == Some("Image") {
+        b.summary.not_emulated.push(format!(
+            "{id} (AWS::Lambda::Function with PackageType Image: Offcloud runs no containers)"
+        ));
+        b.handled.insert(id.to_string());
+        return Ok(());
+    }
+    let code = match get("Code") {
+        Some(Value::String(dir)) => Code::Dir(dir.clone()),
+        Some(c) if c.get("ZipFile").is_some() => {
+            Code::Inline(c.get("ZipFile").map(scalar_text).unwrap_or_default())
+        }
+        Some(c) if c.get("S3Key").is_some() => Code::Dir(format!(
+            "s3://{}/{}",
+            c.get("S3Bucket").map(scalar_text).unwrap_or_default(),
+            c.get("S3Key").map(scalar_text).unwrap_or_default()
+        )),
+        _ => {
+            return Err(b.error(
+                &at(id),
+                format!("{id}: Code needs ZipFile, or a local folder"),
+            ));
+        }
+    };
+    let mut environment = BTreeMap::new();
+    for (k, v) in entries(get("Environment").and_then(|e| e.get("Variables"))) {
+        let v = text(&v).ok_or_else(|| {
+            b.error(
+                &at(id),
+                format!("{id}: environment variable {k} must be a string"),
+            )
+        })?;
+        environment.insert(k, v);
+    }
+    let name = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", id])?);
+    b.add_function(FunctionSpec {
+        logical_id: id.to_string(),
+        name,
+        runtime: get("Runtime").and_then(text),
+        handler: get("Handler").and_then(text),
+        code,
+        timeout: get("Timeout").and_then(|t| text(t)?.parse().ok()),
+        memory_size: get("MemorySize").and_then(|t| text(t)?.parse().ok()),
+        reserved_concurrency: get("ReservedConcurrentExecutions")
+            .and_then(|t| text(t)?.parse().ok()),
+        environment,
+        layers: get("Layers")
+            .and_then(Value::as_array)
+            .map(|l| l.iter().map(scalar_text).collect())
+            .unwrap_or_default(),
+        qualifiers: vec![],
+        build_method: None,
+        at: at(id),
+    })?;
+    b.handled.insert(id.to_string());
+    Ok(())
+}
+
+/// A version or alias runs the code being served; its number or name becomes a qualifier of the function.
+fn version_or_alias(b: &mut Builder<'_>, id: &str) -> Result<(), TemplateError> {
+    let props = b.properties(id)?;
+    let function = props.get("FunctionName").and_then(text).unwrap_or_default();
+    let name = match super::openapi::parse_function(&function) {
+        Some(FunctionRef::Arn { name, .. }) => name,
+        _ => function.clone(),
+    };
+    let qualifier = match b.stack.kind(id) {
+        "AWS::Lambda::Alias" => props.get("Name").and_then(text).unwrap_or_default(),
+        _ => "1".into(),
+    };
+    if !b.add_qualifier(&name, &qualifier) {
+        return Err(b.error(
+            &at(id),
+            format!("{id}: FunctionName {function} is not a function of this template"),
+        ));
+    }
+    b.handled.insert(id.to_string());
+    Ok(())
+}
+
+/// A table from an `AWS::DynamoDB::Table`, with its keys, GSIs, LSIs, stream and TTL.
+/// Source: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dynamodb-table.html
+fn table(b: &mut Builder<'_>, id: &str) -> Result<(), TemplateError> {
+    let props = b.properties(id)?;
+    let err = |m: String| b.error(&at(id), format!("{id}: {m}"));
+    let mut types = BTreeMap::new();
+    for d in props
+        .get("AttributeDefinitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let kind = match d.get("AttributeType").and_then(Value::as_str) {
+            Some("S") => KeyType::S,
+            Some("N") => KeyType::N,
+            Some("B") => KeyType::B,
+            other => return Err(err(format!("attribute type {other:?} is not S, N or B"))),
+        };
+        types.insert(
+            d.get("AttributeName").map(scalar_text).unwrap_or_default(),
+            kind,
+        );
+    }
+    let keys = |schema: Option<&Value>,
+                what: &str|
+     -> Result<(KeyConfig, Option<KeyConfig>), TemplateError> {
+        let (mut hash, mut range) = (None, None);
+        for k in schema.and_then(Value::as_array).into_iter().flatten() {
+            let name = k.get("AttributeName").map(scalar_text).unwrap_or_default();
+            let kind = *types
+                .get(&name)
+                .ok_or_else(|| err(format!("{what}: {name:?} is not in AttributeDefinitions")))?;
+            let key = KeyConfig { name, kind };
+            match k.get("KeyType").and_then(Value::as_str) {
+                Some("HASH") => hash = Some(key),
+                Some("RANGE") => range = Some(key),
+                other => {
+                    return Err(err(format!(
+                        "{what}: key type {other:?} is not HASH or RANGE"
+                    )));
+                }
+            }
+        }
+        Ok((
+            hash.ok_or_else(|| err(format!("{what} has no HASH key")))?,
+            range,
+        ))
+    };
+    let (hash_key, range_key) = keys(props.get("KeySchema"), "KeySchema")?;
+    let mut gsi = Vec::new();
+    let mut notes = Vec::new();
+    // Local secondary indexes share the table's hash key; both are queried alike.
+    for (list, label) in [
+        ("GlobalSecondaryIndexes", "GSI"),
+        ("LocalSecondaryIndexes", "LSI"),
+    ] {
+        for g in props
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = g.get("IndexName").map(scalar_text).unwrap_or_default();
+            let (hash_key, range_key) = keys(g.get("KeySchema"), &format!("{label} {name}"))?;
+            let projection = g
+                .get("Projection")
+                .and_then(|p| p.get("ProjectionType"))
+                .map(scalar_text);
+            if projection.as_deref() == Some("INCLUDE") {
+                notes.push(format!(
+                    "{id}: index {name} projects INCLUDE; Offcloud projects ALL attributes"
+                ));
+            }
+            gsi.push(GsiConfig {
+                name,
+                hash_key,
+                range_key,
+                projection: projection.filter(|p| p != "INCLUDE"),
+            });
+        }
+    }
+    b.summary.warnings.extend(notes);
+    let ttl = props.get("TimeToLiveSpecification");
+    let name = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", id])?);
+    b.tables.push(TableConfig {
+        name: toml::Spanned::new(0..0, name),
+        hash_key,
+        range_key,
+        gsi,
+        stream: props
+            .get("StreamSpecification")
+            .and_then(|s| s.get("StreamViewType"))
+            .map(|v| toml::Spanned::new(0..0, scalar_text(v))),
+        ttl_attribute: ttl
+            .filter(|t| t.get("Enabled").and_then(Value::as_bool) == Some(true))
+            .and_then(|t| t.get("AttributeName"))
+            .map(scalar_text),
+    });
+    b.handled.insert(id.to_string());
+    Ok(())
+}
+
+/// Finds the API whose id a resolved `RestApiId`/`ApiId` holds.
+fn api_by_id(b: &Builder<'_>, value: Option<&Value>) -> Option<String> {
+    let wanted = value.map(scalar_text)?;
+    b.apis
+        .iter()
+        .find(|(_, a)| a.id.as_deref() == Some(wanted.as_str()))
+        .map(|(id, _)| id.clone())
+}
+
+fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
+    for id in ids_of(b, "AWS::ApiGateway::RestApi") {
+        let props = b.properties(&id)?;
+        let api = b.api(&id, ApiKind::Rest, None);
+        for t in props
+            .get("BinaryMediaTypes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            api.binary_media_types
+                .push(scalar_text(t).replace("~1", "/"));
+        }
+        if let Some(body) = props.get("Body") {
+            b.pending_definitions
+                .push((id.clone(), ApiKind::Rest, body.clone(), at(&id)));
+        } else if props.get("BodyS3Location").is_some() {
+            return Err(b.error(
+                &at(&id),
+                format!("{id}: BodyS3Location is in S3; put the definition in Body"),
+            ));
+        }
+        b.handled.insert(id);
+    }
+    // Stages: a Stage resource, or a Deployment's StageName. An API serves one stage locally.
+    let mut stages: Vec<(String, String, Value)> = Vec::new();
+    for id in ids_of(b, "AWS::ApiGateway::Stage")
+        .into_iter()
+        .chain(ids_of(b, "AWS::ApiGateway::Deployment"))
+    {
+        let props = b.properties(&id)?;
+        if let (Some(api), Some(stage)) = (
+            api_by_id(b, props.get("RestApiId")),
+            props.get("StageName").and_then(text),
+        ) {
+            stages.push((
+                api,
+                stage,
+                props.get("Variables").cloned().unwrap_or(json!({})),
+            ));
+        }
+        b.handled.insert(id);
+    }
+    for (api, stage, variables) in stages {
+        let a = b.api(&api, ApiKind::Rest, None);
+        match &a.stage {
+            None => a.stage = Some(stage),
+            Some(s) if *s == stage => {}
+            Some(s) => {
+                let first = s.clone();
+                b.summary.warnings.push(format!(
+                    "{api}: stage {stage} is not served; Offcloud serves one stage per API, {first}"
+                ));
+                continue;
+            }
+        }
+        let a = b.api(&api, ApiKind::Rest, None);
+        for (k, v) in entries(Some(&variables)) {
+            a.stage_variables.insert(k, scalar_text(&v));
+        }
+    }
+    // The resource tree: each resource's id, parent and path part.
+    let mut parts: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for id in ids_of(b, "AWS::ApiGateway::Resource") {
+        let props = b.properties(&id)?;
+        let own = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", &id])?);
+        parts.insert(
+            own,
+            (
+                props.get("ParentId").map(scalar_text).unwrap_or_default(),
+                props.get("PathPart").map(scalar_text).unwrap_or_default(),
+            ),
+        );
+        b.handled.insert(id);
+    }
+    let path_of = |resource: &str| -> Option<String> {
+        let mut segments = Vec::new();
+        let mut cur = resource.to_string();
+        while let Some((parent, part)) = parts.get(&cur) {
+            segments.push(part.clone());
+            if segments.len() > 64 {
+                return None;
+            }
+            cur = parent.clone();
+        }
+        segments.reverse();
+        Some(format!("/{}", segments.join("/")))
+    };
+    let mut authorizers = BTreeMap::new();
+    for id in ids_of(b, "AWS::ApiGateway::Authorizer") {
+        let props = b.properties(&id)?;
+        let own = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", &id])?);
+        let kind = props.get("Type").and_then(text).unwrap_or_default();
+        b.summary.warnings.push(format!(
+            "{id}: authorizer ({kind}) is not evaluated by Offcloud yet; methods behind it answer 500 instead of being open"
+        ));
+        authorizers.insert(own, format!("authorizer {id} ({kind})"));
+        b.handled.insert(id);
+    }
+    for id in ids_of(b, "AWS::ApiGateway::Method") {
+        let props = b.properties(&id)?;
+        let Some(api) = api_by_id(b, props.get("RestApiId")) else {
+            return Err(b.error(
+                &at(&id),
+                format!("{id}: RestApiId is not an AWS::ApiGateway::RestApi of this template"),
+            ));
+        };
+        let resource = props.get("ResourceId").map(scalar_text).unwrap_or_default();
+        let path = path_of(&resource).ok_or_else(|| {
+            b.error(
+                &at(&id),
+                format!("{id}: ResourceId has a circular parent chain"),
+            )
+        })?;
+        let method = props
+            .get("HttpMethod")
+            .and_then(text)
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let integration = props.get("Integration").cloned().unwrap_or(json!({}));
+        let kind = integration
+            .get("Type")
+            .and_then(text)
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let uri = integration.get("Uri").and_then(text).unwrap_or_default();
+        let integration_kind = match kind.as_str() {
+            "AWS_PROXY" => IntegrationKind::Proxy,
+            "AWS" if uri.contains(":lambda:path/") => IntegrationKind::Lambda,
+            other => {
+                b.summary.warnings.push(format!(
+                    "{id}: {method} {path}: {} integrations are not emulated; the method is not served",
+                    if other.is_empty() { "missing" } else { other }
+                ));
+                b.handled.insert(id);
+                continue;
+            }
+        };
+        let function = match super::openapi::lambda_uri_function(&uri) {
+            Some(FunctionRef::Arn { name, .. }) => b.function_named(&name),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            b.error(
+                &at(&id),
+                format!("{id}: the integration Uri {uri} names no function of this template"),
+            )
+        })?;
+        let mut route = RouteConfig::proxy(&method, &path, &function);
+        route.integration = integration_kind;
+        route.api_key_required = props.get("ApiKeyRequired").and_then(Value::as_bool) == Some(true);
+        route.timeout_ms = integration
+            .get("TimeoutInMillis")
+            .and_then(|t| text(t)?.parse().ok());
+        match props.get("AuthorizationType").and_then(text).as_deref() {
+            None | Some("NONE") => {}
+            Some("AWS_IAM") => route.iam_auth = true,
+            Some(t) => {
+                let by = props
+                    .get("AuthorizerId")
+                    .map(scalar_text)
+                    .and_then(|a| authorizers.get(&a).cloned());
+                route.unsupported_auth =
+                    Some(by.unwrap_or_else(|| format!("authorization type {t}")));
+            }
+        }
+        for r in integration
+            .get("IntegrationResponses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            route.responses.push(IntegrationResponseConfig {
+                pattern: r
+                    .get("SelectionPattern")
+                    .and_then(text)
+                    .map(|p| toml::Spanned::new(0..0, p)),
+                status: r
+                    .get("StatusCode")
+                    .and_then(|s| text(s)?.parse().ok())
+                    .unwrap_or(200),
+            });
+            if r.get("ResponseTemplates").is_some() {
+                b.summary.warnings.push(format!(
+                    "{id}: response mapping templates are not applied yet"
+                ));
+            }
+        }
+        if integration.get("RequestTemplates").is_some() {
+            b.summary.warnings.push(format!(
+                "{id}: request mapping templates are not applied yet; the body passes through"
+            ));
+        }
+        b.add_route(&api, route);
+        b.handled.insert(id);
+    }
+    let keys: Vec<String> = ids_of(b, "AWS::ApiGateway::ApiKey");
+    for id in keys {
+        let props = b.properties(&id)?;
+        let value = props.get("Value").and_then(text).unwrap_or_else(|| {
+            let v = format!("offcloud-{}", b.stack.suffix(&id, 20).to_lowercase());
+            b.summary.warnings.push(format!(
+                "{id}: the API key's value is {v} (send it as x-api-key)"
+            ));
+            v
+        });
+        for api in b.apis.values_mut().filter(|a| a.kind == ApiKind::Rest) {
+            api.api_keys.push(value.clone());
+        }
+        b.handled.insert(id);
+    }
+    for kind in [
+        "AWS::ApiGateway::Model",
+        "AWS::ApiGateway::UsagePlan",
+        "AWS::ApiGateway::UsagePlanKey",
+    ] {
+        for id in ids_of(b, kind) {
+            b.handled.insert(id);
+        }
+    }
+    for id in ids_of(b, "AWS::ApiGateway::RequestValidator") {
+        b.summary
+            .warnings
+            .push(format!("{id}: request validation is not applied yet"));
+        b.handled.insert(id);
+    }
+    Ok(())
+}
+
+fn http_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
+    for id in ids_of(b, "AWS::ApiGatewayV2::Api") {
+        let props = b.properties(&id)?;
+        if props.get("ProtocolType").and_then(text).as_deref() == Some("WEBSOCKET") {
+            b.summary
+                .not_emulated
+                .push(format!("{id} (AWS::ApiGatewayV2::Api, WEBSOCKET)"));
+            b.handled.insert(id);
+            continue;
+        }
+        let cors = props.get("CorsConfiguration").and_then(http_cors);
+        let api = b.api(&id, ApiKind::Http, None);
+        api.cors = cors;
+        if let Some(body) = props.get("Body") {
+            b.pending_definitions
+                .push((id.clone(), ApiKind::Http, body.clone(), at(&id)));
+        }
+        // Quick create: a Target makes a `$default` route to it. Source: CFN-UG aws-resource-apigatewayv2-api.md.
+        if let Some(target) = props.get("Target").and_then(text) {
+            let function = match super::openapi::lambda_uri_function(&target) {
+                Some(FunctionRef::Arn { name, .. }) => b.function_named(&name),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                b.error(
+                    &at(&id),
+                    format!("{id}: Target {target} names no function of this template"),
+                )
+            })?;
+            let key = props
+                .get("RouteKey")
+                .and_then(text)
+                .unwrap_or_else(|| "$default".into());
+            let (method, path) = route_key(&key);
+            b.add_route(&id, RouteConfig::proxy(&method, &path, &function));
+        }
+        b.handled.insert(id);
+    }
+    let mut integrations = BTreeMap::new();
+    for id in ids_of(b, "AWS::ApiGatewayV2::Integration") {
+        let props = b.properties(&id)?;
+        let own = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", &id])?);
+        let uri = props
+            .get("IntegrationUri")
+            .and_then(text)
+            .unwrap_or_default();
+        let kind = props
+            .get("IntegrationType")
+            .and_then(text)
+            .unwrap_or_default();
+        let function = match super::openapi::lambda_uri_function(&uri) {
+            Some(FunctionRef::Arn { name, .. }) if kind.eq_ignore_ascii_case("AWS_PROXY") => {
+                b.function_named(&name)
+            }
+            _ => None,
+        };
+        if props.get("PayloadFormatVersion").and_then(text).as_deref() == Some("1.0") {
+            b.summary.warnings.push(format!(
+                "{id}: payload format 1.0 is asked for; Offcloud sends 2.0 events for now"
+            ));
+        }
+        let timeout = props
+            .get("TimeoutInMillis")
+            .and_then(|t| text(t)?.parse::<u64>().ok());
+        integrations.insert(own, (id.clone(), kind, function, timeout));
+        b.handled.insert(id);
+    }
+    for id in ids_of(b, "AWS::ApiGatewayV2::Route") {
+        let props = b.properties(&id)?;
+        let Some(api) = api_by_id(b, props.get("ApiId")) else {
+            return Err(b.error(
+                &at(&id),
+                format!("{id}: ApiId is not an AWS::ApiGatewayV2::Api of this template"),
+            ));
+        };
+        let key = props.get("RouteKey").and_then(text).unwrap_or_default();
+        let target = props.get("Target").and_then(text).unwrap_or_default();
+        let integration = target
+            .strip_prefix("integrations/")
+            .and_then(|i| integrations.get(i));
+        let Some((_, kind, Some(function), timeout)) = integration else {
+            let kind = integration
+                .map(|i| i.1.clone())
+                .unwrap_or_else(|| "no".into());
+            b.summary.warnings.push(format!("{id}: route {key} has {kind} integration to a function of this template; it is not served"));
+            b.handled.insert(id);
+            continue;
+        };
+        let _ = kind;
+        let (method, path) = route_key(&key);
+        let mut route = RouteConfig::proxy(&method, &path, function);
+        route.timeout_ms = *timeout;
+        match props.get("AuthorizationType").and_then(text).as_deref() {
+            None | Some("NONE") => {}
+            Some("AWS_IAM") => route.iam_auth = true,
+            Some(t) => {
+                b.summary.warnings.push(format!("{id}: {t} authorization is not evaluated by Offcloud yet; the route answers 500 instead of being open"));
+                route.unsupported_auth = Some(format!("{t} authorizer of route {key}"));
+            }
+        }
+        b.add_route(&api, route);
+        b.handled.insert(id);
+    }
+    for id in ids_of(b, "AWS::ApiGatewayV2::Stage") {
+        let props = b.properties(&id)?;
+        if let Some(api) = api_by_id(b, props.get("ApiId")) {
+            let stage = props
+                .get("StageName")
+                .and_then(text)
+                .filter(|s| s != "$default");
+            let a = b.api(&api, ApiKind::Http, None);
+            a.stage = stage;
+            for (k, v) in entries(props.get("StageVariables")) {
+                a.stage_variables.insert(k, scalar_text(&v));
+            }
+        }
+        b.handled.insert(id);
+    }
+    for id in ids_of(b, "AWS::ApiGatewayV2::Authorizer") {
+        b.handled.insert(id);
+    }
+    Ok(())
+}
+
+/// `"GET /pets/{id}"` or `$default`.
+fn route_key(key: &str) -> (String, String) {
+    match key.split_once(' ') {
+        Some((m, p)) => (m.to_ascii_uppercase(), p.to_string()),
+        None => ("ANY".into(), "$default".into()),
+    }
+}

@@ -1,0 +1,217 @@
+//! An API definition's operations as routes: Lambda proxy and custom integrations reach their functions, and
+//! everything that cannot be honoured yet is named in a warning.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::openapi::{
+    ApiDefinition, AuthorizerKind, FunctionRef, Integration, IntegrationResponse,
+};
+use crate::config::{ApiKind, CorsConfig, IntegrationKind, IntegrationResponseConfig, RouteConfig};
+
+/// What a definition adds to an API.
+#[derive(Debug, Default)]
+pub struct Imported {
+    pub routes: Vec<RouteConfig>,
+    pub binary_media_types: Vec<String>,
+    pub cors: Option<CorsConfig>,
+    pub warnings: Vec<String>,
+}
+
+/// Turns a definition's operations into routes. `function` finds a function by the name, ARN name or logical
+/// id an integration names; `stage_variables` fills `${stageVariables.x}` in integration URIs.
+pub fn from_definition(
+    def: &ApiDefinition,
+    kind: ApiKind,
+    stage_variables: &BTreeMap<String, String>,
+    function: &dyn Fn(&str) -> Option<String>,
+) -> Result<Imported, String> {
+    let mut out = Imported {
+        binary_media_types: def.binary_media_types.clone(),
+        warnings: def.warnings.clone(),
+        ..Imported::default()
+    };
+    if let Some(c) = &def.cors {
+        out.cors = Some(CorsConfig {
+            allow_origins: c.allow_origins.clone(),
+            allow_methods: c.allow_methods.clone(),
+            allow_headers: c.allow_headers.clone(),
+            expose_headers: c.expose_headers.clone(),
+            max_age: c.max_age,
+            allow_credentials: c.allow_credentials,
+        });
+    }
+    let mut not_yet = BTreeSet::new();
+    let find = |f: &FunctionRef, at: &str| -> Result<String, String> {
+        let resolved = f.resolve(stage_variables).ok_or_else(|| {
+            format!(
+                "{at}: the integration's function uses a stage variable the stage does not define"
+            )
+        })?;
+        match resolved {
+            // A qualified ARN (an alias or version) invokes that qualifier.
+            FunctionRef::Arn {
+                name, qualifier, ..
+            } => function(&name)
+                .map(|f| match qualifier {
+                    Some(q) if q != "$LATEST" => format!("{f}:{q}"),
+                    _ => f,
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "{at}: the integration names function {name}, which this template does not define"
+                    )
+                }),
+            FunctionRef::StageVariable { raw, .. } => {
+                Err(format!("{at}: cannot resolve the function {raw}"))
+            }
+        }
+    };
+    for op in &def.operations {
+        let at = &op.pointer;
+        let mut route = match &op.integration {
+            Integration::LambdaProxy {
+                function,
+                payload_format_version,
+                timeout_ms,
+            } => {
+                if kind == ApiKind::Http && payload_format_version.as_deref() == Some("1.0") {
+                    out.warnings.push(format!(
+                        "{at}: payload format 1.0 is asked for; Offcloud sends 2.0 events for now"
+                    ));
+                }
+                let mut r = RouteConfig::proxy(&op.method, &op.path, &find(function, at)?);
+                r.timeout_ms = *timeout_ms;
+                r
+            }
+            Integration::Lambda {
+                function,
+                request_templates,
+                responses,
+                timeout_ms,
+                ..
+            } => {
+                if !request_templates.is_empty()
+                    || responses.iter().any(|r| !r.response_templates.is_empty())
+                {
+                    not_yet.insert(format!(
+                        "{at}: mapping templates are not applied yet; the body passes through unchanged"
+                    ));
+                }
+                let mut r = RouteConfig::proxy(&op.method, &op.path, &find(function, at)?);
+                r.integration = IntegrationKind::Lambda;
+                r.timeout_ms = *timeout_ms;
+                r.responses = responses.iter().map(response).collect();
+                r
+            }
+            Integration::Mock { responses, .. } => {
+                if op.method == "OPTIONS"
+                    && out.cors.is_none()
+                    && let Some(cors) = mock_cors(responses)
+                {
+                    // SAM's CORS preflight, answered by the gateway's own CORS handling.
+                    out.cors = Some(cors);
+                } else {
+                    out.warnings.push(format!(
+                        "{at}: {} {}: mock integrations are not emulated yet; the route is not served",
+                        op.method, op.path
+                    ));
+                }
+                continue;
+            }
+            Integration::Http { uri, .. } => {
+                out.warnings.push(format!(
+                    "{at}: {} {}: HTTP integrations (to {uri}) are not emulated; the route is not served",
+                    op.method, op.path
+                ));
+                continue;
+            }
+            Integration::Unsupported { kind } => {
+                out.warnings.push(format!(
+                    "{at}: {} {}: {kind} integrations are not emulated; the route is not served",
+                    op.method, op.path
+                ));
+                continue;
+            }
+            Integration::Missing => {
+                out.warnings.push(format!(
+                    "{at}: {} {} has no x-amazon-apigateway-integration; the route is not served",
+                    op.method, op.path
+                ));
+                continue;
+            }
+        };
+        route.api_key_required = op.api_key_required;
+        for req in &op.security {
+            match def.authorizers.get(&req.name).map(|a| a.kind) {
+                Some(AuthorizerKind::Iam) => route.iam_auth = true,
+                Some(AuthorizerKind::ApiKey) => route.api_key_required = true,
+                Some(k) => {
+                    route.unsupported_auth = Some(format!("authorizer {} ({k:?})", req.name));
+                    not_yet.insert(format!(
+                        "authorizer {} ({k:?}) is not evaluated by Offcloud yet; routes behind it answer 500 \
+                         instead of being open",
+                        req.name
+                    ));
+                }
+                None if req.name == "api_key" => route.api_key_required = true,
+                None => {
+                    return Err(format!(
+                        "{at}: security requirement {} names no security scheme",
+                        req.name
+                    ));
+                }
+            }
+        }
+        if let Some(v) = op
+            .request_validator
+            .as_ref()
+            .or(def.default_validator.as_ref())
+        {
+            not_yet.insert(format!("request validator {v} is not applied yet"));
+        }
+        out.routes.push(route);
+    }
+    out.warnings.extend(not_yet);
+    Ok(out)
+}
+
+fn response(r: &IntegrationResponse) -> IntegrationResponseConfig {
+    IntegrationResponseConfig {
+        pattern: r.pattern.clone().map(|p| toml::Spanned::new(0..0, p)),
+        status: r.status,
+    }
+}
+
+/// The CORS settings of a mock OPTIONS operation, as SAM writes them: the default response's
+/// `method.response.header.Access-Control-Allow-*` parameters, whose values are quoted literals.
+/// Source: SAM swagger/swagger.py `_options_method_response_for_cors` (shared notes §12).
+fn mock_cors(responses: &[IntegrationResponse]) -> Option<CorsConfig> {
+    let params = &responses
+        .iter()
+        .find(|r| r.pattern.is_none())?
+        .response_parameters;
+    let get = |h: &str| {
+        params
+            .get(&format!("method.response.header.Access-Control-{h}"))
+            .map(|v| v.trim().trim_matches('\'').to_string())
+    };
+    let list = |h: &str| -> Vec<String> {
+        get(h)
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let origin = get("Allow-Origin")?;
+    Some(CorsConfig {
+        allow_origins: vec![origin],
+        allow_methods: list("Allow-Methods"),
+        allow_headers: list("Allow-Headers"),
+        expose_headers: list("Expose-Headers"),
+        max_age: get("Max-Age").and_then(|v| v.parse().ok()),
+        allow_credentials: get("Allow-Credentials").as_deref() == Some("true"),
+    })
+}
