@@ -33,8 +33,9 @@ record TARGET *PATHS:
     cargo run -q -p offcloud -- scenario record --target {{TARGET}} {{PATHS}}
 
 # Benchmarks: invoke latency, cold start, start-up time, idle memory, API Gateway, DynamoDB (against dynoxide's
-# own server) and POST /ports end to end, each against a baseline measured in the same run.
-bench:
+# own server), POST /ports end to end, Python and Node.js functions (beside awslambdaric) and loading a template,
+# each against a baseline measured in the same run.
+bench: venv
     cargo build --release --workspace --bins
     test -x target/tools/bin/dynoxide || cargo install --locked --quiet --root target/tools dynoxide-rs@3.2.0 --no-default-features --features native-sqlite,http-server,cli
-    ./target/release/offcloud-bench
+    PATH="$PWD/target/venv/bin:$PATH" ./target/release/offcloud-bench

@@ -310,6 +310,8 @@ pub struct RouteConfig {
     pub responses: Vec<IntegrationResponseConfig>,
     /// Milliseconds; API Gateway's default and maximum is 29 s for REST and 30 s for HTTP APIs.
     pub timeout_ms: Option<u64>,
+    /// An HTTP API's payload format: `2.0` (the default) or `1.0`, the REST API's event shape.
+    pub payload_format: Option<String>,
     /// `AWS_IAM` authorization: only SigV4-signed requests reach the function.
     #[serde(default)]
     pub iam_auth: bool,
@@ -330,6 +332,7 @@ impl RouteConfig {
             api_key_required: false,
             responses: vec![],
             timeout_ms: None,
+            payload_format: None,
             iam_auth: false,
             unsupported_auth: None,
         }

@@ -17,6 +17,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+mod header_case;
+
 /// A request with its whole body read.
 #[derive(Debug, Clone)]
 pub struct WireRequest {
@@ -30,11 +32,21 @@ pub struct WireRequest {
     pub peer: SocketAddr,
     /// The body was larger than the listener's limit and was not read.
     pub too_large: bool,
+    /// The header names as the client wrote them, where the listener records them (API Gateway's).
+    pub header_names: Vec<String>,
 }
 
 impl WireRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A header's name as the client wrote it, or lower-case when that is not known.
+    pub fn original_name<'a>(&'a self, name: &'a str) -> &'a str {
+        self.header_names
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(name))
+            .map_or(name, String::as_str)
     }
 }
 
@@ -100,6 +112,24 @@ pub fn serve<H: Handler>(
     handler: Arc<H>,
     body_limit: usize,
 ) -> JoinHandle<()> {
+    serve_with(listener, handler, body_limit, false)
+}
+
+/// [`serve`], recording each request's header names as the client wrote them (`WireRequest::header_names`).
+pub fn serve_recording_header_case<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    body_limit: usize,
+) -> JoinHandle<()> {
+    serve_with(listener, handler, body_limit, true)
+}
+
+fn serve_with<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    body_limit: usize,
+    record_case: bool,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let (stream, peer) = match accept(&listener).await {
@@ -112,18 +142,26 @@ pub fn serve<H: Handler>(
             };
             let handler = handler.clone();
             tokio::spawn(async move {
+                let heads: header_case::Heads = Arc::default();
+                let names = heads.clone();
                 let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let handler = handler.clone();
+                    let names = names.lock().ok().and_then(|mut h| h.pop_front());
                     async move {
-                        let req = read_request(req, peer, body_limit).await;
+                        let mut req = read_request(req, peer, body_limit).await;
+                        req.header_names = names.unwrap_or_default();
                         let resp = handler.handle(req).await;
                         Ok::<_, Infallible>(to_hyper(resp))
                     }
                 });
-                let conn = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), svc);
-                if let Err(e) = conn.await {
+                let builder = http1::Builder::new().keep_alive(true).to_owned();
+                let result = if record_case {
+                    let io = header_case::Recorded::new(stream, heads);
+                    builder.serve_connection(TokioIo::new(io), svc).await
+                } else {
+                    builder.serve_connection(TokioIo::new(stream), svc).await
+                };
+                if let Err(e) = result {
                     tracing::trace!("connection from {peer} ended: {e}");
                 }
             });
@@ -162,6 +200,7 @@ async fn read_request(
         body,
         peer,
         too_large,
+        header_names: Vec::new(),
     }
 }
 

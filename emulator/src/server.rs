@@ -155,7 +155,11 @@ impl Emulator {
         } else {
             let listener = net::bind(&opts.host, opts.api_port).await?;
             let addr = listener.local_addr()?;
-            tasks.push(net::serve(listener, Arc::new(gateway), apigw::MAX_REQUEST));
+            tasks.push(net::serve_recording_header_case(
+                listener,
+                Arc::new(gateway),
+                apigw::MAX_REQUEST,
+            ));
             Some(addr)
         };
         Ok(Self {

@@ -321,9 +321,29 @@ async fn binary_bodies_are_base64_both_ways() {
     let ev = json_of(&r);
     assert_eq!(ev["isBase64Encoded"], true);
     assert_eq!(ev["body"], "AAEC/w==");
-    let r = call(&h, "GET", "/items/1?action=binary", &[], b"").await;
+    // A base64 result is decoded only when the first Accept type is a binary media type; otherwise its text
+    // goes out as it is (shared notes apigw-authorizers-validation-vtl.md §11.2).
+    let r = call(
+        &h,
+        "GET",
+        "/items/1?action=binary",
+        &[("accept", "image/png")],
+        b"",
+    )
+    .await;
     assert_eq!(r.2, vec![0, 1, 2, 255]);
     assert_eq!(header(&r.1, "content-type"), Some("image/png"));
+    let r = call(
+        &h,
+        "GET",
+        "/items/1?action=binary",
+        &[("accept", "*/*")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.2, b"AAEC/w==");
+    let r = call(&h, "GET", "/items/1?action=binary", &[], b"").await;
+    assert_eq!(r.2, b"AAEC/w==");
 }
 
 #[tokio::test]

@@ -12,3 +12,4 @@ mod rdsdata;
 mod runtime_api;
 mod runtimes;
 mod scenarios;
+mod templates;

@@ -104,6 +104,29 @@ impl Builder {
     }
 }
 
+/// An emulator serving a project as `offcloud serve --config C --template T` would: missing Cargo packages are
+/// built.
+#[allow(dead_code)]
+pub async fn start_project(
+    config: &std::path::Path,
+    template: Option<&std::path::Path>,
+) -> (Harness, Option<offcloud::template::Summary>) {
+    let (config, summary) = offcloud::template::load_project(config, template, &Default::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let opts = Options {
+        launch: LaunchOptions {
+            shim: Some(offcloud_bin()),
+            endpoint_url: None,
+            build_missing: true,
+        },
+        ..Options::default()
+    };
+    let emulator = Emulator::start(&config, Env::default(), opts)
+        .await
+        .expect("emulator starts");
+    (Harness { emulator }, summary)
+}
+
 pub struct Harness {
     pub emulator: Emulator,
 }

@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::net::{WireRequest, WireResponse};
+use crate::net::WireRequest;
 
 /// What an event needs besides the HTTP request.
 pub struct Context<'a> {
@@ -27,6 +26,8 @@ pub struct Context<'a> {
     pub stage_variables: &'a BTreeMap<String, String>,
     /// Send the body base64-encoded.
     pub binary: bool,
+    /// The request's `X-Amzn-Trace-Id`, the caller's or a new one.
+    pub trace_id: &'a str,
 }
 
 fn request_time(now_ms: u64) -> String {
@@ -36,10 +37,17 @@ fn request_time(now_ms: u64) -> String {
         .to_string()
 }
 
-/// Query pairs, percent-decoded, in order.
-pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+/// Query pairs, percent-decoded, in order. REST APIs decode the query string as a form, so `+` is a space
+/// there (`plus_as_space`): `+00:00` arrives as ` 00:00`, as recorded from real API Gateway (shared notes
+/// apigw-authorizers-validation-vtl.md §11.1).
+pub fn query_pairs(query: Option<&str>, plus_as_space: bool) -> Vec<(String, String)> {
     let dec = |s: &str| {
-        percent_encoding::percent_decode_str(s)
+        let s = if plus_as_space {
+            s.replace('+', " ")
+        } else {
+            s.to_string()
+        };
+        percent_encoding::percent_decode_str(&s)
             .decode_utf8_lossy()
             .into_owned()
     };
@@ -84,21 +92,15 @@ fn body_value(req: &WireRequest, binary: bool) -> Value {
 pub fn rest_event(req: &WireRequest, cx: &Context<'_>) -> Value {
     let mut headers = Map::new();
     let mut multi_headers: Map<String, Value> = Map::new();
-    for name in req.headers.keys() {
-        let values: Vec<Value> = req
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|v| Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
+    for (name, values) in rest_headers(req, cx.trace_id) {
         if let Some(last) = values.last() {
-            headers.insert(name.to_string(), last.clone());
+            headers.insert(name.clone(), Value::from(last.as_str()));
         }
-        multi_headers.insert(name.to_string(), Value::Array(values));
+        multi_headers.insert(name, json!(values));
     }
     let mut query = Map::new();
     let mut multi_query: Map<String, Value> = Map::new();
-    for (k, v) in query_pairs(req.query.as_deref()) {
+    for (k, v) in query_pairs(req.query.as_deref(), true) {
         query.insert(k.clone(), Value::from(v.clone()));
         match multi_query.get_mut(&k) {
             Some(Value::Array(a)) => a.push(Value::from(v)),
@@ -121,6 +123,7 @@ pub fn rest_event(req: &WireRequest, cx: &Context<'_>) -> Value {
         "requestContext": {
             "accountId": cx.account_id,
             "apiId": cx.api_id,
+            "deploymentId": short_id(&format!("{}/{}", cx.api_id, cx.stage), 6),
             "domainName": req.header("host").unwrap_or("localhost"),
             "domainPrefix": req.header("host").and_then(|h| h.split(['.', ':']).next()).unwrap_or("localhost"),
             "extendedRequestId": cx.request_id,
@@ -145,6 +148,90 @@ pub fn rest_event(req: &WireRequest, cx: &Context<'_>) -> Value {
     })
 }
 
+/// The headers a REST proxy integration receives, with their values: the client's names as it wrote them
+/// (`Authorization` and `User-Agent` normalised, as CloudFront does), without `Content-Length` and `Connection`,
+/// and with the `X-Forwarded-*` and `X-Amzn-Trace-Id` headers the gateway adds.
+/// Source: events recorded from real API Gateway (shared notes apigw-authorizers-validation-vtl.md §11.1).
+/// Locally the forwarded protocol and port are the ones the request really used (`http` and the API port),
+/// where AWS's edge says `https` and `443`, so that a handler building its own URLs gets working ones.
+fn rest_headers(req: &WireRequest, trace_id: &str) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for name in req.headers.keys() {
+        let lower = name.as_str();
+        let shown = match lower {
+            "content-length" | "connection" | "x-amzn-trace-id" | "x-forwarded-for"
+            | "x-forwarded-port" | "x-forwarded-proto" => continue,
+            "authorization" => "Authorization",
+            "user-agent" => "User-Agent",
+            other => req.original_name(other),
+        };
+        let values = req
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        out.push((shown.to_string(), values));
+    }
+    for (name, value) in forwarded(req, trace_id) {
+        out.push((name.to_string(), vec![value]));
+    }
+    out
+}
+
+/// The headers API Gateway adds to every request it forwards, with AWS's casing.
+fn forwarded(req: &WireRequest, trace_id: &str) -> [(&'static str, String); 4] {
+    let ip = req.peer.ip().to_string();
+    let forwarded_for = match req.header("x-forwarded-for") {
+        Some(prev) => format!("{prev}, {ip}"),
+        None => ip,
+    };
+    let port = req
+        .header("host")
+        .and_then(|h| h.rsplit_once(':'))
+        .map_or("80".to_string(), |(_, p)| p.to_string());
+    [
+        ("X-Amzn-Trace-Id", trace_id.to_string()),
+        ("X-Forwarded-For", forwarded_for),
+        ("X-Forwarded-Port", port),
+        ("X-Forwarded-Proto", "http".to_string()),
+    ]
+}
+
+/// The trace id of a request: the caller's `X-Amzn-Trace-Id` when it has a `Root`, with a `Parent` added when
+/// it has none, else a new one. Source: traces recorded from real API Gateway (shared notes §11.3).
+pub fn trace_id(req: &WireRequest, now_ms: u64, random: &str) -> String {
+    let hex: String = random.chars().filter(char::is_ascii_hexdigit).collect();
+    let parent = format!("Parent={}", &hex[hex.len().saturating_sub(16)..]);
+    match req.header("x-amzn-trace-id") {
+        Some(t) if t.contains("Root=") && t.contains("Parent=") => t.to_string(),
+        Some(t) if t.contains("Root=") => format!("{t};{parent}"),
+        _ => format!("Root=1-{:08x}-{}", now_ms / 1000, &hex[..hex.len().min(24)]),
+    }
+}
+
+/// An HTTP API event in payload format 1.0: the REST API's shape with `version` 1.0, no resource id, and the
+/// stage `$default` when the API has no named stage.
+/// Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+/// (format 1.0 example); an event recorded from a real HTTP API, gist metaskills/1eee9da3baaa5df9ac8426cc5fe12ca0
+/// ("resource": "$default" for the default route).
+pub fn http_v1_event(req: &WireRequest, cx: &Context<'_>) -> Value {
+    let mut event = rest_event(req, cx);
+    if let Some(e) = event.as_object_mut() {
+        e.insert("version".into(), json!("1.0"));
+    }
+    if let Some(rc) = event
+        .get_mut("requestContext")
+        .and_then(Value::as_object_mut)
+    {
+        rc.insert("resourceId".into(), Value::Null);
+        if cx.stage.is_empty() {
+            rc.insert("stage".into(), json!("$default"));
+        }
+    }
+    event
+}
+
 /// An HTTP API (v2) event, payload format 2.0.
 pub fn http_event(req: &WireRequest, cx: &Context<'_>, route_key: &str) -> Value {
     let mut headers: Map<String, Value> = Map::new();
@@ -166,8 +253,11 @@ pub fn http_event(req: &WireRequest, cx: &Context<'_>, route_key: &str) -> Value
         }
         headers.insert(name.to_string(), Value::from(values.join(",")));
     }
+    for (name, value) in forwarded(req, cx.trace_id) {
+        headers.insert(name.to_ascii_lowercase(), Value::from(value));
+    }
     let mut query: Map<String, Value> = Map::new();
-    for (k, v) in query_pairs(req.query.as_deref()) {
+    for (k, v) in query_pairs(req.query.as_deref(), false) {
         let joined = match query.get(&k).and_then(Value::as_str) {
             Some(prev) => format!("{prev},{v}"),
             None => v,
@@ -240,134 +330,6 @@ pub fn short_id(seed: &str, len: usize) -> String {
         .collect()
 }
 
-/// Why a function's result could not become an HTTP response.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Malformed(pub &'static str);
-
-fn apply_headers(mut r: WireResponse, v: &Value) -> Result<WireResponse, Malformed> {
-    if let Some(h) = v.get("headers").filter(|h| !h.is_null()) {
-        let h = h.as_object().ok_or(Malformed("headers is not an object"))?;
-        for (k, val) in h {
-            let s = scalar_string(val).ok_or(Malformed("a header value is not a scalar"))?;
-            r = append(r, k, &s);
-        }
-    }
-    if let Some(h) = v.get("multiValueHeaders").filter(|h| !h.is_null()) {
-        let h = h
-            .as_object()
-            .ok_or(Malformed("multiValueHeaders is not an object"))?;
-        for (k, vals) in h {
-            let vals = vals
-                .as_array()
-                .ok_or(Malformed("a multiValueHeaders entry is not a list"))?;
-            for val in vals {
-                let s = scalar_string(val).ok_or(Malformed("a header value is not a scalar"))?;
-                if !r
-                    .headers
-                    .get_all(k.as_str())
-                    .iter()
-                    .any(|x| x.as_bytes() == s.as_bytes())
-                {
-                    r = append(r, k, &s);
-                }
-            }
-        }
-    }
-    Ok(r)
-}
-
-fn append(mut r: WireResponse, name: &str, value: &str) -> WireResponse {
-    if let (Ok(n), Ok(v)) = (
-        http::HeaderName::try_from(name),
-        http::HeaderValue::try_from(value),
-    ) {
-        r.headers.append(n, v);
-    }
-    r
-}
-
-fn scalar_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn status_of(v: &Value) -> Option<u16> {
-    match v.get("statusCode")? {
-        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-    .filter(|s| (100..=599).contains(s))
-}
-
-fn body_of(v: &Value) -> Result<Bytes, Malformed> {
-    let base64 = v
-        .get("isBase64Encoded")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let body = match v.get("body") {
-        None | Some(Value::Null) => return Ok(Bytes::new()),
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => return Err(Malformed("body is not a string")),
-    };
-    if base64 {
-        B64.decode(body.as_bytes())
-            .map(Bytes::from)
-            .map_err(|_| Malformed("body is not valid base64"))
-    } else {
-        Ok(Bytes::from(body))
-    }
-}
-
-/// Maps a REST proxy integration's result. Anything but an object with a valid `statusCode` is malformed.
-pub fn rest_response(payload: &[u8]) -> Result<WireResponse, Malformed> {
-    let v: Value =
-        serde_json::from_slice(payload).map_err(|_| Malformed("the result is not JSON"))?;
-    if !v.is_object() {
-        return Err(Malformed("the result is not an object"));
-    }
-    let status = status_of(&v).ok_or(Malformed("statusCode is missing or invalid"))?;
-    let mut r = apply_headers(WireResponse::new(status), &v)?;
-    r.body = body_of(&v)?;
-    if !r.headers.contains_key("content-type") {
-        r = r.header("content-type", "application/json");
-    }
-    Ok(r)
-}
-
-/// Maps an HTTP API result, payload format 2.0: valid JSON without `statusCode` is a 200 JSON body.
-pub fn http_response(payload: &[u8]) -> Result<WireResponse, Malformed> {
-    let v: Value =
-        serde_json::from_slice(payload).map_err(|_| Malformed("the result is not JSON"))?;
-    let Some(status) = v.is_object().then(|| status_of(&v)).flatten() else {
-        if v.get("statusCode").is_some() {
-            return Err(Malformed("statusCode is invalid"));
-        }
-        return Ok(WireResponse::new(200)
-            .header("content-type", "application/json")
-            .body(Bytes::copy_from_slice(payload)));
-    };
-    let mut r = apply_headers(WireResponse::new(status), &v)?;
-    if let Some(c) = v.get("cookies").filter(|c| !c.is_null()) {
-        for c in c.as_array().ok_or(Malformed("cookies is not a list"))? {
-            r = append(
-                r,
-                "set-cookie",
-                c.as_str().ok_or(Malformed("a cookie is not a string"))?,
-            );
-        }
-    }
-    r.body = body_of(&v)?;
-    if !r.headers.contains_key("content-type") {
-        r = r.header("content-type", "application/json");
-    }
-    Ok(r)
-}
-
 /// Whether a body of this content type is sent to the function as text, for HTTP APIs.
 pub fn is_text(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return true };
@@ -388,36 +350,6 @@ pub fn is_text(content_type: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rest_response_requires_a_status_code() {
-        assert!(rest_response(br#"{"body":"x"}"#).is_err());
-        assert!(rest_response(b"\"hello\"").is_err());
-        assert!(rest_response(b"not json").is_err());
-        let r = rest_response(br#"{"statusCode":201,"headers":{"X-A":"1"},"multiValueHeaders":{"X-B":["1","2"]},"body":"hi"}"#).unwrap();
-        assert_eq!(r.status, 201);
-        assert_eq!(r.headers["x-a"], "1");
-        assert_eq!(r.headers.get_all("x-b").iter().count(), 2);
-        assert_eq!(&r.body[..], b"hi");
-    }
-
-    #[test]
-    fn base64_bodies_are_decoded() {
-        let r =
-            rest_response(br#"{"statusCode":200,"body":"AAEC","isBase64Encoded":true}"#).unwrap();
-        assert_eq!(&r.body[..], &[0, 1, 2]);
-    }
-
-    #[test]
-    fn http_response_infers_200_json() {
-        let r = http_response(br#"{"hello":"world"}"#).unwrap();
-        assert_eq!(r.status, 200);
-        assert_eq!(r.headers["content-type"], "application/json");
-        assert_eq!(&r.body[..], br#"{"hello":"world"}"#);
-        let r = http_response(br#"{"statusCode":302,"cookies":["a=1","b=2"]}"#).unwrap();
-        assert_eq!(r.status, 302);
-        assert_eq!(r.headers.get_all("set-cookie").iter().count(), 2);
-    }
 
     #[test]
     fn short_ids_are_stable() {

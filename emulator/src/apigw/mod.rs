@@ -3,6 +3,7 @@
 //! a REST API's stage name is also accepted as a path prefix.
 
 pub mod events;
+pub mod responses;
 pub mod routes;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,8 @@ struct Route {
     api_key_required: bool,
     iam_auth: bool,
     unsupported_auth: Option<String>,
+    /// An HTTP API route whose integration asks for payload format 1.0.
+    payload_v1: bool,
     /// Selection patterns, compiled to match the whole `errorMessage`, and their statuses.
     responses: Vec<(Option<regex::Regex>, u16)>,
     timeout: Duration,
@@ -134,6 +137,8 @@ impl ApiGateway {
             return gateway(403, "ForbiddenException", "Forbidden");
         }
         let request_id = self.env.ids.uuid();
+        let now_ms = self.env.clock.now_ms();
+        let trace_id = events::trace_id(req, now_ms, &self.env.ids.uuid());
         let binary = match api.kind {
             ApiKind::Rest => {
                 let ct = req.header("content-type").unwrap_or("");
@@ -144,21 +149,33 @@ impl ApiGateway {
                     || std::str::from_utf8(&req.body).is_err()
             }
         };
+        // REST APIs hand path parameters over still percent-encoded; HTTP APIs decode them.
+        let params = match api.kind {
+            ApiKind::Rest => params,
+            ApiKind::Http => params
+                .into_iter()
+                .map(|(k, v)| (k, routes::decode(&v)))
+                .collect(),
+        };
         let cx = Context {
             account_id: &self.account_id,
             api_id: &api.id,
             stage: &api.stage,
             request_id: &request_id,
-            now_ms: self.env.clock.now_ms(),
+            now_ms,
             resource,
             path,
             path_params: &params,
             stage_variables: &api.stage_variables,
             binary,
+            trace_id: &trace_id,
         };
         let payload: Bytes = match (api.kind, route.integration) {
             (ApiKind::Rest, IntegrationKind::Proxy) => {
                 Bytes::from(events::rest_event(req, &cx).to_string())
+            }
+            (ApiKind::Http, _) if route.payload_v1 => {
+                Bytes::from(events::http_v1_event(req, &cx).to_string())
             }
             (ApiKind::Http, _) => {
                 Bytes::from(events::http_event(req, &cx, &route.route_key).to_string())
@@ -171,11 +188,21 @@ impl ApiGateway {
             }
             (ApiKind::Rest, IntegrationKind::Lambda) => req.body.clone(),
         };
-        let invoke = self
-            .lambda
-            .invoke(InvokeInput::new(route.function.clone(), payload));
-        let result = tokio::time::timeout(route.timeout, invoke).await;
+        // The invocation runs to its own end or timeout even when the integration times out first, as on AWS:
+        // the gateway stops waiting, the function does not stop.
+        let lambda = self.lambda.clone();
+        let input = InvokeInput::new(route.function.clone(), payload);
+        let invoke = tokio::spawn(async move { lambda.invoke(input).await });
+        let result = match tokio::time::timeout(route.timeout, invoke).await {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => Ok(Err(LambdaError::Service(format!(
+                "the invocation failed: {e}"
+            )))),
+            Err(e) => Err(e),
+        };
+        let binary_accept = api.kind == ApiKind::Rest && first_accept_is_binary(api, req);
         let mut resp = match (api.kind, result) {
+            // Source: https://repost.aws/knowledge-center/api-gateway-504-errors (INTEGRATION_TIMEOUT).
             (ApiKind::Rest, Err(_)) => gateway(504, "InternalServerErrorException", "Endpoint request timed out"),
             // HTTP APIs answer a timed-out integration with 503 `{"message":"Service Unavailable"}`, as users have
             // recorded it (cortexlabs/cortex#1225, serverless/serverless#11222).
@@ -186,7 +213,12 @@ impl ApiGateway {
                     tracing::warn!("Lambda execution failed with status 200 due to customer function error: {}", String::from_utf8_lossy(&out.payload));
                     gateway(502, "InternalServerErrorException", "Internal server error")
                 }
-                IntegrationKind::Proxy => events::rest_response(&out.payload).unwrap_or_else(|m| {
+                IntegrationKind::Proxy => responses::rest_response(&out.payload, binary_accept).unwrap_or_else(|m| {
+                    if m == responses::BAD_BASE64 {
+                        // An undecodable body for a binary Accept is the gateway's 500 (shared notes §11.2).
+                        tracing::warn!("Execution failed: the proxy response's body is not valid base64");
+                        return gateway(500, "InternalServerErrorException", "Internal server error");
+                    }
                     tracing::warn!("Execution failed due to configuration error: Malformed Lambda proxy response ({})", m.0);
                     gateway(502, "InternalServerErrorException", "Internal server error")
                 }),
@@ -195,7 +227,10 @@ impl ApiGateway {
             (ApiKind::Http, Ok(Ok(out))) if out.function_error.is_some() => {
                 gateway(500, "InternalServerErrorException", "Internal Server Error")
             }
-            (ApiKind::Http, Ok(Ok(out))) => events::http_response(&out.payload)
+            // Format 1.0 answers are read as a REST proxy's are.
+            (ApiKind::Http, Ok(Ok(out))) if route.payload_v1 => responses::rest_response(&out.payload, true)
+                .unwrap_or_else(|_| gateway(500, "InternalServerErrorException", "Internal Server Error")),
+            (ApiKind::Http, Ok(Ok(out))) => responses::http_response(&out.payload)
                 .unwrap_or_else(|_| gateway(500, "InternalServerErrorException", "Internal Server Error")),
         };
         if let Some(cors) = &api.cors
@@ -203,7 +238,23 @@ impl ApiGateway {
         {
             resp = resp.header("access-control-allow-origin", origin);
         }
-        resp.header("x-amzn-requestid", &request_id)
+        // The gateway's own headers. Source: responses recorded from real API Gateway (shared notes §11.3):
+        // REST answers carry `x-amzn-RequestId` and `x-amz-apigw-id`, proxy answers `X-Amzn-Trace-Id` too; HTTP
+        // APIs answer with `apigw-requestid`.
+        match api.kind {
+            ApiKind::Rest => {
+                resp = resp
+                    .header("x-amzn-requestid", &request_id)
+                    .header("x-amz-apigw-id", apigw_id(&request_id));
+                if route.integration == IntegrationKind::Proxy {
+                    resp = resp.header("x-amzn-trace-id", &trace_id);
+                }
+                resp
+            }
+            ApiKind::Http => resp
+                .header("x-amzn-requestid", &request_id)
+                .header("apigw-requestid", apigw_id(&request_id)),
+        }
     }
 
     fn invoke_failed(&self, kind: ApiKind, e: &LambdaError) -> WireResponse {
@@ -256,6 +307,33 @@ fn custom_response(route: &Route, failed: bool, payload: Bytes) -> WireResponse 
     WireResponse::new(status)
         .header("content-type", "application/json")
         .body(payload)
+}
+
+/// API Gateway's extended request id: 16 characters, as `x-amz-apigw-id` shows it (e.g. `AbCdEfGhIjKlMnO=`).
+fn apigw_id(request_id: &str) -> String {
+    let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
+    let mut id: String = hex.chars().take(15).collect();
+    id.push('=');
+    id
+}
+
+/// Whether a REST proxy's base64 body is decoded: only when the request's first `Accept` type is one of the
+/// API's binary media types, exactly or by a right-side wildcard (`application/*`); `*/*` in Accept matches
+/// nothing. Source: responses recorded from real API Gateway (shared notes §11.2).
+fn first_accept_is_binary(api: &Api, req: &WireRequest) -> bool {
+    let Some(first) = req
+        .header("accept")
+        .and_then(|a| a.split(',').next())
+        .map(|a| a.split(';').next().unwrap_or("").trim())
+    else {
+        return false;
+    };
+    if first.starts_with('*') {
+        return false;
+    }
+    api.binary_media_types
+        .iter()
+        .any(|t| media_matches(t, first))
 }
 
 fn media_matches(pattern: &str, content_type: &str) -> bool {
@@ -335,6 +413,7 @@ fn build_api(c: &ApiConfig) -> Api {
                 api_key_required: r.api_key_required,
                 iam_auth: r.iam_auth,
                 unsupported_auth: r.unsupported_auth.clone(),
+                payload_v1: c.kind == ApiKind::Http && r.payload_format.as_deref() == Some("1.0"),
                 responses,
                 timeout: r
                     .timeout_ms

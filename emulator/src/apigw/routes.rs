@@ -48,29 +48,31 @@ impl Template {
         }
     }
 
-    /// The path parameters, if `path` matches.
+    /// The path parameters, if `path` matches, still percent-encoded as REST APIs hand them over. A greedy
+    /// parameter keeps the path's inner `//` and loses a trailing `/`, as API Gateway records show
+    /// (shared notes apigw-authorizers-validation-vtl.md §11.1).
     pub fn matches(&self, path: &str) -> Option<BTreeMap<String, String>> {
-        let parts: Vec<&str> = split(path).collect();
+        let parts: Vec<(usize, &str)> = segments(path).collect();
         let mut params = BTreeMap::new();
         for (i, seg) in self.segments.iter().enumerate() {
             match seg {
                 Segment::Default => return Some(params),
                 Segment::Greedy(name) => {
-                    let rest = &parts[i.min(parts.len())..];
-                    if rest.is_empty() {
-                        return None;
-                    }
-                    params.insert(name.clone(), decode(&rest.join("/")));
+                    let (start, _) = *parts.get(i)?;
+                    params.insert(
+                        name.clone(),
+                        path[start..].trim_end_matches('/').to_string(),
+                    );
                     return Some(params);
                 }
                 Segment::Literal(l) => {
-                    if parts.get(i) != Some(&l.as_str()) {
+                    if parts.get(i).map(|p| p.1) != Some(l.as_str()) {
                         return None;
                     }
                 }
                 Segment::Param(name) => {
-                    let p = parts.get(i).filter(|p| !p.is_empty())?;
-                    params.insert(name.clone(), decode(p));
+                    let (_, p) = parts.get(i)?;
+                    params.insert(name.clone(), p.to_string());
                 }
             }
         }
@@ -92,12 +94,22 @@ impl Template {
 }
 
 fn split(path: &str) -> impl Iterator<Item = &str> {
-    path.trim_start_matches('/')
-        .split('/')
-        .filter(|s| !s.is_empty())
+    segments(path).map(|(_, s)| s)
 }
 
-fn decode(s: &str) -> String {
+/// The non-empty segments of a path, each with its byte offset.
+fn segments(path: &str) -> impl Iterator<Item = (usize, &str)> {
+    path.split('/')
+        .scan(0, |offset, s| {
+            let start = *offset;
+            *offset += s.len() + 1;
+            Some((start, s))
+        })
+        .filter(|(_, s)| !s.is_empty())
+}
+
+/// Percent-decodes a path parameter, as HTTP APIs hand them over.
+pub fn decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
         .into_owned()
@@ -241,10 +253,23 @@ mod tests {
     }
 
     #[test]
-    fn params_are_percent_decoded_and_never_empty() {
+    fn params_stay_encoded_and_are_never_empty() {
         let mut t = Table::default();
         t.add("GET", "/ec2/{id}", "x");
-        assert_eq!(found(&t, "GET", "/ec2/a%20b").unwrap().1["id"], "a b");
+        assert_eq!(found(&t, "GET", "/ec2/a%20b").unwrap().1["id"], "a%20b");
+        assert_eq!(decode("a%20b"), "a b");
         assert!(found(&t, "GET", "/ec2/").is_none());
+    }
+
+    #[test]
+    fn greedy_params_keep_inner_double_slashes_and_drop_a_trailing_one() {
+        let mut t = Table::default();
+        t.add("ANY", "/files/{proxy+}", "x");
+        assert_eq!(found(&t, "GET", "/files/a//b").unwrap().1["proxy"], "a//b");
+        assert_eq!(found(&t, "GET", "/files/a/b/").unwrap().1["proxy"], "a/b");
+        assert_eq!(
+            found(&t, "GET", "//files/x%2By").unwrap().1["proxy"],
+            "x%2By"
+        );
     }
 }

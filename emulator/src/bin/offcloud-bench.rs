@@ -266,10 +266,14 @@ impl Drop for Served {
 }
 
 fn serve(bin: &Path, config: &Path) -> Served {
+    serve_args(bin, &[std::ffi::OsStr::new("--config"), config.as_os_str()])
+}
+
+fn serve_args(bin: &Path, args: &[&std::ffi::OsStr]) -> Served {
     let t = Instant::now();
     let mut child = Command::new(bin)
-        .args(["serve", "--port", "0", "--api-port", "0", "--config"])
-        .arg(config)
+        .args(["serve", "--port", "0", "--api-port", "0"])
+        .args(args)
         .env("OFFCLOUD_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -501,6 +505,137 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+const PY_HANDLER: &str = "def handler(event, context):\n    return {'ok': True}\n";
+const JS_HANDLER: &str = "exports.handler = async () => ({ ok: true });\n";
+
+/// Python and Node.js functions through Offcloud's own runtime clients, beside AWS's awslambdaric in the same
+/// run: warm invokes, and the cold start (the first invoke after the emulator starts).
+fn runtime_rows(bin: &Path, n: usize, base: &Stats) {
+    let dir = std::env::temp_dir().join(format!("offcloud-bench-runtimes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app.py"), PY_HANDLER).unwrap();
+    std::fs::write(dir.join("app.js"), JS_HANDLER).unwrap();
+    let awslambdaric = Command::new("python3")
+        .args(["-c", "import awslambdaric"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut functions = vec![
+        (
+            "python, Offcloud's client",
+            "py",
+            "python3.12",
+            "app.handler",
+            "offcloud",
+        ),
+        (
+            "Node.js, Offcloud's client",
+            "js",
+            "nodejs20.x",
+            "app.handler",
+            "offcloud",
+        ),
+    ];
+    if awslambdaric {
+        functions.push((
+            "python, AWS's awslambdaric",
+            "py-aws",
+            "python3.12",
+            "app.handler",
+            "aws",
+        ));
+    } else {
+        println!(
+            "(awslambdaric is not importable by python3: its rows are skipped; `just bench` puts target/venv first on PATH)"
+        );
+    }
+    let mut config = String::new();
+    for (_, name, runtime, handler, client) in &functions {
+        config.push_str(&format!(
+            "[[function]]\nname = \"{name}\"\nruntime = \"{runtime}\"\nhandler = \"{handler}\"\ncwd = \"{}\"\nruntime_client = \"{client}\"\n",
+            dir.display()
+        ));
+    }
+    let config_path = dir.join("offcloud.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut cold: Vec<Vec<Duration>> = vec![Vec::new(); functions.len()];
+    for _ in 0..5 {
+        let s = serve(bin, &config_path);
+        for (i, (_, name, ..)) in functions.iter().enumerate() {
+            let mut c = Conn::new(&s.main, false);
+            let t = Instant::now();
+            c.request(
+                "POST",
+                &format!("/2015-03-31/functions/{name}/invocations"),
+                b"{}",
+            );
+            cold[i].push(t.elapsed());
+        }
+    }
+    let s = serve(bin, &config_path);
+    for (i, (label, name, ..)) in functions.iter().enumerate() {
+        let path = format!("/2015-03-31/functions/{name}/invocations");
+        Conn::new(&s.main, false).request("POST", &path, b"{}");
+        let warm = sequential(&s.main, "POST", &path, b"{}", n / 4, false);
+        row(&format!("warm invoke, {label}"), &warm, base);
+        let c = stats(std::mem::take(&mut cold[i]));
+        println!(
+            "{:<46} p50 {:>7.3} ms  p99 {:>7.3} ms  ({:.0}x warm p50)",
+            format!("cold start, {label}"),
+            c.p50,
+            c.p99,
+            c.p50 / warm.p50
+        );
+    }
+    println!();
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The time to load a 50-resource template (25 functions with API events, 25 tables), against parsing the same
+/// text as plain YAML.
+fn template_rows() {
+    let dir = std::env::temp_dir().join(format!("offcloud-bench-template-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let mut t = String::from(
+        "Transform: AWS::Serverless-2016-10-31\nParameters:\n  Stage:\n    Type: String\n    Default: dev\nGlobals:\n  Function:\n    Runtime: python3.12\n    Timeout: 10\nResources:\n",
+    );
+    for i in 0..25 {
+        t.push_str(&format!(
+            "  Table{i}:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      TableName: !Sub '${{AWS::StackName}}-${{Stage}}-t{i}'\n      AttributeDefinitions: [{{AttributeName: id, AttributeType: S}}]\n      KeySchema: [{{AttributeName: id, KeyType: HASH}}]\n  Fn{i}:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src\n      Handler: app.handler\n      Environment:\n        Variables:\n          TABLE: !Ref Table{i}\n          ARN: !GetAtt Table{i}.Arn\n      Events:\n        Get:\n          Type: Api\n          Properties:\n            Path: /items{i}/{{id}}\n            Method: get\n"
+        ));
+    }
+    let mut yaml = Vec::new();
+    let mut load = Vec::new();
+    for _ in 0..50 {
+        let t0 = Instant::now();
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&t).unwrap();
+        yaml.push(t0.elapsed());
+        drop(v);
+        let t0 = Instant::now();
+        let loaded = offcloud::template::parse(
+            "bench.yaml",
+            &t,
+            &dir,
+            offcloud::template::stack::Pseudo::new("us-east-1", "123456789012", "bench"),
+            &Default::default(),
+        )
+        .unwrap();
+        load.push(t0.elapsed());
+        assert_eq!(loaded.parts.functions.len(), 25);
+    }
+    let (yaml, load) = (stats(yaml), stats(load));
+    println!(
+        "{:<46} p50 {:>7.3} ms  p99 {:>7.3} ms  ({:.1}x parsing the YAML alone, p50 {:.3} ms)\n",
+        "load a 50-resource template",
+        load.p50,
+        load.p99,
+        load.p50 / yaml.p50,
+        yaml.p50
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn row(name: &str, s: &Stats, base: &Stats) {
     println!(
         "{name:<46} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.2} ms  >10ms {:>3}/{:<5}  (p50 {:>5.1}x, p99 {:>5.1}x baseline)",
@@ -596,6 +731,8 @@ fn main() {
         );
     }
     data_api_rows(&s, n, &base, &base_par, base_rps);
+    runtime_rows(&bin, n, &base);
+    template_rows();
     drop(warm);
     let idle_rss = rss_kb(s.child.id());
     drop(s);

@@ -187,6 +187,7 @@ mod tests {
             body: Bytes::from(body.to_string()),
             peer: "127.0.0.1:1".parse().unwrap(),
             too_large: false,
+            header_names: vec![],
         }
     }
 

@@ -69,11 +69,11 @@ impl Function {
         let program = match (&f.package, &f.command, &f.runtime) {
             (Some(p), _, _) => Program::Package {
                 name: p.clone(),
-                workspace: f
-                    .cwd
-                    .as_ref()
-                    .and_then(|_| crate::config::workspace_root(&cwd))
-                    .unwrap_or_else(|| config.base_dir.clone()),
+                // A package in its own folder (a template's CodeUri) is built in its own workspace, or alone.
+                workspace: match &f.cwd {
+                    Some(_) => crate::config::workspace_root(&cwd).unwrap_or_else(|| cwd.clone()),
+                    None => config.base_dir.clone(),
+                },
             },
             (None, Some(c), _) => Program::Command(c.clone()),
             (None, None, Some(rt)) => {

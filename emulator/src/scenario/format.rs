@@ -127,9 +127,9 @@ pub struct Redaction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RedactionKind {
-    /// An integer within 5 s of now, in seconds.
+    /// An integer within 5 minutes of now, in seconds.
     EpochS,
-    /// An integer within 5 s of now, in milliseconds.
+    /// An integer within 5 minutes of now, in milliseconds.
     EpochMs,
     /// A `YYYY-MM-DD HH:MM:SS[.f]` UTC date within 5 minutes of now.
     Datetime,

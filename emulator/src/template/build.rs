@@ -11,7 +11,9 @@ use super::stack::{Stack, scalar_text};
 use super::summary::{ApiLine, FunctionLine, Summary};
 use super::yaml::TemplateError;
 use super::{Loaded, routes};
-use crate::config::{ApiConfig, ApiKind, FunctionConfig, Parts, RouteConfig, TableConfig};
+use crate::config::{
+    ApiConfig, ApiKind, FunctionConfig, Parts, RouteConfig, RuntimeClient, TableConfig,
+};
 use crate::lambda::runtimes::{self, Language};
 
 /// Where a function's code is.
@@ -38,6 +40,8 @@ pub struct FunctionSpec {
     pub qualifiers: Vec<String>,
     /// `Metadata.BuildMethod`, such as `rust-cargolambda`.
     pub build_method: Option<String>,
+    /// `Metadata.Offcloud.RuntimeClient`: `aws` runs the handler with AWS's own runtime interface client.
+    pub runtime_client: RuntimeClient,
     /// The key path of the resource's properties, for errors.
     pub at: Vec<String>,
 }
@@ -49,6 +53,68 @@ pub struct ApiAuth {
     pub api_key_required: bool,
     /// Authorizer names with a description of their kind.
     pub authorizers: BTreeMap<String, String>,
+}
+
+impl FunctionSpec {
+    /// The properties `AWS::Serverless::Function` and `AWS::Lambda::Function` share, from resolved `props`.
+    pub fn read(
+        b: &Builder<'_>,
+        id: &str,
+        props: &Value,
+        code: Code,
+        at: Vec<String>,
+    ) -> Result<Self, TemplateError> {
+        let get = |k: &str| props.get(k);
+        let mut environment = BTreeMap::new();
+        for (k, v) in super::stack::entries(get("Environment").and_then(|e| e.get("Variables"))) {
+            let v = text(&v).ok_or_else(|| {
+                b.error(
+                    &at,
+                    format!("{id}: environment variable {k} must be a string, not {v}"),
+                )
+            })?;
+            environment.insert(k, v);
+        }
+        let metadata = b.stack.resources.get(id).and_then(|r| r.get("Metadata"));
+        let runtime_client = match metadata
+            .and_then(|m| m.get("Offcloud"))
+            .and_then(|o| o.get("RuntimeClient"))
+            .and_then(text)
+            .as_deref()
+        {
+            None | Some("offcloud") => RuntimeClient::Offcloud,
+            Some("aws") => RuntimeClient::Aws,
+            Some(other) => {
+                return Err(b.error(
+                    &at,
+                    format!("{id}: Metadata.Offcloud.RuntimeClient is {other:?}; use \"offcloud\" or \"aws\""),
+                ));
+            }
+        };
+        let number = |k: &str| get(k).and_then(|t| text(t)?.parse::<f64>().ok());
+        Ok(Self {
+            logical_id: id.to_string(),
+            name: scalar_text(
+                &b.stack
+                    .resolve(&serde_json::json!({"Ref": id}), &["Resources", id])?,
+            ),
+            runtime: get("Runtime").and_then(text),
+            handler: get("Handler").and_then(text),
+            code,
+            timeout: number("Timeout"),
+            memory_size: number("MemorySize").map(|m| m as u32),
+            reserved_concurrency: number("ReservedConcurrentExecutions").map(|r| r as usize),
+            environment,
+            layers: get("Layers")
+                .and_then(Value::as_array)
+                .map(|l| l.iter().map(scalar_text).collect())
+                .unwrap_or_default(),
+            qualifiers: vec![],
+            build_method: metadata.and_then(|m| m.get("BuildMethod")).and_then(text),
+            runtime_client,
+            at,
+        })
+    }
 }
 
 pub struct Builder<'s> {
@@ -67,9 +133,9 @@ pub struct Builder<'s> {
     /// Logical ids that some reader has taken care of.
     pub handled: BTreeSet<String>,
     pub api_auth: BTreeMap<String, ApiAuth>,
-    /// API definitions to read once every function is known: the API's logical id, its kind, the resolved
-    /// document and where it is in the template.
-    pub pending_definitions: Vec<(String, ApiKind, Value, Vec<String>)>,
+    /// API definitions to read once every function is known: the API's logical id, the resolved document and
+    /// where it is in the template.
+    pub pending_definitions: Vec<(String, Value, Vec<String>)>,
     /// APIs whose routes come from their own definition only.
     pub own_definition: BTreeSet<String>,
 }
@@ -121,6 +187,7 @@ impl<'s> Builder<'s> {
         f.memory_size = spec.memory_size.unwrap_or(128);
         f.reserved_concurrency = spec.reserved_concurrency;
         f.environment = spec.environment.clone();
+        f.runtime_client = spec.runtime_client;
         if !(f.timeout >= 1.0 && f.timeout <= 900.0) {
             return Err(self.error(
                 at,
@@ -328,7 +395,6 @@ impl<'s> Builder<'s> {
     pub fn add_definition(
         &mut self,
         logical_id: &str,
-        kind: ApiKind,
         def: &super::openapi::ApiDefinition,
         at: &[String],
     ) -> Result<(), TemplateError> {
@@ -337,9 +403,8 @@ impl<'s> Builder<'s> {
             .get(logical_id)
             .map(|a| a.stage_variables.clone())
             .unwrap_or_default();
-        let imported =
-            routes::from_definition(def, kind, &variables, &|name| self.function_named(name))
-                .map_err(|e| self.error(at, format!("{logical_id}: {e}")))?;
+        let imported = routes::from_definition(def, &variables, &|name| self.function_named(name))
+            .map_err(|e| self.error(at, format!("{logical_id}: {e}")))?;
         self.summary.warnings.extend(
             imported
                 .warnings
@@ -381,10 +446,10 @@ impl<'s> Builder<'s> {
     }
 
     pub fn finish(mut self) -> Result<Loaded, TemplateError> {
-        for (id, kind, body, at) in std::mem::take(&mut self.pending_definitions) {
+        for (id, body, at) in std::mem::take(&mut self.pending_definitions) {
             let def =
                 super::openapi::read(&body).map_err(|e| self.error(&at, format!("{id}: {e}")))?;
-            self.add_definition(&id, kind, &def, &at)?;
+            self.add_definition(&id, &def, &at)?;
         }
         for (id, r) in &self.stack.resources {
             if self.handled.contains(id) {
@@ -395,6 +460,12 @@ impl<'s> Builder<'s> {
                 self.summary.not_emulated.push(format!("{id} ({kind})"));
             }
         }
+        self.summary.tables = self
+            .tables
+            .iter()
+            .map(|t| t.name.get_ref().clone())
+            .collect();
+        self.outputs();
         for (id, condition) in &self.stack.skipped {
             self.summary.warnings.push(format!(
                 "{id} is not created: condition {condition} is false"
@@ -421,6 +492,30 @@ impl<'s> Builder<'s> {
             },
             summary: self.summary,
         })
+    }
+}
+
+impl Builder<'_> {
+    /// Resolves the template's Outputs for the summary. An output that cannot be resolved offline (an
+    /// `Fn::ImportValue`, say) does not stop the start, since nothing runs it, but is named.
+    fn outputs(&mut self) {
+        for (name, output) in super::stack::entries(self.stack.doc.get("Outputs")) {
+            if let Some(c) = output.get("Condition").and_then(Value::as_str)
+                && self.stack.conditions.get(c) == Some(&false)
+            {
+                continue;
+            }
+            let Some(value) = output.get("Value") else {
+                continue;
+            };
+            match self.stack.resolve(value, &["Outputs", &name, "Value"]) {
+                Ok(v) => self.summary.outputs.push((name, scalar_text(&v))),
+                Err(e) => self.summary.warnings.push(format!(
+                    "output {name} is not shown: {} (line {})",
+                    e.message, e.line
+                )),
+            }
+        }
     }
 }
 

@@ -66,36 +66,8 @@ fn function(b: &mut Builder<'_>, id: &str) -> Result<(), TemplateError> {
             ));
         }
     };
-    let mut environment = BTreeMap::new();
-    for (k, v) in entries(get("Environment").and_then(|e| e.get("Variables"))) {
-        let v = text(&v).ok_or_else(|| {
-            b.error(
-                &at(id),
-                format!("{id}: environment variable {k} must be a string"),
-            )
-        })?;
-        environment.insert(k, v);
-    }
-    let name = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", id])?);
-    b.add_function(FunctionSpec {
-        logical_id: id.to_string(),
-        name,
-        runtime: get("Runtime").and_then(text),
-        handler: get("Handler").and_then(text),
-        code,
-        timeout: get("Timeout").and_then(|t| text(t)?.parse().ok()),
-        memory_size: get("MemorySize").and_then(|t| text(t)?.parse().ok()),
-        reserved_concurrency: get("ReservedConcurrentExecutions")
-            .and_then(|t| text(t)?.parse().ok()),
-        environment,
-        layers: get("Layers")
-            .and_then(Value::as_array)
-            .map(|l| l.iter().map(scalar_text).collect())
-            .unwrap_or_default(),
-        qualifiers: vec![],
-        build_method: None,
-        at: at(id),
-    })?;
+    let spec = FunctionSpec::read(b, id, &props, code, at(id))?;
+    b.add_function(spec)?;
     b.handled.insert(id.to_string());
     Ok(())
 }
@@ -248,7 +220,7 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         }
         if let Some(body) = props.get("Body") {
             b.pending_definitions
-                .push((id.clone(), ApiKind::Rest, body.clone(), at(&id)));
+                .push((id.clone(), body.clone(), at(&id)));
         } else if props.get("BodyS3Location").is_some() {
             return Err(b.error(
                 &at(&id),
@@ -477,7 +449,7 @@ fn http_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         api.cors = cors;
         if let Some(body) = props.get("Body") {
             b.pending_definitions
-                .push((id.clone(), ApiKind::Http, body.clone(), at(&id)));
+                .push((id.clone(), body.clone(), at(&id)));
         }
         // Quick create: a Target makes a `$default` route to it. Source: CFN-UG aws-resource-apigatewayv2-api.md.
         if let Some(target) = props.get("Target").and_then(text) {
@@ -518,15 +490,11 @@ fn http_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
             }
             _ => None,
         };
-        if props.get("PayloadFormatVersion").and_then(text).as_deref() == Some("1.0") {
-            b.summary.warnings.push(format!(
-                "{id}: payload format 1.0 is asked for; Offcloud sends 2.0 events for now"
-            ));
-        }
+        let payload = props.get("PayloadFormatVersion").and_then(text);
         let timeout = props
             .get("TimeoutInMillis")
             .and_then(|t| text(t)?.parse::<u64>().ok());
-        integrations.insert(own, (id.clone(), kind, function, timeout));
+        integrations.insert(own, (id.clone(), kind, function, timeout, payload));
         b.handled.insert(id);
     }
     for id in ids_of(b, "AWS::ApiGatewayV2::Route") {
@@ -542,7 +510,7 @@ fn http_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         let integration = target
             .strip_prefix("integrations/")
             .and_then(|i| integrations.get(i));
-        let Some((_, kind, Some(function), timeout)) = integration else {
+        let Some((_, kind, Some(function), timeout, payload)) = integration else {
             let kind = integration
                 .map(|i| i.1.clone())
                 .unwrap_or_else(|| "no".into());
@@ -554,6 +522,7 @@ fn http_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         let (method, path) = route_key(&key);
         let mut route = RouteConfig::proxy(&method, &path, function);
         route.timeout_ms = *timeout;
+        route.payload_format = payload.clone();
         match props.get("AuthorizationType").and_then(text).as_deref() {
             None | Some("NONE") => {}
             Some("AWS_IAM") => route.iam_auth = true,

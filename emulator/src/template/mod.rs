@@ -171,7 +171,7 @@ pub fn import_openapi(config: &mut Config) -> Result<(), ConfigError> {
                 .source
                 .error(file.span(), format!("{}: {e}", path.display()))
         })?;
-        let imported = routes::from_definition(&def, api.kind, &api.stage_variables, &|name| {
+        let imported = routes::from_definition(&def, &api.stage_variables, &|name| {
             functions
                 .iter()
                 .any(|f| f == name)

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::openapi::{
     ApiDefinition, AuthorizerKind, FunctionRef, Integration, IntegrationResponse,
 };
-use crate::config::{ApiKind, CorsConfig, IntegrationKind, IntegrationResponseConfig, RouteConfig};
+use crate::config::{CorsConfig, IntegrationKind, IntegrationResponseConfig, RouteConfig};
 
 /// What a definition adds to an API.
 #[derive(Debug, Default)]
@@ -21,7 +21,6 @@ pub struct Imported {
 /// id an integration names; `stage_variables` fills `${stageVariables.x}` in integration URIs.
 pub fn from_definition(
     def: &ApiDefinition,
-    kind: ApiKind,
     stage_variables: &BTreeMap<String, String>,
     function: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Imported, String> {
@@ -74,13 +73,9 @@ pub fn from_definition(
                 payload_format_version,
                 timeout_ms,
             } => {
-                if kind == ApiKind::Http && payload_format_version.as_deref() == Some("1.0") {
-                    out.warnings.push(format!(
-                        "{at}: payload format 1.0 is asked for; Offcloud sends 2.0 events for now"
-                    ));
-                }
                 let mut r = RouteConfig::proxy(&op.method, &op.path, &find(function, at)?);
                 r.timeout_ms = *timeout_ms;
+                r.payload_format = payload_format_version.clone();
                 r
             }
             Integration::Lambda {

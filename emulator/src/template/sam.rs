@@ -531,7 +531,6 @@ fn explicit_api(
         let merge = props.get("MergeDefinitions").and_then(Value::as_bool) == Some(true);
         b.pending_definitions.push((
             id.to_string(),
-            kind,
             body,
             vec!["Resources".into(), id.into(), "Properties".into()],
         ));
@@ -605,44 +604,11 @@ fn function(
                 .push(format!("{id}: {key} (a function setting)"));
         }
     }
-    let mut environment = BTreeMap::new();
-    for (k, v) in entries(get("Environment").and_then(|e| e.get("Variables"))) {
-        let v = text(&v).ok_or_else(|| {
-            b.error(
-                &base,
-                format!("{id}: environment variable {k} must be a string, not {v}"),
-            )
-        })?;
-        environment.insert(k, v);
-    }
     let alias = get("AutoPublishAlias").and_then(text);
-    let build_method = b
-        .stack
-        .resources
-        .get(id)
-        .and_then(|r| r.get("Metadata"))
-        .and_then(|m| m.get("BuildMethod"))
-        .and_then(text);
-    b.add_function(FunctionSpec {
-        logical_id: id.to_string(),
-        name: name.clone(),
-        runtime: get("Runtime").and_then(text),
-        handler: get("Handler").and_then(text),
-        code,
-        timeout: get("Timeout").and_then(|t| text(t)?.parse().ok()),
-        memory_size: get("MemorySize").and_then(|t| text(t)?.parse().ok()),
-        reserved_concurrency: get("ReservedConcurrentExecutions")
-            .and_then(|t| text(t)?.parse().ok()),
-        environment,
-        layers: get("Layers")
-            .and_then(Value::as_array)
-            .map(|l| l.iter().map(scalar_text).collect())
-            .unwrap_or_default(),
-        // An alias and the version it publishes run the code being served.
-        qualifiers: alias.iter().cloned().chain(["1".to_string()]).collect(),
-        build_method,
-        at: base.clone(),
-    })?;
+    let mut spec = FunctionSpec::read(b, id, &props, code, base.clone())?;
+    // An alias and the version it publishes run the code being served.
+    spec.qualifiers = alias.iter().cloned().chain(["1".to_string()]).collect();
+    b.add_function(spec)?;
     b.handled.insert(id.to_string());
     // With AutoPublishAlias, SAM points the events' integrations at the alias.
     // Source: SAM model/eventsources/push.py (`"function": lambda_alias or lambda_function`).
@@ -761,13 +727,7 @@ fn add_event(
             route.unsupported_auth = Some(format!("{api_id}: {described}"));
         }
     }
-    if api_kind == ApiKind::Http
-        && props.get("PayloadFormatVersion").and_then(text).as_deref() == Some("1.0")
-    {
-        b.summary.warnings.push(format!(
-            "{fn_id}: event {event_id} asks for payload format 1.0; Offcloud sends 2.0 events for now"
-        ));
-    }
+    route.payload_format = props.get("PayloadFormatVersion").and_then(text);
     b.add_route(&api_id, route);
     Ok(())
 }

@@ -9,6 +9,10 @@ use crate::config::ApiKind;
 pub struct Summary {
     pub functions: Vec<FunctionLine>,
     pub apis: Vec<ApiLine>,
+    /// DynamoDB tables, by name.
+    pub tables: Vec<String>,
+    /// The template's Outputs, resolved, as `sam deploy` prints them.
+    pub outputs: Vec<(String, String)>,
     /// Resources and events that are not emulated, one line each.
     pub not_emulated: Vec<String>,
     /// Everything else the user wrote that cannot be honoured as written.
@@ -89,6 +93,15 @@ impl Summary {
                 );
             }
         }
+        if !self.tables.is_empty() {
+            let _ = writeln!(out, "DynamoDB tables: {}", self.tables.join(", "));
+        }
+        if !self.outputs.is_empty() {
+            out.push_str("Outputs:\n");
+            for (k, v) in &self.outputs {
+                let _ = writeln!(out, "  {k}: {v}");
+            }
+        }
         if !self.not_emulated.is_empty() {
             out.push_str("Not emulated (accepted, but nothing runs them):\n");
             for n in &self.not_emulated {
@@ -124,6 +137,8 @@ mod tests {
                 stage: Some("Prod".into()),
                 routes: 2,
             }],
+            tables: vec!["orders".into()],
+            outputs: vec![("Url".into(), "https://x".into())],
             not_emulated: vec!["Queue (AWS::SQS::Queue)".into()],
             warnings: vec!["w".into()],
         };
@@ -134,6 +149,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("  Queue (AWS::SQS::Queue)\n"), "{text}");
+        assert!(
+            text.contains("DynamoDB tables: orders\nOutputs:\n  Url: https://x\n"),
+            "{text}"
+        );
         assert!(text.contains("Warnings:\n  w\n"), "{text}");
     }
 }
