@@ -264,6 +264,108 @@ async fn slow_integration_is_504() {
     );
 }
 
+/// On AWS the integration timeout ends only the gateway's wait: the invocation runs to its own end.
+#[tokio::test]
+async fn an_integration_timeout_leaves_the_invocation_running() {
+    let h = Builder::new(proxy_config("")).start().await;
+    let touch = std::env::temp_dir().join(format!("offcloud-timeout-{}", std::process::id()));
+    let _ = std::fs::remove_file(&touch);
+    let body = json!({"action": "sleep", "ms": 800, "touch": touch}).to_string();
+    let r = call(
+        &h,
+        "GET",
+        "/slow",
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.0, 504);
+    assert!(
+        !touch.exists(),
+        "the gateway answered before the function finished"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !touch.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the invocation was cut short"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let _ = std::fs::remove_file(&touch);
+}
+
+/// Details recorded from real API Gateway (shared notes apigw-authorizers-validation-vtl.md §11.1, §11.3).
+#[tokio::test]
+async fn rest_proxy_events_and_answers_match_recorded_aws_details() {
+    let h = Builder::new(proxy_config("")).start().await;
+    let port = h.emulator.api_addr.unwrap().port().to_string();
+    let r = call(
+        &h,
+        "GET",
+        "/Prod/items/a%2Bb?t=+00:00&x=a+b%2Bc",
+        &[
+            ("tEsT-HEADeR", "v"),
+            ("Content-Type", "text/plain"),
+            ("aUThorization", "token"),
+            ("user-agent", "ua"),
+            (
+                "X-Amzn-Trace-Id",
+                "Root=1-5e7fe714-fee6909429159440eb352c40",
+            ),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(r.0, 200);
+    let ev = json_of(&r);
+    let headers = ev["headers"].as_object().unwrap();
+    // The client's casing is kept; Authorization, User-Agent and Host are normalised as CloudFront does.
+    for name in [
+        "tEsT-HEADeR",
+        "Content-Type",
+        "Authorization",
+        "User-Agent",
+        "Host",
+    ] {
+        assert!(headers.contains_key(name), "{name}: {headers:?}");
+    }
+    for gone in [
+        "content-length",
+        "Content-Length",
+        "connection",
+        "Connection",
+    ] {
+        assert!(!headers.contains_key(gone), "{gone}: {headers:?}");
+    }
+    assert_eq!(headers["X-Forwarded-For"], "127.0.0.1");
+    assert_eq!(headers["X-Forwarded-Proto"], "http");
+    assert_eq!(headers["X-Forwarded-Port"], port.as_str());
+    let trace = headers["X-Amzn-Trace-Id"].as_str().unwrap();
+    assert!(
+        trace.starts_with("Root=1-5e7fe714-fee6909429159440eb352c40;Parent="),
+        "{trace}"
+    );
+    assert_eq!(ev["multiValueHeaders"]["tEsT-HEADeR"], json!(["v"]));
+    // The path stays percent-encoded; the query string is form-decoded.
+    assert_eq!(ev["path"], "/items/a%2Bb");
+    assert_eq!(ev["pathParameters"], json!({"id": "a%2Bb"}));
+    assert_eq!(
+        ev["queryStringParameters"],
+        json!({"t": " 00:00", "x": "a b+c"})
+    );
+    assert!(ev["requestContext"]["deploymentId"].is_string());
+    // The gateway's own answer headers.
+    assert!(header(&r.1, "x-amzn-requestid").is_some());
+    assert_eq!(header(&r.1, "x-amz-apigw-id").map(str::len), Some(16));
+    assert_eq!(header(&r.1, "x-amzn-trace-id"), Some(trace));
+    // A greedy parameter keeps an inner `//` and loses a trailing `/`, which `path` keeps.
+    let r = call(&h, "GET", "/Prod/files//deep/", &[], b"").await;
+    let ev = json_of(&r);
+    assert_eq!(ev["path"], "/files//deep/");
+    assert_eq!(ev["pathParameters"], json!({"proxy": "files//deep"}));
+}
+
 #[tokio::test]
 async fn request_over_10_mb_is_413() {
     let h = Builder::new(proxy_config("")).start().await;

@@ -163,6 +163,7 @@ fn rest_headers(req: &WireRequest, trace_id: &str) -> Vec<(String, Vec<String>)>
             | "x-forwarded-port" | "x-forwarded-proto" => continue,
             "authorization" => "Authorization",
             "user-agent" => "User-Agent",
+            "host" => "Host",
             other => req.original_name(other),
         };
         let values = req

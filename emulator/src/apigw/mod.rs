@@ -2,9 +2,13 @@
 //! APIs (v2) with payload format 2.0. Every configured API is served at the root, as `sam local start-api` does;
 //! a REST API's stage name is also accepted as a path prefix.
 
+pub mod authorizer;
 pub mod events;
+pub mod jwt;
 pub mod responses;
 pub mod routes;
+pub mod validate;
+pub mod vtl;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
