@@ -3,6 +3,7 @@
 mod support;
 
 mod apigw;
+mod authorizers;
 mod clients;
 mod dynamodb;
 mod faults;

@@ -28,6 +28,8 @@ pub struct Context<'a> {
     pub binary: bool,
     /// The request's `X-Amzn-Trace-Id`, the caller's or a new one.
     pub trace_id: &'a str,
+    /// `requestContext.authorizer`, from the route's authorizer.
+    pub authorizer: Option<&'a Value>,
 }
 
 fn request_time(now_ms: u64) -> String {
@@ -110,7 +112,7 @@ pub fn rest_event(req: &WireRequest, cx: &Context<'_>) -> Value {
         }
     }
     let method = req.method.as_str();
-    json!({
+    let mut event = json!({
         "resource": cx.resource,
         "path": cx.path,
         "httpMethod": method,
@@ -145,7 +147,16 @@ pub fn rest_event(req: &WireRequest, cx: &Context<'_>) -> Value {
         },
         "body": body_value(req, cx.binary),
         "isBase64Encoded": cx.binary && !req.body.is_empty(),
-    })
+    });
+    if let (Some(a), Some(rc)) = (
+        cx.authorizer,
+        event
+            .get_mut("requestContext")
+            .and_then(Value::as_object_mut),
+    ) {
+        rc.insert("authorizer".into(), a.clone());
+    }
+    event
 }
 
 /// The headers a REST proxy integration receives, with their values: the client's names as it wrote them
@@ -292,6 +303,14 @@ pub fn http_event(req: &WireRequest, cx: &Context<'_>, route_key: &str) -> Value
         },
         "isBase64Encoded": cx.binary && !req.body.is_empty(),
     });
+    if let (Some(a), Some(rc)) = (
+        cx.authorizer,
+        event
+            .get_mut("requestContext")
+            .and_then(Value::as_object_mut),
+    ) {
+        rc.insert("authorizer".into(), a.clone());
+    }
     let obj = event.as_object_mut().expect("an object");
     if !cookies.is_empty() {
         obj.insert("cookies".into(), json!(cookies));

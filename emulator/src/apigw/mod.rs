@@ -2,6 +2,7 @@
 //! APIs (v2) with payload format 2.0. Every configured API is served at the root, as `sam local start-api` does;
 //! a REST API's stage name is also accepted as a path prefix.
 
+pub mod auth;
 pub mod authorizer;
 pub mod events;
 pub mod jwt;
@@ -21,6 +22,7 @@ use crate::clock::Env;
 use crate::config::{ApiConfig, ApiKind, Config, CorsConfig, IntegrationKind};
 use crate::lambda::{InvokeInput, Lambda, LambdaError};
 use crate::net::{Handler, WireRequest, WireResponse};
+pub use auth::authorizer_config;
 use events::{Context, short_id};
 use routes::{Lookup, Table};
 
@@ -38,6 +40,8 @@ struct Route {
     api_key_required: bool,
     iam_auth: bool,
     unsupported_auth: Option<String>,
+    /// The Lambda authorizer in front of the route.
+    authorizer: Option<String>,
     /// An HTTP API route whose integration asks for payload format 1.0.
     payload_v1: bool,
     /// Selection patterns, compiled to match the whole `errorMessage`, and their statuses.
@@ -55,6 +59,7 @@ struct Api {
     stage_variables: BTreeMap<String, String>,
     cors: Option<CorsConfig>,
     table: Table<Route>,
+    authorizers: auth::Authorizers,
 }
 
 /// The API Gateway port's handler.
@@ -63,6 +68,7 @@ pub struct ApiGateway {
     lambda: Arc<Lambda>,
     env: Env,
     account_id: String,
+    region: String,
 }
 
 /// A gateway response of API Gateway's own: `{"message": ...}` with its error type.
@@ -86,6 +92,7 @@ impl ApiGateway {
             lambda,
             env,
             account_id: config.account_id.clone(),
+            region: config.region.clone(),
         }
     }
 
@@ -133,6 +140,44 @@ impl ApiGateway {
                 "Missing Authentication Token",
             );
         }
+        let request_id = self.env.ids.uuid();
+        let now_ms = self.env.clock.now_ms();
+        // REST APIs hand path parameters over still percent-encoded; HTTP APIs decode them.
+        let params = match api.kind {
+            ApiKind::Rest => params,
+            ApiKind::Http => params
+                .into_iter()
+                .map(|(k, v)| (k, routes::decode(&v)))
+                .collect(),
+        };
+        // The authorizer runs before the API key is checked, as API Gateway orders them.
+        // Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-control-access-to-api.html
+        let authorizer_context = match &route.authorizer {
+            None => None,
+            Some(name) => {
+                let target = auth::Target {
+                    api_id: &api.id,
+                    account_id: &self.account_id,
+                    region: &self.region,
+                    stage: &api.stage,
+                    path,
+                    resource,
+                    route_key: &route.route_key,
+                    path_params: &params,
+                    stage_variables: &api.stage_variables,
+                    request_id: &request_id,
+                    now_ms,
+                };
+                match api
+                    .authorizers
+                    .authorize(name, &self.lambda, req, &target)
+                    .await
+                {
+                    Ok(cx) => cx,
+                    Err(resp) => return resp.header("x-amzn-requestid", &request_id),
+                }
+            }
+        };
         if route.api_key_required
             && !req
                 .header("x-api-key")
@@ -140,8 +185,6 @@ impl ApiGateway {
         {
             return gateway(403, "ForbiddenException", "Forbidden");
         }
-        let request_id = self.env.ids.uuid();
-        let now_ms = self.env.clock.now_ms();
         let trace_id = events::trace_id(req, now_ms, &self.env.ids.uuid());
         let binary = match api.kind {
             ApiKind::Rest => {
@@ -152,14 +195,6 @@ impl ApiGateway {
                 !events::is_text(req.header("content-type"))
                     || std::str::from_utf8(&req.body).is_err()
             }
-        };
-        // REST APIs hand path parameters over still percent-encoded; HTTP APIs decode them.
-        let params = match api.kind {
-            ApiKind::Rest => params,
-            ApiKind::Http => params
-                .into_iter()
-                .map(|(k, v)| (k, routes::decode(&v)))
-                .collect(),
         };
         let cx = Context {
             account_id: &self.account_id,
@@ -173,6 +208,7 @@ impl ApiGateway {
             stage_variables: &api.stage_variables,
             binary,
             trace_id: &trace_id,
+            authorizer: authorizer_context.as_ref(),
         };
         let payload: Bytes = match (api.kind, route.integration) {
             (ApiKind::Rest, IntegrationKind::Proxy) => {
@@ -417,6 +453,7 @@ fn build_api(c: &ApiConfig) -> Api {
                 api_key_required: r.api_key_required,
                 iam_auth: r.iam_auth,
                 unsupported_auth: r.unsupported_auth.clone(),
+                authorizer: r.authorizer.clone(),
                 payload_v1: c.kind == ApiKind::Http && r.payload_format.as_deref() == Some("1.0"),
                 responses,
                 timeout: r
@@ -437,6 +474,7 @@ fn build_api(c: &ApiConfig) -> Api {
         stage_variables: c.stage_variables.clone(),
         cors: c.cors.clone(),
         table,
+        authorizers: auth::Authorizers::new(c),
     }
 }
 

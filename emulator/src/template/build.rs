@@ -53,6 +53,8 @@ pub struct ApiAuth {
     pub api_key_required: bool,
     /// Authorizer names with a description of their kind.
     pub authorizers: BTreeMap<String, String>,
+    /// The Lambda authorizers among them, which Offcloud runs.
+    pub lambda: BTreeSet<String>,
 }
 
 impl FunctionSpec {
@@ -388,6 +390,7 @@ impl<'s> Builder<'s> {
                 cors: None,
                 openapi: None,
                 routes: vec![],
+                authorizers: vec![],
             })
     }
 
@@ -416,6 +419,7 @@ impl<'s> Builder<'s> {
             .get_mut(logical_id)
             .expect("the API is created before its definition is added");
         api.routes.extend(imported.routes);
+        api.authorizers.extend(imported.authorizers);
         api.binary_media_types.extend(imported.binary_media_types);
         if api.cors.is_none() {
             api.cors = imported.cors;

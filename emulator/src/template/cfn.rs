@@ -298,10 +298,44 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         let props = b.properties(&id)?;
         let own = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", &id])?);
         let kind = props.get("Type").and_then(text).unwrap_or_default();
-        b.summary.warnings.push(format!(
-            "{id}: authorizer ({kind}) is not evaluated by Offcloud yet; methods behind it answer 500 instead of being open"
-        ));
-        authorizers.insert(own, format!("authorizer {id} ({kind})"));
+        let function = props
+            .get("AuthorizerUri")
+            .and_then(text)
+            .and_then(|u| super::openapi::lambda_uri_function(&u))
+            .and_then(|f| match f {
+                FunctionRef::Arn { name, .. } => b.function_named(&name),
+                FunctionRef::StageVariable { .. } => None,
+            });
+        let api = api_by_id(b, props.get("RestApiId"));
+        match (kind.as_str(), function, api) {
+            // A Lambda authorizer. Source: CFN-UG aws-resource-apigateway-authorizer.md.
+            ("TOKEN" | "REQUEST", Some(function), Some(api)) => {
+                let config = crate::config::LambdaAuthorizerConfig {
+                    name: toml::Spanned::new(0..0, id.clone()),
+                    kind: kind.to_ascii_lowercase(),
+                    function: toml::Spanned::new(0..0, function),
+                    identity_source: props
+                        .get("IdentitySource")
+                        .and_then(text)
+                        .into_iter()
+                        .collect(),
+                    validation_expression: props.get("IdentityValidationExpression").and_then(text),
+                    ttl_seconds: props
+                        .get("AuthorizerResultTtlInSeconds")
+                        .and_then(|t| text(t)?.parse().ok()),
+                    payload_format: None,
+                    simple_responses: false,
+                };
+                b.api(&api, ApiKind::Rest, None).authorizers.push(config);
+                authorizers.insert(own, Ok(id.clone()));
+            }
+            _ => {
+                b.summary.warnings.push(format!(
+                    "{id}: authorizer ({kind}) is not evaluated by Offcloud yet; methods behind it answer 500 instead of being open"
+                ));
+                authorizers.insert(own, Err(format!("authorizer {id} ({kind})")));
+            }
+        }
         b.handled.insert(id);
     }
     for id in ids_of(b, "AWS::ApiGateway::Method") {
@@ -362,14 +396,15 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         match props.get("AuthorizationType").and_then(text).as_deref() {
             None | Some("NONE") => {}
             Some("AWS_IAM") => route.iam_auth = true,
-            Some(t) => {
-                let by = props
-                    .get("AuthorizerId")
-                    .map(scalar_text)
-                    .and_then(|a| authorizers.get(&a).cloned());
-                route.unsupported_auth =
-                    Some(by.unwrap_or_else(|| format!("authorization type {t}")));
-            }
+            Some(t) => match props
+                .get("AuthorizerId")
+                .map(scalar_text)
+                .and_then(|a| authorizers.get(&a).cloned())
+            {
+                Some(Ok(name)) => route.authorizer = Some(name),
+                Some(Err(closed)) => route.unsupported_auth = Some(closed),
+                None => route.unsupported_auth = Some(format!("authorization type {t}")),
+            },
         }
         for r in integration
             .get("IntegrationResponses")

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::openapi::{
     ApiDefinition, AuthorizerKind, FunctionRef, Integration, IntegrationResponse,
 };
-use crate::config::{CorsConfig, IntegrationKind, IntegrationResponseConfig, RouteConfig};
+use crate::config::{
+    CorsConfig, IntegrationKind, IntegrationResponseConfig, LambdaAuthorizerConfig, RouteConfig,
+};
 
 /// What a definition adds to an API.
 #[derive(Debug, Default)]
@@ -14,6 +16,8 @@ pub struct Imported {
     pub routes: Vec<RouteConfig>,
     pub binary_media_types: Vec<String>,
     pub cors: Option<CorsConfig>,
+    /// The definition's Lambda authorizers that its routes use.
+    pub authorizers: Vec<LambdaAuthorizerConfig>,
     pub warnings: Vec<String>,
 }
 
@@ -140,6 +144,35 @@ pub fn from_definition(
             match def.authorizers.get(&req.name).map(|a| a.kind) {
                 Some(AuthorizerKind::Iam) => route.iam_auth = true,
                 Some(AuthorizerKind::ApiKey) => route.api_key_required = true,
+                Some(k @ (AuthorizerKind::Token | AuthorizerKind::Request))
+                    if def.authorizers[&req.name].function.is_some() =>
+                {
+                    let a = &def.authorizers[&req.name];
+                    if !out.authorizers.iter().any(|x| x.name.get_ref() == &a.name) {
+                        let function = a
+                            .function
+                            .as_ref()
+                            .map(|f| find(f, &format!("authorizer {}", a.name)))
+                            .transpose()?
+                            .unwrap_or_default();
+                        out.authorizers.push(LambdaAuthorizerConfig {
+                            name: toml::Spanned::new(0..0, a.name.clone()),
+                            kind: if k == AuthorizerKind::Token {
+                                "token"
+                            } else {
+                                "request"
+                            }
+                            .into(),
+                            function: toml::Spanned::new(0..0, function),
+                            identity_source: a.identity_source.iter().cloned().collect(),
+                            validation_expression: a.identity_validation_expression.clone(),
+                            ttl_seconds: a.result_ttl_seconds.map(|t| t as u32),
+                            payload_format: a.payload_format_version.clone(),
+                            simple_responses: a.simple_responses,
+                        });
+                    }
+                    route.authorizer = Some(a.name.clone());
+                }
                 Some(k) => {
                     route.unsupported_auth = Some(format!("authorizer {} ({k:?})", req.name));
                     not_yet.insert(format!(

@@ -362,36 +362,37 @@ fn api_settings(
         api.cors = cors;
     }
     if let Some(auth) = auth {
-        read_auth(b, id, &auth);
+        read_auth(b, id, kind, &auth);
     }
     Ok(())
 }
 
-fn read_auth(b: &mut Builder<'_>, id: &str, auth: &Value) {
+fn read_auth(b: &mut Builder<'_>, id: &str, kind: ApiKind, auth: &Value) {
     let mut a = ApiAuth {
         default_authorizer: auth.get("DefaultAuthorizer").and_then(text),
         api_key_required: auth.get("ApiKeyRequired").and_then(Value::as_bool) == Some(true),
         authorizers: BTreeMap::new(),
+        lambda: Default::default(),
     };
     for (name, def) in entries(auth.get("Authorizers")) {
-        let kind = if def.get("UserPoolArn").is_some() {
-            "Cognito user pool".to_string()
+        if let Some(config) = lambda_authorizer(&name, &def, kind) {
+            b.api(id, kind, None).authorizers.push(config);
+            a.lambda.insert(name.clone());
+            a.authorizers.insert(name, "Lambda".into());
+            continue;
+        }
+        let described = if def.get("UserPoolArn").is_some() {
+            "Cognito user pool"
         } else if def.get("JwtConfiguration").is_some() {
-            "JWT".to_string()
-        } else if def.get("FunctionArn").is_some() {
-            let t = def
-                .get("FunctionPayloadType")
-                .and_then(text)
-                .unwrap_or_else(|| "TOKEN".into());
-            format!("Lambda {t}")
+            "JWT"
         } else {
-            "unknown".to_string()
+            "unknown"
         };
         b.summary.warnings.push(format!(
-            "{id}: authorizer {name} ({kind}) is not evaluated by Offcloud yet; routes behind it answer 500 \
+            "{id}: authorizer {name} ({described}) is not evaluated by Offcloud yet; routes behind it answer 500 \
              instead of being open"
         ));
-        a.authorizers.insert(name, kind);
+        a.authorizers.insert(name, described.to_string());
     }
     if let Some(plan) = auth.get("UsagePlan")
         && plan
@@ -410,6 +411,79 @@ fn read_auth(b: &mut Builder<'_>, id: &str, auth: &Value) {
         b.api(id, ApiKind::Rest, None).api_keys.push(key);
     }
     b.api_auth.insert(id.to_string(), a);
+}
+
+/// A SAM Lambda authorizer, REST (`FunctionPayloadType` TOKEN or REQUEST) or HTTP API, as a config entry.
+/// Sources: SAM-DG sam-property-api-lambdatokenauthorizer.md, sam-property-api-lambdarequestauthorizer.md,
+/// sam-property-httpapi-lambdaauthorizer.md; SAM model/apigateway.py for the identity source strings.
+fn lambda_authorizer(
+    name: &str,
+    def: &Value,
+    kind: ApiKind,
+) -> Option<crate::config::LambdaAuthorizerConfig> {
+    let arn = def.get("FunctionArn").and_then(text)?;
+    let function = match super::openapi::parse_function(&arn) {
+        Some(super::openapi::FunctionRef::Arn { name, .. }) => name,
+        _ => arn,
+    };
+    let identity = def.get("Identity");
+    let list = |key: &str| -> Vec<String> {
+        identity
+            .and_then(|i| i.get(key))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(scalar_text).collect())
+            .unwrap_or_default()
+    };
+    let payload = def.get("FunctionPayloadType").and_then(text);
+    let token = kind == ApiKind::Rest && payload.as_deref() != Some("REQUEST");
+    let mut sources = Vec::new();
+    let prefix = |rest: &str, http: &str| {
+        if kind == ApiKind::Rest {
+            rest.to_string()
+        } else {
+            http.to_string()
+        }
+    };
+    if token {
+        let header = identity
+            .and_then(|i| i.get("Header"))
+            .and_then(text)
+            .unwrap_or_else(|| "Authorization".into());
+        sources.push(format!("method.request.header.{header}"));
+    } else {
+        for (key, rest, http) in [
+            ("Headers", "method.request.header.", "$request.header."),
+            (
+                "QueryStrings",
+                "method.request.querystring.",
+                "$request.querystring.",
+            ),
+            ("StageVariables", "stageVariables.", "$stageVariables."),
+            ("Context", "context.", "$context."),
+        ] {
+            for v in list(key) {
+                sources.push(format!("{}{v}", prefix(rest, http)));
+            }
+        }
+    }
+    Some(crate::config::LambdaAuthorizerConfig {
+        name: toml::Spanned::new(0..0, name.to_string()),
+        kind: if token {
+            "token".into()
+        } else {
+            "request".into()
+        },
+        function: toml::Spanned::new(0..0, function),
+        identity_source: sources,
+        validation_expression: identity
+            .and_then(|i| i.get("ValidationExpression"))
+            .and_then(text),
+        ttl_seconds: identity
+            .and_then(|i| i.get("ReauthorizeEvery"))
+            .and_then(|t| text(t)?.parse().ok()),
+        payload_format: def.get("AuthorizerPayloadFormatVersion").and_then(text),
+        simple_responses: def.get("EnableSimpleResponses").and_then(Value::as_bool) == Some(true),
+    })
 }
 
 /// REST `Cors`: a string or map of API Gateway mapping expressions, whose literals are single-quoted.
@@ -718,6 +792,7 @@ fn add_event(
     match authorizer.as_deref() {
         None | Some("NONE") => {}
         Some("AWS_IAM") => route.iam_auth = true,
+        Some(name) if api_auth.lambda.contains(name) => route.authorizer = Some(name.to_string()),
         Some(name) => {
             let described = api_auth
                 .authorizers

@@ -182,30 +182,43 @@ fn import_value_is_refused_by_name() {
 }
 
 #[test]
-fn routes_behind_authorizers_offcloud_cannot_evaluate_are_closed_and_named() {
+fn lambda_authorizers_are_wired_and_others_close_their_routes() {
     let text = format!(
-        "{HEAD}  Api:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: v1\n      Auth:\n        DefaultAuthorizer: Tokens\n        Authorizers:\n          Tokens:\n            FunctionArn: arn:aws:lambda:eu-west-1:123456789012:function:auth\n{}",
+        "{HEAD}  Api:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: v1\n      Auth:\n        DefaultAuthorizer: Tokens\n        Authorizers:\n          Tokens:\n            FunctionArn: arn:aws:lambda:eu-west-1:123456789012:function:auth\n            Identity:\n              Header: X-Token\n              ReauthorizeEvery: 60\n          Pool:\n            UserPoolArn: arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_x\n{}",
         &function(
-            "      Events:\n        Get:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: /x\n            Method: get\n        Open:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: /open\n            Method: get\n            Auth:\n              Authorizer: NONE\n        Iam:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: /iam\n            Method: get\n            Auth:\n              Authorizer: AWS_IAM\n",
+            "      Events:\n        Get:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: /x\n            Method: get\n        Open:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: /open\n            Method: get\n            Auth:\n              Authorizer: NONE\n        Iam:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: /iam\n            Method: get\n            Auth:\n              Authorizer: AWS_IAM\n        Cognito:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: /pool\n            Method: get\n            Auth:\n              Authorizer: Pool\n",
         )[HEAD.len()..]
     );
     let t = load(&text).unwrap();
     let api = &t.parts.apis[0];
     let route = |p: &str| api.routes.iter().find(|r| r.path == p).unwrap();
+    assert_eq!(route("/x").authorizer.as_deref(), Some("Tokens"));
+    let a = &api.authorizers[0];
+    assert_eq!(
+        (
+            a.name.get_ref().as_str(),
+            a.kind.as_str(),
+            a.function.get_ref().as_str()
+        ),
+        ("Tokens", "token", "auth")
+    );
+    assert_eq!(a.identity_source, ["method.request.header.X-Token"]);
+    assert_eq!(a.ttl_seconds, Some(60));
+    assert!(route("/open").authorizer.is_none() && route("/open").unsupported_auth.is_none());
+    assert!(route("/iam").iam_auth);
+    // A Cognito authorizer is not evaluated yet: its route is closed, and the summary names it.
     assert!(
-        route("/x")
+        route("/pool")
             .unsupported_auth
             .as_deref()
             .unwrap()
-            .contains("Tokens")
+            .contains("Pool")
     );
-    assert!(route("/open").unsupported_auth.is_none());
-    assert!(route("/iam").iam_auth);
     assert!(
         t.summary
             .warnings
             .iter()
-            .any(|w| w.contains("authorizer Tokens (Lambda TOKEN)")),
+            .any(|w| w.contains("authorizer Pool (Cognito user pool)")),
         "{:?}",
         t.summary.warnings
     );
@@ -244,4 +257,54 @@ fn other_transforms_are_refused_by_name() {
         "{e}"
     );
     assert_eq!(e.line, 1);
+}
+
+#[test]
+fn a_raw_lambda_authorizer_guards_its_methods() {
+    let text = "Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Code:
+        ZipFile: |
+          def handler(event, context):
+              return {}
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: api
+  Auth:
+    Type: AWS::ApiGateway::Authorizer
+    Properties:
+      RestApiId: !Ref Api
+      Type: REQUEST
+      IdentitySource: method.request.header.Authorization, method.request.querystring.key
+      AuthorizerUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+  Get:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !GetAtt Api.RootResourceId
+      HttpMethod: GET
+      AuthorizationType: CUSTOM
+      AuthorizerId: !Ref Auth
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+";
+    let t = load(text).unwrap();
+    let api = &t.parts.apis[0];
+    assert_eq!(api.routes[0].authorizer.as_deref(), Some("Auth"));
+    let a = &api.authorizers[0];
+    assert_eq!(a.kind, "request");
+    assert_eq!(a.function.get_ref(), t.parts.functions[0].name());
+    assert_eq!(
+        a.identity_source,
+        ["method.request.header.Authorization, method.request.querystring.key"]
+    );
+    let cfg = crate::apigw::authorizer_config(ApiKind::Rest, a).unwrap();
+    assert_eq!(cfg.identity_sources.len(), 2);
 }

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod api;
+pub use api::*;
+
 /// A problem with a config file, located at a line.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}:{line}: {message}")]
@@ -235,118 +238,6 @@ pub struct GsiConfig {
     pub projection: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApiKind {
-    /// A REST API (API Gateway v1).
-    Rest,
-    /// An HTTP API (API Gateway v2).
-    Http,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiConfig {
-    pub name: String,
-    /// The API's id, as in its invoke URL `https://{id}.execute-api.{region}.amazonaws.com`; derived from the
-    /// name when not given.
-    pub id: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: ApiKind,
-    #[serde(default)]
-    pub stage: Option<String>,
-    #[serde(default)]
-    pub api_keys: Vec<String>,
-    #[serde(default)]
-    pub binary_media_types: Vec<String>,
-    #[serde(default)]
-    pub stage_variables: BTreeMap<String, String>,
-    pub cors: Option<CorsConfig>,
-    /// An OpenAPI 3 or Swagger 2 file with `x-amazon-apigateway-integration`s, whose operations become routes
-    /// beside the `[[api.route]]`s.
-    pub openapi: Option<Spanned<PathBuf>>,
-    #[serde(default, rename = "route")]
-    pub routes: Vec<RouteConfig>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CorsConfig {
-    #[serde(default)]
-    pub allow_origins: Vec<String>,
-    #[serde(default)]
-    pub allow_methods: Vec<String>,
-    #[serde(default)]
-    pub allow_headers: Vec<String>,
-    #[serde(default)]
-    pub expose_headers: Vec<String>,
-    pub max_age: Option<u64>,
-    #[serde(default)]
-    pub allow_credentials: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IntegrationKind {
-    /// Lambda proxy integration (`AWS_PROXY`).
-    #[default]
-    Proxy,
-    /// Lambda custom integration (`AWS`), whose errors are mapped to status codes by `selectionPattern`.
-    Lambda,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouteConfig {
-    pub method: String,
-    pub path: String,
-    pub function: Spanned<String>,
-    #[serde(default)]
-    pub integration: IntegrationKind,
-    #[serde(default)]
-    pub api_key_required: bool,
-    /// Integration responses of a custom integration, tried in order.
-    #[serde(default, rename = "response")]
-    pub responses: Vec<IntegrationResponseConfig>,
-    /// Milliseconds; API Gateway's default and maximum is 29 s for REST and 30 s for HTTP APIs.
-    pub timeout_ms: Option<u64>,
-    /// An HTTP API's payload format: `2.0` (the default) or `1.0`, the REST API's event shape.
-    pub payload_format: Option<String>,
-    /// `AWS_IAM` authorization: only SigV4-signed requests reach the function.
-    #[serde(default)]
-    pub iam_auth: bool,
-    /// An authorizer the template declares that Offcloud cannot evaluate yet. The route is closed rather than
-    /// open: every request gets 500 and the start-up summary names the authorizer.
-    #[serde(skip)]
-    pub unsupported_auth: Option<String>,
-}
-
-impl RouteConfig {
-    /// A Lambda proxy route with every optional setting at its default.
-    pub fn proxy(method: &str, path: &str, function: &str) -> Self {
-        Self {
-            method: method.to_string(),
-            path: path.to_string(),
-            function: Spanned::new(0..0, function.to_string()),
-            integration: IntegrationKind::Proxy,
-            api_key_required: false,
-            responses: vec![],
-            timeout_ms: None,
-            payload_format: None,
-            iam_auth: false,
-            unsupported_auth: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IntegrationResponseConfig {
-    /// A Java-style regular expression matched against the whole `errorMessage`; absent for the default response.
-    pub pattern: Option<Spanned<String>>,
-    pub status: u16,
-}
-
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -482,7 +373,36 @@ impl Config {
             ));
         }
         for api in &self.apis {
+            for a in &api.authorizers {
+                let function = a.function.get_ref();
+                let bare = function
+                    .split_once(':')
+                    .map_or(function.as_str(), |(n, _)| n);
+                if !seen.contains(bare) {
+                    return Err(src.error(
+                        a.function.span(),
+                        format!(
+                            "authorizer {} names unknown function {function:?}",
+                            a.name.get_ref()
+                        ),
+                    ));
+                }
+                if let Err(e) = crate::apigw::authorizer_config(api.kind, a) {
+                    return Err(src.error(a.name.span(), e));
+                }
+            }
             for r in &api.routes {
+                if let Some(name) = &r.authorizer
+                    && !api.authorizers.iter().any(|a| a.name.get_ref() == name)
+                {
+                    return Err(src.error(
+                        r.function.span(),
+                        format!(
+                            "route {} {} names authorizer {name:?}, which API {} does not declare",
+                            r.method, r.path, api.name
+                        ),
+                    ));
+                }
                 // A route may name an alias or version: `name:qualifier`.
                 let function = r.function.get_ref();
                 let bare = function

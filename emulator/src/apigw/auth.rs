@@ -1,0 +1,186 @@
+//! Lambda authorizers in front of routes: the configured authorizers of one API, their result cache, and the
+//! one step the gateway calls per request. The decisions themselves live in [`super::authorizer`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::authorizer::{
+    self, AuthRequest, AuthorizerCache, AuthorizerConfig, AuthorizerKind, Decision,
+    FunctionFailure, GatewayResponse, IdentityOutcome, PayloadFormat,
+};
+use super::events::query_pairs;
+use crate::config::{ApiConfig, ApiKind, LambdaAuthorizerConfig};
+use crate::lambda::{InvokeInput, Lambda};
+use crate::net::{WireRequest, WireResponse};
+
+/// Turns a config's `[[api.authorizer]]` into the authorizer's own configuration, checked.
+pub fn authorizer_config(
+    kind: ApiKind,
+    a: &LambdaAuthorizerConfig,
+) -> Result<AuthorizerConfig, String> {
+    let name = a.name.get_ref().clone();
+    let kind = match (kind, a.kind.to_ascii_lowercase().as_str()) {
+        (ApiKind::Rest, "token") => AuthorizerKind::Token,
+        (ApiKind::Rest, "request") => AuthorizerKind::Request,
+        (ApiKind::Http, "request" | "token") => AuthorizerKind::HttpRequest {
+            payload_format: match a.payload_format.as_deref() {
+                None | Some("2.0") => PayloadFormat::V2,
+                Some("1.0") => PayloadFormat::V1,
+                Some(other) => {
+                    return Err(format!(
+                        "authorizer {name}: payload_format {other:?} is not \"1.0\" or \"2.0\""
+                    ));
+                }
+            },
+            simple_responses: a.simple_responses,
+        },
+        (_, other) => {
+            return Err(format!(
+                "authorizer {name}: type {other:?} is not \"token\" or \"request\""
+            ));
+        }
+    };
+    let identity_sources = a
+        .identity_source
+        .iter()
+        .flat_map(|s| AuthorizerConfig::split_identity_sources(s))
+        .collect();
+    let cfg = AuthorizerConfig {
+        name,
+        kind,
+        identity_sources,
+        identity_validation_expression: a.validation_expression.clone(),
+        result_ttl_seconds: a.ttl_seconds,
+        function: a.function.get_ref().clone(),
+    };
+    cfg.validate().map_err(|e| e.to_string())?;
+    Ok(cfg)
+}
+
+/// The authorizers of one API and their cache.
+pub struct Authorizers {
+    by_name: HashMap<String, AuthorizerConfig>,
+    cache: AuthorizerCache,
+}
+
+/// What the gateway knows of a request that the authorizer needs besides the HTTP request.
+pub struct Target<'a> {
+    pub api_id: &'a str,
+    pub account_id: &'a str,
+    pub region: &'a str,
+    pub stage: &'a str,
+    pub path: &'a str,
+    pub resource: &'a str,
+    pub route_key: &'a str,
+    pub path_params: &'a std::collections::BTreeMap<String, String>,
+    pub stage_variables: &'a std::collections::BTreeMap<String, String>,
+    pub request_id: &'a str,
+    pub now_ms: u64,
+}
+
+impl Authorizers {
+    /// The API's authorizers; the config has been validated, so each converts.
+    pub fn new(api: &ApiConfig) -> Self {
+        let by_name = api
+            .authorizers
+            .iter()
+            .filter_map(|a| authorizer_config(api.kind, a).ok())
+            .map(|c| (c.name.clone(), c))
+            .collect();
+        Self {
+            by_name,
+            cache: AuthorizerCache::new(),
+        }
+    }
+
+    /// Runs authorizer `name` for a request: `Ok` with the integration event's `requestContext.authorizer`, or
+    /// `Err` with the gateway's answer to the client.
+    pub async fn authorize(
+        &self,
+        name: &str,
+        lambda: &Arc<Lambda>,
+        req: &WireRequest,
+        t: &Target<'_>,
+    ) -> Result<Option<Value>, WireResponse> {
+        let Some(cfg) = self.by_name.get(name) else {
+            return Err(wire(GatewayResponse::unauthorized()));
+        };
+        let areq = auth_request(req, t);
+        let key = match authorizer::identity(cfg, &areq) {
+            IdentityOutcome::Missing | IdentityOutcome::Invalid => {
+                return Err(wire(GatewayResponse::unauthorized()));
+            }
+            IdentityOutcome::Present { cache_key } => cache_key,
+        };
+        let (decision, latency) = match self.cache.lookup(cfg, &areq, &key, t.now_ms) {
+            Some(d) => (d, 0),
+            None => {
+                let started = Instant::now();
+                let event = authorizer::event(cfg, &areq).to_string();
+                let result = match lambda
+                    .invoke(InvokeInput::new(cfg.function.clone(), event))
+                    .await
+                {
+                    Ok(out) => {
+                        authorizer::function_result(&out.payload, out.function_error.is_some())
+                    }
+                    Err(e) => Err(FunctionFailure::Failed(e.to_string())),
+                };
+                let d = self.cache.decide(cfg, &areq, &key, result, t.now_ms);
+                (d, started.elapsed().as_millis() as u64)
+            }
+        };
+        match &decision {
+            Decision::Deny(r) => {
+                if let Some(detail) = &r.detail {
+                    tracing::warn!("authorizer {name}: {detail}");
+                }
+                Err(wire(r.clone()))
+            }
+            Decision::Allow { .. } => Ok(authorizer::proxy_authorizer_context(
+                cfg, &decision, latency,
+            )),
+        }
+    }
+}
+
+fn auth_request(req: &WireRequest, t: &Target<'_>) -> AuthRequest {
+    let headers = req
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                req.original_name(k.as_str()).to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    AuthRequest {
+        method: req.method.as_str().to_string(),
+        path: t.path.to_string(),
+        raw_path: req.path.clone(),
+        resource_path: t.resource.to_string(),
+        route_key: t.route_key.to_string(),
+        headers,
+        query: query_pairs(req.query.as_deref(), true),
+        raw_query_string: req.query.clone().unwrap_or_default(),
+        path_params: t.path_params.clone(),
+        stage_variables: t.stage_variables.clone(),
+        stage: t.stage.to_string(),
+        api_id: t.api_id.to_string(),
+        account_id: t.account_id.to_string(),
+        region: t.region.to_string(),
+        request_id: t.request_id.to_string(),
+        source_ip: req.peer.ip().to_string(),
+        domain_name: req.header("host").unwrap_or_default().to_string(),
+        resource_id: super::events::short_id(t.resource, 6),
+        now_ms: t.now_ms,
+    }
+}
+
+fn wire(r: GatewayResponse) -> WireResponse {
+    WireResponse::json(r.status, &r.body).header("x-amzn-errortype", r.error_type)
+}

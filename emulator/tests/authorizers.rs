@@ -1,0 +1,142 @@
+//! Lambda authorizers in front of routes: REST TOKEN authorizers with IAM policies and result caching, and HTTP
+//! API authorizers with simple responses, each answering with API Gateway's own responses.
+
+use serde_json::{Value, json};
+
+use crate::support::{Builder, Harness, raw};
+
+const CODE: &str = r#"
+import json
+calls = 0
+
+def token(event, context):
+    global calls
+    calls += 1
+    t = event["authorizationToken"]
+    if t == "boom":
+        raise Exception("boom")
+    if t not in ("allow", "deny"):
+        raise Exception("Unauthorized")
+    statement = {"Action": "execute-api:Invoke", "Effect": "Allow" if t == "allow" else "Deny", "Resource": event["methodArn"]}
+    return {"principalId": "user-1", "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+            "context": {"tier": "gold", "calls": calls}}
+
+def simple(event, context):
+    ok = event["headers"].get("authorization") == "let-me-in"
+    return {"isAuthorized": ok, "context": {"who": "tester"}}
+
+def backend(event, context):
+    return {"statusCode": 200, "body": json.dumps(event["requestContext"].get("authorizer"))}
+"#;
+
+async fn start(tag: &str) -> (Harness, std::path::PathBuf) {
+    let dir =
+        std::env::temp_dir().join(format!("offcloud-authorizers-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app.py"), CODE).unwrap();
+    let function = |name: &str, handler: &str| {
+        format!(
+            "[[function]]\nname = \"{name}\"\nruntime = \"python3.12\"\nhandler = \"{handler}\"\ncwd = \"{}\"\n",
+            dir.display()
+        )
+    };
+    let config = format!(
+        r#"{}{}{}
+[[api]]
+name = "rest"
+type = "rest"
+stage = "Prod"
+[[api.authorizer]]
+name = "tokens"
+type = "token"
+function = "auth"
+identity_source = ["method.request.header.Authorization"]
+[[api.route]]
+method = "GET"
+path = "/private"
+function = "backend"
+authorizer = "tokens"
+
+[[api]]
+name = "http"
+type = "http"
+[[api.authorizer]]
+name = "simple"
+type = "request"
+function = "simple"
+identity_source = ["$request.header.Authorization"]
+simple_responses = true
+[[api.route]]
+method = "GET"
+path = "/v2/private"
+function = "backend"
+authorizer = "simple"
+"#,
+        function("auth", "app.token"),
+        function("simple", "app.simple"),
+        function("backend", "app.backend"),
+    );
+    (Builder::new(config).start().await, dir)
+}
+
+async fn get(h: &Harness, path: &str, auth: Option<&str>) -> (u16, Value) {
+    let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+    let addr = h.emulator.api_addr.unwrap().to_string();
+    let (status, _, body) = raw(&addr, "GET", path, &headers, b"").await;
+    let body = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&body)));
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_token_authorizers_allow_deny_cache_and_fail_as_aws_does() {
+    let (h, dir) = start("rest").await;
+    // No identity: 401 without calling the function.
+    assert_eq!(
+        get(&h, "/Prod/private", None).await,
+        (401, json!({"message": "Unauthorized"}))
+    );
+    // Allowed: the context reaches the integration as strings, with the principal.
+    let (status, first) = get(&h, "/Prod/private", Some("allow")).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["principalId"], "user-1");
+    assert_eq!(first["tier"], "gold");
+    let calls = first["calls"].clone();
+    assert!(
+        calls.is_string(),
+        "REST context values are strings: {first}"
+    );
+    // The same token within the TTL (300 s by default) is answered from the cache.
+    let (_, second) = get(&h, "/Prod/private", Some("allow")).await;
+    assert_eq!(second["calls"], calls, "the authorizer ran again");
+    // An explicit Deny, an `Unauthorized` error and any other failure.
+    assert_eq!(
+        get(&h, "/Prod/private", Some("deny")).await,
+        (
+            403,
+            json!({"Message": "User is not authorized to access this resource with an explicit deny"})
+        )
+    );
+    assert_eq!(
+        get(&h, "/Prod/private", Some("nope")).await,
+        (401, json!({"message": "Unauthorized"}))
+    );
+    assert_eq!(
+        get(&h, "/Prod/private", Some("boom")).await,
+        (500, json!({"message": null}))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_api_simple_authorizers_allow_and_forbid() {
+    let (h, dir) = start("http").await;
+    assert_eq!(
+        get(&h, "/v2/private", Some("wrong")).await,
+        (403, json!({"message": "Forbidden"}))
+    );
+    let (status, body) = get(&h, "/v2/private", Some("let-me-in")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"lambda": {"who": "tester"}}));
+    let _ = std::fs::remove_dir_all(&dir);
+}
