@@ -32,7 +32,7 @@ pub struct Context<'a> {
     pub authorizer: Option<&'a Value>,
 }
 
-fn request_time(now_ms: u64) -> String {
+pub fn request_time(now_ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(now_ms as i64)
         .unwrap_or_default()
         .format("%d/%b/%Y:%H:%M:%S +0000")

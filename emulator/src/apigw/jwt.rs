@@ -620,36 +620,10 @@ pub fn claim_text(value: &Value) -> String {
 
 /// Java's `Date.toString()` in UTC: `EEE MMM dd HH:mm:ss zzz yyyy`.
 fn java_date(epoch_s: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = epoch_s / 86_400;
-    let secs = epoch_s % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{} {} {day:02} {:02}:{:02}:{:02} UTC {year}",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01, by the era arithmetic in Howard Hinnant's
-/// "chrono-Compatible Low-Level Date Algorithms" (public domain).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    chrono::DateTime::from_timestamp(epoch_s as i64, 0)
+        .unwrap_or_default()
+        .format("%a %b %d %H:%M:%S UTC %Y")
+        .to_string()
 }
 
 /// The local issuer's key file inside the cache directory.

@@ -418,12 +418,7 @@ impl<'s> Builder<'s> {
             .apis
             .get_mut(logical_id)
             .expect("the API is created before its definition is added");
-        api.routes.extend(imported.routes);
-        api.authorizers.extend(imported.authorizers);
-        api.binary_media_types.extend(imported.binary_media_types);
-        if api.cors.is_none() {
-            api.cors = imported.cors;
-        }
+        imported.apply_to(api);
         Ok(())
     }
 

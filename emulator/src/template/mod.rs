@@ -185,12 +185,7 @@ pub fn import_openapi(config: &mut Config) -> Result<(), ConfigError> {
         for w in &imported.warnings {
             tracing::warn!("{}: {w}", path.display());
         }
-        api.routes.extend(imported.routes);
-        api.authorizers.extend(imported.authorizers);
-        api.binary_media_types.extend(imported.binary_media_types);
-        if api.cors.is_none() {
-            api.cors = imported.cors;
-        }
+        imported.apply_to(api);
     }
     Ok(())
 }

@@ -21,6 +21,18 @@ pub struct Imported {
     pub warnings: Vec<String>,
 }
 
+impl Imported {
+    /// Adds what the definition holds to an API. Settings the API already has win over the definition's CORS.
+    pub fn apply_to(self, api: &mut crate::config::ApiConfig) {
+        api.routes.extend(self.routes);
+        api.authorizers.extend(self.authorizers);
+        api.binary_media_types.extend(self.binary_media_types);
+        if api.cors.is_none() {
+            api.cors = self.cors;
+        }
+    }
+}
+
 /// Turns a definition's operations into routes. `function` finds a function by the name, ARN name or logical
 /// id an integration names; `stage_variables` fills `${stageVariables.x}` in integration URIs.
 pub fn from_definition(
