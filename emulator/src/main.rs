@@ -60,6 +60,27 @@ enum Command {
         #[command(flatten)]
         template: TemplateArgs,
     },
+    /// Mints a signed test token with Offcloud's local key, which JWT and Cognito authorizers without a `jwks`
+    /// file trust, so protected routes can be tested without Cognito.
+    #[command(
+        after_help = "Example:\n  offcloud token --issuer https://auth.example.com --audience my-app --claim sub=user-1 --scope orders/read\n  curl -H \"Authorization: Bearer $(offcloud token --issuer https://auth.example.com --audience my-app)\" http://127.0.0.1:3000/orders"
+    )]
+    Token {
+        #[arg(long)]
+        issuer: String,
+        /// The `aud` claim; leave it out for a Cognito-style access token.
+        #[arg(long, default_value = "")]
+        audience: String,
+        /// A claim, `key=value`; the value is read as JSON when it is JSON, else as a string.
+        #[arg(long = "claim", value_name = "KEY=VALUE")]
+        claims: Vec<String>,
+        /// A scope, for the `scope` claim.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Seconds until the token expires.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
     /// Manages what Python and Node.js functions need besides their interpreter.
     #[command(subcommand, after_help = "Example:\n  offcloud runtimes install")]
     Runtimes(RuntimesCommand),
@@ -179,6 +200,30 @@ fn main() -> anyhow::Result<()> {
             offcloud::lambda::process::exec_with_parent_death_signal(parent, &argv),
         )
         .with_context(|| format!("cannot run {}", argv.join(" "))),
+        Command::Token {
+            issuer,
+            audience,
+            claims,
+            scopes,
+            ttl,
+        } => {
+            let key = offcloud::apigw::jwt::LocalKey::load_or_create(
+                &offcloud::apigw::auth::local_key_dir(),
+            )?;
+            let mut map = std::collections::BTreeMap::new();
+            for c in &claims {
+                let (k, v) = c
+                    .split_once('=')
+                    .with_context(|| format!("--claim {c:?}: expected key=value"))?;
+                let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::from(v));
+                map.insert(k.to_string(), value);
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs();
+            println!("{}", key.mint(&issuer, &audience, map, &scopes, ttl, now));
+            Ok(())
+        }
         Command::Runtimes(RuntimesCommand::Install) => {
             for ran in offcloud::lambda::runtimes::install_sdks().map_err(anyhow::Error::msg)? {
                 println!("ran {ran}");

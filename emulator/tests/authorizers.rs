@@ -140,3 +140,117 @@ async fn http_api_simple_authorizers_allow_and_forbid() {
     assert_eq!(body, json!({"lambda": {"who": "tester"}}));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn token(args: &[&str]) -> String {
+    let out = std::process::Command::new(crate::support::offcloud_bin())
+        .arg("token")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// JWT authorizers (HTTP APIs) and Cognito authorizers (REST APIs) trust `offcloud token`'s key when they
+/// name no JWKS file, so protected routes are tested without Cognito.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_and_cognito_authorizers_check_tokens_minted_by_offcloud_token() {
+    let dir = std::env::temp_dir().join(format!("offcloud-authorizers-jwt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app.py"), CODE).unwrap();
+    let config = format!(
+        r#"[[function]]
+name = "backend"
+runtime = "python3.12"
+handler = "app.backend"
+cwd = "{}"
+
+[[api]]
+name = "http"
+type = "http"
+[[api.authorizer]]
+name = "jwt"
+type = "jwt"
+issuer = "https://auth.example.test"
+audience = ["orders-app"]
+identity_source = ["$request.header.Authorization"]
+[[api.route]]
+method = "GET"
+path = "/orders"
+function = "backend"
+authorizer = "jwt"
+scopes = ["orders/read"]
+
+[[api]]
+name = "rest"
+type = "rest"
+stage = "Prod"
+[[api.authorizer]]
+name = "pool"
+type = "cognito"
+issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test"
+[[api.route]]
+method = "GET"
+path = "/profile"
+function = "backend"
+authorizer = "pool"
+"#,
+        dir.display()
+    );
+    let h = Builder::new(config).start().await;
+    let good = token(&[
+        "--issuer",
+        "https://auth.example.test",
+        "--audience",
+        "orders-app",
+        "--claim",
+        "sub=user-1",
+        "--scope",
+        "orders/read",
+    ]);
+    let (status, body) = get(&h, "/orders", Some(&format!("Bearer {good}"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["jwt"]["claims"]["sub"], "user-1");
+    assert_eq!(body["jwt"]["scopes"], json!(["orders/read"]));
+    assert_eq!(
+        get(&h, "/orders", None).await,
+        (401, json!({"message": "Unauthorized"}))
+    );
+    let wrong_audience = token(&[
+        "--issuer",
+        "https://auth.example.test",
+        "--audience",
+        "other",
+        "--scope",
+        "orders/read",
+    ]);
+    assert_eq!(
+        get(&h, "/orders", Some(&format!("Bearer {wrong_audience}"))).await,
+        (401, json!({"message": "Unauthorized"}))
+    );
+    let no_scope = token(&[
+        "--issuer",
+        "https://auth.example.test",
+        "--audience",
+        "orders-app",
+    ]);
+    assert_eq!(
+        get(&h, "/orders", Some(&format!("Bearer {no_scope}"))).await,
+        (403, json!({"message": "Forbidden"}))
+    );
+    let id_token = token(&[
+        "--issuer",
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test",
+        "--claim",
+        "email=a@example.test",
+    ]);
+    let (status, body) = get(&h, "/Prod/profile", Some(&id_token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["claims"]["email"], "a@example.test");
+    assert_eq!(get(&h, "/Prod/profile", Some("not-a-token")).await.0, 401);
+    let _ = std::fs::remove_dir_all(&dir);
+}

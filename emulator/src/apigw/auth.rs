@@ -12,16 +12,74 @@ use super::authorizer::{
     FunctionFailure, GatewayResponse, IdentityOutcome, PayloadFormat,
 };
 use super::events::query_pairs;
+use super::jwt::{self, JwksSource, JwtConfig, KeySet, LocalKey};
 use crate::config::{ApiConfig, ApiKind, LambdaAuthorizerConfig};
 use crate::lambda::{InvokeInput, Lambda};
 use crate::net::{WireRequest, WireResponse};
 
-/// Turns a config's `[[api.authorizer]]` into the authorizer's own configuration, checked.
-pub fn authorizer_config(
-    kind: ApiKind,
-    a: &LambdaAuthorizerConfig,
-) -> Result<AuthorizerConfig, String> {
+/// What checks a request for one `[[api.authorizer]]`.
+pub enum Checker {
+    /// A Lambda authorizer.
+    Lambda(AuthorizerConfig),
+    /// A JWT authorizer (HTTP APIs, `v2`) or a Cognito user-pool authorizer (REST APIs).
+    Jwt {
+        config: JwtConfig,
+        keys: KeySet,
+        v2: bool,
+        /// The header that carries the token.
+        header: String,
+    },
+}
+
+/// The directory of Offcloud's local token issuer's key, which `offcloud token` signs with.
+pub fn local_key_dir() -> std::path::PathBuf {
+    crate::lambda::runtimes::cache_dir().join("jwt")
+}
+
+/// Turns a config's `[[api.authorizer]]` into what checks requests, or says what is wrong with it.
+pub fn authorizer_config(kind: ApiKind, a: &LambdaAuthorizerConfig) -> Result<Checker, String> {
     let name = a.name.get_ref().clone();
+    let jwt = match (kind, a.kind.to_ascii_lowercase().as_str()) {
+        (ApiKind::Http, "jwt") => Some(true),
+        (ApiKind::Rest, "cognito") => Some(false),
+        _ => None,
+    };
+    if let Some(v2) = jwt {
+        let issuer = a
+            .issuer
+            .clone()
+            .ok_or_else(|| format!("authorizer {name}: a {} authorizer needs `issuer`", a.kind))?;
+        let jwks = match &a.jwks {
+            Some(path) => JwksSource::File(path.clone()),
+            None => JwksSource::Local,
+        };
+        let local = match jwks {
+            JwksSource::Local => Some(
+                LocalKey::load_or_create(&local_key_dir())
+                    .map_err(|e| format!("authorizer {name}: {e}"))?,
+            ),
+            _ => None,
+        };
+        let keys =
+            KeySet::load(&jwks, local.as_ref()).map_err(|e| format!("authorizer {name}: {e}"))?;
+        // The token's header: `$request.header.Authorization` (HTTP) or `method.request.header.Authorization`
+        // (REST), Authorization by default. Source: DG http-api-jwt-authorizer, apigateway-integrate-with-cognito.
+        let header = a
+            .identity_source
+            .first()
+            .and_then(|s| s.rsplit_once("header.").map(|(_, h)| h.to_string()))
+            .unwrap_or_else(|| "Authorization".into());
+        return Ok(Checker::Jwt {
+            config: JwtConfig {
+                issuer,
+                audience: a.audience.clone(),
+                jwks,
+            },
+            keys,
+            v2,
+            header,
+        });
+    }
     let kind = match (kind, a.kind.to_ascii_lowercase().as_str()) {
         (ApiKind::Rest, "token") => AuthorizerKind::Token,
         (ApiKind::Rest, "request") => AuthorizerKind::Request,
@@ -39,10 +97,16 @@ pub fn authorizer_config(
         },
         (_, other) => {
             return Err(format!(
-                "authorizer {name}: type {other:?} is not \"token\" or \"request\""
+                "authorizer {name}: type {other:?} is not one of \"token\", \"request\" (Lambda), \"jwt\" \
+                 (HTTP APIs) or \"cognito\" (REST APIs)"
             ));
         }
     };
+    let function = a
+        .function
+        .as_ref()
+        .map(|f| f.get_ref().clone())
+        .ok_or_else(|| format!("authorizer {name}: a Lambda authorizer needs `function`"))?;
     let identity_sources = a
         .identity_source
         .iter()
@@ -54,15 +118,15 @@ pub fn authorizer_config(
         identity_sources,
         identity_validation_expression: a.validation_expression.clone(),
         result_ttl_seconds: a.ttl_seconds,
-        function: a.function.get_ref().clone(),
+        function,
     };
     cfg.validate().map_err(|e| e.to_string())?;
-    Ok(cfg)
+    Ok(Checker::Lambda(cfg))
 }
 
 /// The authorizers of one API and their cache.
 pub struct Authorizers {
-    by_name: HashMap<String, AuthorizerConfig>,
+    by_name: HashMap<String, Checker>,
     cache: AuthorizerCache,
 }
 
@@ -87,8 +151,10 @@ impl Authorizers {
         let by_name = api
             .authorizers
             .iter()
-            .filter_map(|a| authorizer_config(api.kind, a).ok())
-            .map(|c| (c.name.clone(), c))
+            .filter_map(|a| {
+                let checker = authorizer_config(api.kind, a).ok()?;
+                Some((a.name.get_ref().clone(), checker))
+            })
             .collect();
         Self {
             by_name,
@@ -101,12 +167,41 @@ impl Authorizers {
     pub async fn authorize(
         &self,
         name: &str,
+        scopes: &[String],
         lambda: &Arc<Lambda>,
         req: &WireRequest,
         t: &Target<'_>,
     ) -> Result<Option<Value>, WireResponse> {
-        let Some(cfg) = self.by_name.get(name) else {
-            return Err(wire(GatewayResponse::unauthorized()));
+        let cfg = match self.by_name.get(name) {
+            Some(Checker::Lambda(cfg)) => cfg,
+            Some(Checker::Jwt {
+                config,
+                keys,
+                v2,
+                header,
+            }) => {
+                let token = req.header(&header.to_ascii_lowercase()).unwrap_or("");
+                return match jwt::validate(config, keys, token, scopes, t.now_ms / 1000) {
+                    Ok(claims) if *v2 => Ok(Some(jwt::claims_for_v2(&claims))),
+                    Ok(claims) => Ok(Some(jwt::claims_for_v1(&claims))),
+                    Err(rejection) => {
+                        tracing::warn!("authorizer {name}: {}", rejection.description());
+                        let r = if *v2 {
+                            rejection.http_api_response(scopes)
+                        } else {
+                            rejection.cognito_rest_response()
+                        };
+                        let mut out = WireResponse::new(r.status)
+                            .header("content-type", "application/json")
+                            .body(r.body);
+                        for (k, v) in r.headers {
+                            out = out.header(k, v);
+                        }
+                        Err(out)
+                    }
+                };
+            }
+            None => return Err(wire(GatewayResponse::unauthorized())),
         };
         let areq = auth_request(req, t);
         let key = match authorizer::identity(cfg, &areq) {

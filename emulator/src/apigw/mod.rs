@@ -40,8 +40,9 @@ struct Route {
     api_key_required: bool,
     iam_auth: bool,
     unsupported_auth: Option<String>,
-    /// The Lambda authorizer in front of the route.
+    /// The authorizer in front of the route, and the scopes a JWT must carry (any one).
     authorizer: Option<String>,
+    scopes: Vec<String>,
     /// An HTTP API route whose integration asks for payload format 1.0.
     payload_v1: bool,
     /// Selection patterns, compiled to match the whole `errorMessage`, and their statuses.
@@ -170,7 +171,7 @@ impl ApiGateway {
                 };
                 match api
                     .authorizers
-                    .authorize(name, &self.lambda, req, &target)
+                    .authorize(name, &route.scopes, &self.lambda, req, &target)
                     .await
                 {
                     Ok(cx) => cx,
@@ -454,6 +455,7 @@ fn build_api(c: &ApiConfig) -> Api {
                 iam_auth: r.iam_auth,
                 unsupported_auth: r.unsupported_auth.clone(),
                 authorizer: r.authorizer.clone(),
+                scopes: r.scopes.clone(),
                 payload_v1: c.kind == ApiKind::Http && r.payload_format.as_deref() == Some("1.0"),
                 responses,
                 timeout: r

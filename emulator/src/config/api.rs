@@ -87,6 +87,9 @@ pub struct RouteConfig {
     pub payload_format: Option<String>,
     /// The `[[api.authorizer]]` that decides who reaches this route.
     pub authorizer: Option<String>,
+    /// JWT and Cognito authorizers: the scopes the route requires (any one of them).
+    #[serde(default)]
+    pub scopes: Vec<String>,
     /// `AWS_IAM` authorization: only SigV4-signed requests reach the function.
     #[serde(default)]
     pub iam_auth: bool,
@@ -109,6 +112,7 @@ impl RouteConfig {
             timeout_ms: None,
             payload_format: None,
             authorizer: None,
+            scopes: vec![],
             iam_auth: false,
             unsupported_auth: None,
         }
@@ -123,16 +127,24 @@ pub struct IntegrationResponseConfig {
     pub status: u16,
 }
 
-/// A Lambda authorizer: `[[api.authorizer]]`, named by routes' `authorizer`.
+/// An authorizer: `[[api.authorizer]]`, named by routes' `authorizer`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LambdaAuthorizerConfig {
     pub name: Spanned<String>,
-    /// REST APIs: `token` or `request`; HTTP APIs: `request`.
+    /// REST APIs: `token` or `request` (Lambda), or `cognito`; HTTP APIs: `request` (Lambda) or `jwt`.
     #[serde(rename = "type", default = "default_authorizer_type")]
     pub kind: String,
-    /// The authorizer function.
-    pub function: Spanned<String>,
+    /// The authorizer function, for Lambda authorizers.
+    pub function: Option<Spanned<String>>,
+    /// JWT and Cognito authorizers: the issuer tokens must name.
+    pub issuer: Option<String>,
+    /// JWT authorizers: the accepted audiences (`aud` or `client_id`).
+    #[serde(default)]
+    pub audience: Vec<String>,
+    /// JWT and Cognito authorizers: a JWKS file with the issuer's public keys. Without it, the key of
+    /// `offcloud token` is trusted, since an issuer's `jwks_uri` cannot be fetched offline.
+    pub jwks: Option<PathBuf>,
     /// Identity sources, as API Gateway writes them: REST `method.request.header.Authorization`,
     /// `method.request.querystring.x`, `stageVariables.x`, `context.x`; HTTP `$request.header.Authorization`, ...
     #[serde(default)]

@@ -374,18 +374,20 @@ impl Config {
         }
         for api in &self.apis {
             for a in &api.authorizers {
-                let function = a.function.get_ref();
-                let bare = function
-                    .split_once(':')
-                    .map_or(function.as_str(), |(n, _)| n);
-                if !seen.contains(bare) {
-                    return Err(src.error(
-                        a.function.span(),
-                        format!(
-                            "authorizer {} names unknown function {function:?}",
-                            a.name.get_ref()
-                        ),
-                    ));
+                if let Some(f) = &a.function {
+                    let function = f.get_ref();
+                    let bare = function
+                        .split_once(':')
+                        .map_or(function.as_str(), |(n, _)| n);
+                    if !seen.contains(bare) {
+                        return Err(src.error(
+                            f.span(),
+                            format!(
+                                "authorizer {} names unknown function {function:?}",
+                                a.name.get_ref()
+                            ),
+                        ));
+                    }
                 }
                 if let Err(e) = crate::apigw::authorizer_config(api.kind, a) {
                     return Err(src.error(a.name.span(), e));

@@ -53,7 +53,7 @@ pub struct ApiAuth {
     pub api_key_required: bool,
     /// Authorizer names with a description of their kind.
     pub authorizers: BTreeMap<String, String>,
-    /// The Lambda authorizers among them, which Offcloud runs.
+    /// The authorizers among them that Offcloud runs (Lambda, JWT, Cognito).
     pub lambda: BTreeSet<String>,
 }
 

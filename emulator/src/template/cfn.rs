@@ -313,7 +313,10 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
                 let config = crate::config::LambdaAuthorizerConfig {
                     name: toml::Spanned::new(0..0, id.clone()),
                     kind: kind.to_ascii_lowercase(),
-                    function: toml::Spanned::new(0..0, function),
+                    function: Some(toml::Spanned::new(0..0, function)),
+                    issuer: None,
+                    audience: vec![],
+                    jwks: None,
                     identity_source: props
                         .get("IdentitySource")
                         .and_then(text)

@@ -175,7 +175,10 @@ pub fn from_definition(
                                 "request"
                             }
                             .into(),
-                            function: toml::Spanned::new(0..0, function),
+                            function: Some(toml::Spanned::new(0..0, function)),
+                            issuer: None,
+                            audience: vec![],
+                            jwks: None,
                             identity_source: a.identity_source.iter().cloned().collect(),
                             validation_expression: a.identity_validation_expression.clone(),
                             ttl_seconds: a.result_ttl_seconds.map(|t| t as u32),
@@ -184,6 +187,33 @@ pub fn from_definition(
                         });
                     }
                     route.authorizer = Some(a.name.clone());
+                }
+                Some(k @ (AuthorizerKind::Jwt | AuthorizerKind::CognitoUserPools))
+                    if token_issuer(&def.authorizers[&req.name]).is_some() =>
+                {
+                    let a = &def.authorizers[&req.name];
+                    if !out.authorizers.iter().any(|x| x.name.get_ref() == &a.name) {
+                        out.authorizers.push(LambdaAuthorizerConfig {
+                            name: toml::Spanned::new(0..0, a.name.clone()),
+                            kind: if k == AuthorizerKind::Jwt {
+                                "jwt"
+                            } else {
+                                "cognito"
+                            }
+                            .into(),
+                            function: None,
+                            issuer: token_issuer(a),
+                            audience: a.jwt_audience.clone(),
+                            jwks: None,
+                            identity_source: a.identity_source.iter().cloned().collect(),
+                            validation_expression: None,
+                            ttl_seconds: None,
+                            payload_format: None,
+                            simple_responses: false,
+                        });
+                    }
+                    route.authorizer = Some(a.name.clone());
+                    route.scopes = req.scopes.clone();
                 }
                 Some(k) => {
                     route.unsupported_auth = Some(format!("authorizer {} ({k:?})", req.name));
@@ -213,6 +243,15 @@ pub fn from_definition(
     }
     out.warnings.extend(not_yet);
     Ok(out)
+}
+
+/// The issuer a JWT or Cognito authorizer's tokens carry.
+fn token_issuer(a: &super::openapi::Authorizer) -> Option<String> {
+    a.jwt_issuer.clone().or_else(|| {
+        a.provider_arns
+            .first()
+            .and_then(|arn| super::sam::cognito_issuer(arn))
+    })
 }
 
 fn response(r: &IntegrationResponse) -> IntegrationResponseConfig {

@@ -381,10 +381,14 @@ fn read_auth(b: &mut Builder<'_>, id: &str, kind: ApiKind, auth: &Value) {
             a.authorizers.insert(name, "Lambda".into());
             continue;
         }
+        if let Some(config) = token_authorizer(&name, &def, kind) {
+            b.api(id, kind, None).authorizers.push(config);
+            a.lambda.insert(name.clone());
+            a.authorizers.insert(name, "JWT".into());
+            continue;
+        }
         let described = if def.get("UserPoolArn").is_some() {
-            "Cognito user pool"
-        } else if def.get("JwtConfiguration").is_some() {
-            "JWT"
+            "Cognito user pool, whose ARN could not be read"
         } else {
             "unknown"
         };
@@ -473,7 +477,10 @@ fn lambda_authorizer(
         } else {
             "request".into()
         },
-        function: toml::Spanned::new(0..0, function),
+        function: Some(toml::Spanned::new(0..0, function)),
+        issuer: None,
+        audience: vec![],
+        jwks: None,
         identity_source: sources,
         validation_expression: identity
             .and_then(|i| i.get("ValidationExpression"))
@@ -484,6 +491,77 @@ fn lambda_authorizer(
         payload_format: def.get("AuthorizerPayloadFormatVersion").and_then(text),
         simple_responses: def.get("EnableSimpleResponses").and_then(Value::as_bool) == Some(true),
     })
+}
+
+/// A SAM JWT authorizer (HTTP APIs) or Cognito user-pool authorizer (REST APIs) as a config entry. Their keys
+/// sit behind the issuer's `jwks_uri`, which cannot be fetched offline, so they trust the key of
+/// `offcloud token`: tokens minted with `--issuer <the issuer>` pass.
+/// Sources: SAM-DG sam-property-httpapi-oauth2authorizer.md, sam-property-api-cognitoauthorizer.md; the
+/// Cognito issuer is `https://cognito-idp.{region}.amazonaws.com/{userPoolId}` (Cognito developer guide,
+/// amazon-cognito-user-pools-using-tokens-verifying-a-jwt).
+fn token_authorizer(
+    name: &str,
+    def: &Value,
+    kind: ApiKind,
+) -> Option<crate::config::LambdaAuthorizerConfig> {
+    let (issuer, audience, header, kind) = match kind {
+        ApiKind::Http => {
+            let jwt = def.get("JwtConfiguration")?;
+            let issuer = jwt
+                .get("issuer")
+                .or_else(|| jwt.get("Issuer"))
+                .and_then(text)?;
+            let audience = jwt
+                .get("audience")
+                .or_else(|| jwt.get("Audience"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(scalar_text).collect())
+                .unwrap_or_default();
+            let source = def
+                .get("IdentitySource")
+                .and_then(text)
+                .unwrap_or_else(|| "$request.header.Authorization".into());
+            (issuer, audience, source, "jwt")
+        }
+        ApiKind::Rest => {
+            let arn = match def.get("UserPoolArn")? {
+                Value::Array(a) => a.first().map(scalar_text)?,
+                v => scalar_text(v),
+            };
+            let issuer = cognito_issuer(&arn)?;
+            let header = def
+                .get("Identity")
+                .and_then(|i| i.get("Header"))
+                .and_then(text)
+                .unwrap_or_else(|| "Authorization".into());
+            (
+                issuer,
+                vec![],
+                format!("method.request.header.{header}"),
+                "cognito",
+            )
+        }
+    };
+    Some(crate::config::LambdaAuthorizerConfig {
+        name: toml::Spanned::new(0..0, name.to_string()),
+        kind: kind.into(),
+        function: None,
+        issuer: Some(issuer),
+        audience,
+        jwks: None,
+        identity_source: vec![header],
+        validation_expression: None,
+        ttl_seconds: None,
+        payload_format: None,
+        simple_responses: false,
+    })
+}
+
+/// The issuer of a Cognito user pool's tokens, from the pool's ARN.
+pub fn cognito_issuer(arn: &str) -> Option<String> {
+    let (region, rest) = arn.strip_prefix("arn:aws:cognito-idp:")?.split_once(':')?;
+    let pool = rest.split_once(":userpool/")?.1;
+    Some(format!("https://cognito-idp.{region}.amazonaws.com/{pool}"))
 }
 
 /// REST `Cors`: a string or map of API Gateway mapping expressions, whose literals are single-quoted.
@@ -792,7 +870,14 @@ fn add_event(
     match authorizer.as_deref() {
         None | Some("NONE") => {}
         Some("AWS_IAM") => route.iam_auth = true,
-        Some(name) if api_auth.lambda.contains(name) => route.authorizer = Some(name.to_string()),
+        Some(name) if api_auth.lambda.contains(name) => {
+            route.authorizer = Some(name.to_string());
+            route.scopes = auth
+                .and_then(|a| a.get("AuthorizationScopes"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(scalar_text).collect())
+                .unwrap_or_default();
+        }
         Some(name) => {
             let described = api_auth
                 .authorizers

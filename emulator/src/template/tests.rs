@@ -182,7 +182,7 @@ fn import_value_is_refused_by_name() {
 }
 
 #[test]
-fn lambda_authorizers_are_wired_and_others_close_their_routes() {
+fn lambda_and_cognito_authorizers_are_wired() {
     let text = format!(
         "{HEAD}  Api:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: v1\n      Auth:\n        DefaultAuthorizer: Tokens\n        Authorizers:\n          Tokens:\n            FunctionArn: arn:aws:lambda:eu-west-1:123456789012:function:auth\n            Identity:\n              Header: X-Token\n              ReauthorizeEvery: 60\n          Pool:\n            UserPoolArn: arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_x\n{}",
         &function(
@@ -193,12 +193,16 @@ fn lambda_authorizers_are_wired_and_others_close_their_routes() {
     let api = &t.parts.apis[0];
     let route = |p: &str| api.routes.iter().find(|r| r.path == p).unwrap();
     assert_eq!(route("/x").authorizer.as_deref(), Some("Tokens"));
-    let a = &api.authorizers[0];
+    let a = api
+        .authorizers
+        .iter()
+        .find(|a| a.name.get_ref() == "Tokens")
+        .unwrap();
     assert_eq!(
         (
             a.name.get_ref().as_str(),
             a.kind.as_str(),
-            a.function.get_ref().as_str()
+            a.function.as_ref().unwrap().get_ref().as_str()
         ),
         ("Tokens", "token", "auth")
     );
@@ -206,21 +210,17 @@ fn lambda_authorizers_are_wired_and_others_close_their_routes() {
     assert_eq!(a.ttl_seconds, Some(60));
     assert!(route("/open").authorizer.is_none() && route("/open").unsupported_auth.is_none());
     assert!(route("/iam").iam_auth);
-    // A Cognito authorizer is not evaluated yet: its route is closed, and the summary names it.
-    assert!(
-        route("/pool")
-            .unsupported_auth
-            .as_deref()
-            .unwrap()
-            .contains("Pool")
-    );
-    assert!(
-        t.summary
-            .warnings
-            .iter()
-            .any(|w| w.contains("authorizer Pool (Cognito user pool)")),
-        "{:?}",
-        t.summary.warnings
+    // A Cognito authorizer checks tokens from its user pool's issuer, signed by `offcloud token`'s key.
+    assert_eq!(route("/pool").authorizer.as_deref(), Some("Pool"));
+    let pool = api
+        .authorizers
+        .iter()
+        .find(|a| a.name.get_ref() == "Pool")
+        .unwrap();
+    assert_eq!(pool.kind, "cognito");
+    assert_eq!(
+        pool.issuer.as_deref(),
+        Some("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x")
     );
 }
 
@@ -300,11 +300,16 @@ fn a_raw_lambda_authorizer_guards_its_methods() {
     assert_eq!(api.routes[0].authorizer.as_deref(), Some("Auth"));
     let a = &api.authorizers[0];
     assert_eq!(a.kind, "request");
-    assert_eq!(a.function.get_ref(), t.parts.functions[0].name());
+    assert_eq!(
+        a.function.as_ref().unwrap().get_ref(),
+        t.parts.functions[0].name()
+    );
     assert_eq!(
         a.identity_source,
         ["method.request.header.Authorization, method.request.querystring.key"]
     );
-    let cfg = crate::apigw::authorizer_config(ApiKind::Rest, a).unwrap();
-    assert_eq!(cfg.identity_sources.len(), 2);
+    match crate::apigw::authorizer_config(ApiKind::Rest, a).unwrap() {
+        crate::apigw::auth::Checker::Lambda(cfg) => assert_eq!(cfg.identity_sources.len(), 2),
+        _ => panic!("a Lambda authorizer"),
+    }
 }
