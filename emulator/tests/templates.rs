@@ -30,6 +30,35 @@ async fn a_config_api_imports_an_openapi_file() {
     )];
     let (status, _, _) = raw(addr, "GET", "/v1/secret", &signed, b"").await;
     assert_eq!(status, 200);
+    // The definition's request validator: required parameters first, then the body against its model, with
+    // API Gateway's exact 400 bodies (shared notes apigw-authorizers-validation-vtl.md §7).
+    let json = ("content-type", "application/json");
+    let (status, headers, body) =
+        raw(addr, "POST", "/v1/pets", &[json], br#"{"name":"Rex"}"#).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        br#"{"message":"Missing required request parameters: [X-Client]"}"#
+    );
+    assert_eq!(
+        crate::support::header(&headers, "x-amzn-errortype"),
+        Some("BadRequestException")
+    );
+    let client = ("X-Client", "test");
+    let (status, _, body) = raw(addr, "POST", "/v1/pets", &[json, client], b"{}").await;
+    assert_eq!(
+        (status, body.as_slice()),
+        (400, &br#"{"message":"Invalid request body"}"#[..])
+    );
+    let (status, _, _) = raw(
+        addr,
+        "POST",
+        "/v1/pets",
+        &[json, client],
+        br#"{"name":"Rex"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

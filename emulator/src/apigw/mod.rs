@@ -43,6 +43,8 @@ struct Route {
     /// The authorizer in front of the route, and the scopes a JWT must carry (any one).
     authorizer: Option<String>,
     scopes: Vec<String>,
+    /// REST request validation.
+    validation: Option<validate::MethodRules>,
     /// An HTTP API route whose integration asks for payload format 1.0.
     payload_v1: bool,
     /// Selection patterns, compiled to match the whole `errorMessage`, and their statuses.
@@ -61,6 +63,7 @@ struct Api {
     cors: Option<CorsConfig>,
     table: Table<Route>,
     authorizers: auth::Authorizers,
+    models: validate::Models,
 }
 
 /// The API Gateway port's handler.
@@ -185,6 +188,26 @@ impl ApiGateway {
                 .is_some_and(|k| api.api_keys.iter().any(|a| a == k))
         {
             return gateway(403, "ForbiddenException", "Forbidden");
+        }
+        if let Some(rules) = &route.validation {
+            let headers: Vec<(&str, &str)> = req
+                .headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+                .collect();
+            let query = events::query_pairs(req.query.as_deref(), true);
+            let view = validate::RequestView {
+                headers: &headers,
+                query: &query,
+                path: &params,
+                body: &req.body,
+            };
+            if let Err(r) = validate::check(rules, &api.models, &view) {
+                tracing::warn!("{}", r.log);
+                return WireResponse::json(r.status, &r.body)
+                    .header("x-amzn-errortype", r.error_type)
+                    .header("x-amzn-requestid", &request_id);
+            }
         }
         let trace_id = events::trace_id(req, now_ms, &self.env.ids.uuid());
         let binary = match api.kind {
@@ -350,6 +373,19 @@ fn custom_response(route: &Route, failed: bool, payload: Bytes) -> WireResponse 
         .body(payload)
 }
 
+fn method_rules(v: &crate::config::ValidationConfig) -> validate::MethodRules {
+    validate::MethodRules {
+        validator: Some(validate::Validator {
+            body: v.body,
+            parameters: v.parameters,
+        }),
+        required_headers: v.required_headers.clone(),
+        required_query: v.required_query.clone(),
+        required_path: v.required_path.clone(),
+        models: v.models.clone(),
+    }
+}
+
 /// API Gateway's extended request id: 16 characters, as `x-amz-apigw-id` shows it (e.g. `AbCdEfGhIjKlMnO=`).
 fn apigw_id(request_id: &str) -> String {
     let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
@@ -456,6 +492,7 @@ fn build_api(c: &ApiConfig) -> Api {
                 unsupported_auth: r.unsupported_auth.clone(),
                 authorizer: r.authorizer.clone(),
                 scopes: r.scopes.clone(),
+                validation: r.validation.as_ref().map(method_rules),
                 payload_v1: c.kind == ApiKind::Http && r.payload_format.as_deref() == Some("1.0"),
                 responses,
                 timeout: r
@@ -477,6 +514,10 @@ fn build_api(c: &ApiConfig) -> Api {
         cors: c.cors.clone(),
         table,
         authorizers: auth::Authorizers::new(c),
+        // The config's validation has compiled the models once already; an API whose models fail never starts.
+        models: validate::Models::new(&c.models).unwrap_or_else(|_| {
+            validate::Models::new(&BTreeMap::new()).expect("no models compile")
+        }),
     }
 }
 

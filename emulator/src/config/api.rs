@@ -40,6 +40,9 @@ pub struct ApiConfig {
     pub routes: Vec<RouteConfig>,
     #[serde(default, rename = "authorizer")]
     pub authorizers: Vec<LambdaAuthorizerConfig>,
+    /// REST APIs: models (JSON Schema draft 4) that request validation checks bodies against, by name.
+    #[serde(default)]
+    pub models: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -87,6 +90,8 @@ pub struct RouteConfig {
     pub payload_format: Option<String>,
     /// The `[[api.authorizer]]` that decides who reaches this route.
     pub authorizer: Option<String>,
+    /// REST APIs: the route's request validator, API Gateway's `requestValidator` with what it checks.
+    pub validation: Option<ValidationConfig>,
     /// JWT and Cognito authorizers: the scopes the route requires (any one of them).
     #[serde(default)]
     pub scopes: Vec<String>,
@@ -112,6 +117,7 @@ impl RouteConfig {
             timeout_ms: None,
             payload_format: None,
             authorizer: None,
+            validation: None,
             scopes: vec![],
             iam_auth: false,
             unsupported_auth: None,
@@ -162,4 +168,24 @@ pub struct LambdaAuthorizerConfig {
 
 fn default_authorizer_type() -> String {
     "token".into()
+}
+
+/// A REST route's request validation: what the validator checks, the required parameters, and the model each
+/// content type's body must match.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationConfig {
+    #[serde(default)]
+    pub body: bool,
+    #[serde(default)]
+    pub parameters: bool,
+    #[serde(default)]
+    pub required_headers: Vec<String>,
+    #[serde(default)]
+    pub required_query: Vec<String>,
+    #[serde(default)]
+    pub required_path: Vec<String>,
+    /// Content type to model name, e.g. `{ "application/json" = "Pet" }`.
+    #[serde(default)]
+    pub models: BTreeMap<String, String>,
 }

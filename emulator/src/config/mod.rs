@@ -373,6 +373,9 @@ impl Config {
             ));
         }
         for api in &self.apis {
+            if let Err(e) = crate::apigw::validate::Models::new(&api.models) {
+                return Err(src.error(0..0, format!("API {}: {e}", api.name)));
+            }
             for a in &api.authorizers {
                 if let Some(f) = &a.function {
                     let function = f.get_ref();

@@ -391,6 +391,7 @@ impl<'s> Builder<'s> {
                 openapi: None,
                 routes: vec![],
                 authorizers: vec![],
+                models: BTreeMap::new(),
             })
     }
 

@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::openapi::{
-    ApiDefinition, AuthorizerKind, FunctionRef, Integration, IntegrationResponse,
+    ApiDefinition, AuthorizerKind, FunctionRef, Integration, IntegrationResponse, ParameterLocation,
 };
 use crate::config::{
     CorsConfig, IntegrationKind, IntegrationResponseConfig, LambdaAuthorizerConfig, RouteConfig,
+    ValidationConfig,
 };
 
 /// What a definition adds to an API.
@@ -18,6 +19,8 @@ pub struct Imported {
     pub cors: Option<CorsConfig>,
     /// The definition's Lambda authorizers that its routes use.
     pub authorizers: Vec<LambdaAuthorizerConfig>,
+    /// The definition's models, for request validation.
+    pub models: BTreeMap<String, serde_json::Value>,
     pub warnings: Vec<String>,
 }
 
@@ -26,6 +29,7 @@ impl Imported {
     pub fn apply_to(self, api: &mut crate::config::ApiConfig) {
         api.routes.extend(self.routes);
         api.authorizers.extend(self.authorizers);
+        api.models.extend(self.models);
         api.binary_media_types.extend(self.binary_media_types);
         if api.cors.is_none() {
             api.cors = self.cors;
@@ -41,6 +45,7 @@ pub fn from_definition(
     function: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Imported, String> {
     let mut out = Imported {
+        models: def.models.clone(),
         binary_media_types: def.binary_media_types.clone(),
         warnings: def.warnings.clone(),
         ..Imported::default()
@@ -232,12 +237,25 @@ pub fn from_definition(
                 }
             }
         }
-        if let Some(v) = op
-            .request_validator
-            .as_ref()
-            .or(def.default_validator.as_ref())
+        // `request_validator` is the operation's own or the document's default.
+        if let Some(v) = op.request_validator.as_ref()
+            && let Some(validator) = def.request_validators.get(v)
         {
-            not_yet.insert(format!("request validator {v} is not applied yet"));
+            let required = |loc: ParameterLocation| -> Vec<String> {
+                op.parameters
+                    .iter()
+                    .filter(|p| p.required && p.location == loc)
+                    .map(|p| p.name.clone())
+                    .collect()
+            };
+            route.validation = Some(ValidationConfig {
+                body: validator.body,
+                parameters: validator.parameters,
+                required_headers: required(ParameterLocation::Header),
+                required_query: required(ParameterLocation::Query),
+                required_path: required(ParameterLocation::Path),
+                models: op.request_models.clone(),
+            });
         }
         out.routes.push(route);
     }
