@@ -313,3 +313,19 @@ fn a_raw_lambda_authorizer_guards_its_methods() {
         _ => panic!("a Lambda authorizer"),
     }
 }
+
+#[test]
+fn sam_request_models_are_named_not_dropped() {
+    let t = load(&function(
+        "      Events:\n        Post:\n          Type: Api\n          Properties:\n            Path: /x\n            Method: post\n            RequestModel:\n              Model: Pet\n              Required: true\n",
+    ))
+    .unwrap();
+    assert!(
+        t.summary
+            .warnings
+            .iter()
+            .any(|w| w.contains("event Post: RequestModel is not applied yet")),
+        "{:?}",
+        t.summary.warnings
+    );
+}
