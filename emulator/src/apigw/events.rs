@@ -148,14 +148,7 @@ pub fn rest_event(req: &WireRequest, cx: &Context<'_>) -> Value {
         "body": body_value(req, cx.binary),
         "isBase64Encoded": cx.binary && !req.body.is_empty(),
     });
-    if let (Some(a), Some(rc)) = (
-        cx.authorizer,
-        event
-            .get_mut("requestContext")
-            .and_then(Value::as_object_mut),
-    ) {
-        rc.insert("authorizer".into(), a.clone());
-    }
+    set_authorizer(&mut event, cx.authorizer);
     event
 }
 
@@ -219,6 +212,18 @@ pub fn trace_id(req: &WireRequest, now_ms: u64, random: &str) -> String {
         Some(t) if t.contains("Root=") && t.contains("Parent=") => t.to_string(),
         Some(t) if t.contains("Root=") => format!("{t};{parent}"),
         _ => format!("Root=1-{:08x}-{}", now_ms / 1000, &hex[..hex.len().min(24)]),
+    }
+}
+
+/// Puts the route's authorizer output in `requestContext.authorizer`.
+fn set_authorizer(event: &mut Value, authorizer: Option<&Value>) {
+    if let (Some(a), Some(rc)) = (
+        authorizer,
+        event
+            .get_mut("requestContext")
+            .and_then(Value::as_object_mut),
+    ) {
+        rc.insert("authorizer".into(), a.clone());
     }
 }
 
@@ -303,14 +308,7 @@ pub fn http_event(req: &WireRequest, cx: &Context<'_>, route_key: &str) -> Value
         },
         "isBase64Encoded": cx.binary && !req.body.is_empty(),
     });
-    if let (Some(a), Some(rc)) = (
-        cx.authorizer,
-        event
-            .get_mut("requestContext")
-            .and_then(Value::as_object_mut),
-    ) {
-        rc.insert("authorizer".into(), a.clone());
-    }
+    set_authorizer(&mut event, cx.authorizer);
     let obj = event.as_object_mut().expect("an object");
     if !cookies.is_empty() {
         obj.insert("cookies".into(), json!(cookies));
