@@ -177,15 +177,8 @@ pub fn launch(
     };
     let argv = match language {
         Language::Python { .. } => {
-            // `python3` from PATH, so that an activated virtualenv's packages are there, as users expect of a
-            // local run; `OFFCLOUD_PYTHON` names another interpreter. A version-named `python3.12` is not
-            // preferred: version managers such as pyenv put shims on PATH that fail when that version is not
-            // the active one.
-            let python = match std::env::var("OFFCLOUD_PYTHON") {
-                Ok(p) if !p.is_empty() => p,
-                _ => on_path(&["python3".into()])
-                    .ok_or_else(|| format!("runtime {runtime} needs python3 on PATH"))?,
-            };
+            let python =
+                python().ok_or_else(|| format!("runtime {runtime} needs python3 on PATH"))?;
             env.insert("OFFCLOUD_LAYER_DIRS".into(), join(layers.to_vec()));
             env.insert("OFFCLOUD_SDK_PATH".into(), join(vec![sdk_dir("python")]));
             match client {
@@ -302,19 +295,35 @@ pub fn missing_sdk(language: &Language, code_dir: &Path) -> Option<&'static str>
     }
     // Installed in the code's own folder, or importable by the interpreter, counts as present.
     let vendored = match language {
-        Language::Python { .. } => code_dir.join("boto3").exists() || python_has("boto3"),
+        Language::Python { .. } => code_dir.join("boto3").exists() || python_has_boto3(),
         _ => code_dir.join("node_modules/@aws-sdk").exists(),
     };
     (!vendored).then_some(name)
 }
 
-fn python_has(module: &str) -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+/// The interpreter Python functions run with: `python3` from PATH, so that an activated virtualenv's packages
+/// are there, as users expect of a local run; `OFFCLOUD_PYTHON` names another. A version-named `python3.12` is
+/// not preferred: version managers such as pyenv put shims on PATH that fail when that version is not active.
+fn python() -> Option<String> {
+    match std::env::var("OFFCLOUD_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => on_path(&["python3".into()]),
+    }
+}
+
+/// Whether the functions' interpreter can import boto3, asked once per process rather than once per function.
+fn python_has_boto3() -> bool {
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        python().is_some_and(|python| {
+            std::process::Command::new(python)
+                .args(["-c", "import boto3"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    })
 }
 
 /// Whether a source file under `dir` (to `depth` folders, skipping dependencies) contains one of `needles`.
