@@ -400,13 +400,26 @@ async fn cors_preflight_is_answered() {
         b"",
     )
     .await;
-    assert_eq!(r.0, 204);
+    // A REST API answers as SAM's OPTIONS mock integration does: 200, `{}` and static headers.
+    assert_eq!(r.0, 200);
     assert_eq!(header(&r.1, "access-control-allow-origin"), Some("*"));
     assert_eq!(
         header(&r.1, "access-control-allow-methods"),
         Some("GET,POST")
     );
     assert_eq!(header(&r.1, "access-control-max-age"), Some("60"));
+    assert_eq!(r.2, b"{}\n");
+    // A proxy function's answer gets no CORS headers from a REST API: the function adds its own.
+    let r = call(
+        &h,
+        "GET",
+        "/items/1",
+        &[("origin", "http://example.test")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.0, 200);
+    assert_eq!(header(&r.1, "access-control-allow-origin"), None);
 }
 
 #[tokio::test]
@@ -563,6 +576,8 @@ async fn custom_integration_without_a_match_uses_the_default_or_500() {
     )
     .await;
     assert_eq!(r.0, 500, "no match and no default");
+    // AWS logs "No match for output mapping and no default output mapping configured" and answers 500, for a
+    // success as for an error.
     let r = call(&h, "POST", "/c", &[], b"").await;
-    assert_eq!(r.0, 200, "an empty body is the event {{}}");
+    assert_eq!(r.0, 500, "a success without a default response");
 }

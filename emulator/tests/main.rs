@@ -8,6 +8,7 @@ mod clients;
 mod dynamodb;
 mod faults;
 mod invoke_api;
+mod mapping;
 mod process;
 mod rdsdata;
 mod runtime_api;

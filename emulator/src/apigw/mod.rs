@@ -4,7 +4,9 @@
 
 pub mod auth;
 pub mod authorizer;
+pub mod cors;
 pub mod events;
+pub mod integration;
 pub mod jwt;
 pub mod responses;
 pub mod routes;
@@ -47,8 +49,8 @@ struct Route {
     validation: Option<validate::MethodRules>,
     /// An HTTP API route whose integration asks for payload format 1.0.
     payload_v1: bool,
-    /// Selection patterns, compiled to match the whole `errorMessage`, and their statuses.
-    responses: Vec<(Option<regex::Regex>, u16)>,
+    /// Custom and mock integrations: templates, integration responses and header mappings.
+    mapping: Option<integration::Mapping>,
     timeout: Duration,
     route_key: String,
 }
@@ -234,74 +236,12 @@ impl ApiGateway {
             trace_id: &trace_id,
             authorizer: authorizer_context.as_ref(),
         };
-        let payload: Bytes = match (api.kind, route.integration) {
-            (ApiKind::Rest, IntegrationKind::Proxy) => {
-                Bytes::from(events::rest_event(req, &cx).to_string())
+        let mut resp = match &route.mapping {
+            Some(mapping) if api.kind == ApiKind::Rest => {
+                self.mapped(route, mapping, req, &cx).await
             }
-            (ApiKind::Http, _) if route.payload_v1 => {
-                Bytes::from(events::http_v1_event(req, &cx).to_string())
-            }
-            (ApiKind::Http, _) => {
-                Bytes::from(events::http_event(req, &cx, &route.route_key).to_string())
-            }
-            // A custom integration without a mapping template passes the body through.
-            (ApiKind::Rest, IntegrationKind::Lambda)
-                if req.body.iter().all(u8::is_ascii_whitespace) =>
-            {
-                Bytes::from_static(b"{}")
-            }
-            (ApiKind::Rest, IntegrationKind::Lambda) => req.body.clone(),
+            _ => self.proxied(api, route, req, &cx).await,
         };
-        // The invocation runs to its own end or timeout even when the integration times out first, as on AWS:
-        // the gateway stops waiting, the function does not stop.
-        let lambda = self.lambda.clone();
-        let input = InvokeInput::new(route.function.clone(), payload);
-        let invoke = tokio::spawn(async move { lambda.invoke(input).await });
-        let result = match tokio::time::timeout(route.timeout, invoke).await {
-            Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) => Ok(Err(LambdaError::Service(format!(
-                "the invocation failed: {e}"
-            )))),
-            Err(e) => Err(e),
-        };
-        let binary_accept = api.kind == ApiKind::Rest && first_accept_is_binary(api, req);
-        let mut resp = match (api.kind, result) {
-            // Source: https://repost.aws/knowledge-center/api-gateway-504-errors (INTEGRATION_TIMEOUT).
-            (ApiKind::Rest, Err(_)) => gateway(504, "InternalServerErrorException", "Endpoint request timed out"),
-            // HTTP APIs answer a timed-out integration with 503 `{"message":"Service Unavailable"}`, as users have
-            // recorded it (cortexlabs/cortex#1225, serverless/serverless#11222).
-            (ApiKind::Http, Err(_)) => gateway(503, "ServiceUnavailableException", "Service Unavailable"),
-            (_, Ok(Err(e))) => self.invoke_failed(api.kind, &e),
-            (ApiKind::Rest, Ok(Ok(out))) => match route.integration {
-                IntegrationKind::Proxy if out.function_error.is_some() => {
-                    tracing::warn!("Lambda execution failed with status 200 due to customer function error: {}", String::from_utf8_lossy(&out.payload));
-                    gateway(502, "InternalServerErrorException", "Internal server error")
-                }
-                IntegrationKind::Proxy => responses::rest_response(&out.payload, binary_accept).unwrap_or_else(|m| {
-                    if m == responses::BAD_BASE64 {
-                        // An undecodable body for a binary Accept is the gateway's 500 (shared notes §11.2).
-                        tracing::warn!("Execution failed: the proxy response's body is not valid base64");
-                        return gateway(500, "InternalServerErrorException", "Internal server error");
-                    }
-                    tracing::warn!("Execution failed due to configuration error: Malformed Lambda proxy response ({})", m.0);
-                    gateway(502, "InternalServerErrorException", "Internal server error")
-                }),
-                IntegrationKind::Lambda => custom_response(route, out.function_error.is_some(), out.payload),
-            },
-            (ApiKind::Http, Ok(Ok(out))) if out.function_error.is_some() => {
-                gateway(500, "InternalServerErrorException", "Internal Server Error")
-            }
-            // Format 1.0 answers are read as a REST proxy's are.
-            (ApiKind::Http, Ok(Ok(out))) if route.payload_v1 => responses::rest_response(&out.payload, true)
-                .unwrap_or_else(|_| gateway(500, "InternalServerErrorException", "Internal Server Error")),
-            (ApiKind::Http, Ok(Ok(out))) => responses::http_response(&out.payload)
-                .unwrap_or_else(|_| gateway(500, "InternalServerErrorException", "Internal Server Error")),
-        };
-        if let Some(cors) = &api.cors
-            && let Some(origin) = cors_origin(cors, req)
-        {
-            resp = resp.header("access-control-allow-origin", origin);
-        }
         // The gateway's own headers. Source: responses recorded from real API Gateway (shared notes §11.3):
         // REST answers carry `x-amzn-RequestId` and `x-amz-apigw-id`, proxy answers `X-Amzn-Trace-Id` too; HTTP
         // APIs answer with `apigw-requestid`.
@@ -318,6 +258,107 @@ impl ApiGateway {
             ApiKind::Http => resp
                 .header("x-amzn-requestid", &request_id)
                 .header("apigw-requestid", apigw_id(&request_id)),
+        }
+    }
+
+    /// A Lambda proxy integration (REST, or either HTTP API payload format): the event in, the result out.
+    async fn proxied(
+        &self,
+        api: &Api,
+        route: &Route,
+        req: &WireRequest,
+        cx: &Context<'_>,
+    ) -> WireResponse {
+        let payload = Bytes::from(
+            match api.kind {
+                ApiKind::Rest => events::rest_event(req, cx),
+                ApiKind::Http if route.payload_v1 => events::http_v1_event(req, cx),
+                ApiKind::Http => events::http_event(req, cx, &route.route_key),
+            }
+            .to_string(),
+        );
+        let binary_accept = api.kind == ApiKind::Rest && first_accept_is_binary(api, req);
+        match (api.kind, self.invoke(route, payload).await) {
+            // Source: https://repost.aws/knowledge-center/api-gateway-504-errors (INTEGRATION_TIMEOUT).
+            (ApiKind::Rest, Err(())) => gateway(504, "InternalServerErrorException", "Endpoint request timed out"),
+            // HTTP APIs answer a timed-out integration with 503 `{"message":"Service Unavailable"}`, as users have
+            // recorded it (cortexlabs/cortex#1225, serverless/serverless#11222).
+            (ApiKind::Http, Err(())) => gateway(503, "ServiceUnavailableException", "Service Unavailable"),
+            (_, Ok(Err(e))) => self.invoke_failed(api.kind, &e),
+            (ApiKind::Rest, Ok(Ok(out))) if out.function_error.is_some() => {
+                tracing::warn!("Lambda execution failed with status 200 due to customer function error: {}", String::from_utf8_lossy(&out.payload));
+                gateway(502, "InternalServerErrorException", "Internal server error")
+            }
+            (ApiKind::Rest, Ok(Ok(out))) => responses::rest_response(&out.payload, binary_accept).unwrap_or_else(|m| {
+                if m == responses::BAD_BASE64 {
+                    // An undecodable body for a binary Accept is the gateway's 500 (shared notes §11.2).
+                    tracing::warn!("Execution failed: the proxy response's body is not valid base64");
+                    return gateway(500, "InternalServerErrorException", "Internal server error");
+                }
+                tracing::warn!("Execution failed due to configuration error: Malformed Lambda proxy response ({})", m.0);
+                gateway(502, "InternalServerErrorException", "Internal server error")
+            }),
+            (ApiKind::Http, Ok(Ok(out))) if out.function_error.is_some() => {
+                gateway(500, "InternalServerErrorException", "Internal Server Error")
+            }
+            // Format 1.0 answers are read as a REST proxy's are.
+            (ApiKind::Http, Ok(Ok(out))) if route.payload_v1 => responses::rest_response(&out.payload, true)
+                .unwrap_or_else(|_| gateway(500, "InternalServerErrorException", "Internal Server Error")),
+            (ApiKind::Http, Ok(Ok(out))) => responses::http_response(&out.payload)
+                .unwrap_or_else(|_| gateway(500, "InternalServerErrorException", "Internal Server Error")),
+        }
+    }
+
+    /// A REST API's Lambda custom or mock integration, through its mapping templates.
+    async fn mapped(
+        &self,
+        route: &Route,
+        mapping: &integration::Mapping,
+        req: &WireRequest,
+        cx: &Context<'_>,
+    ) -> WireResponse {
+        let render = render_context(&events::rest_event(req, cx), cx.stage_variables);
+        let mapped = match mapping.request(req, render.clone()) {
+            Ok(m) => m,
+            Err(resp) => return *resp,
+        };
+        let accept = req.header("accept");
+        if route.integration == IntegrationKind::Mock {
+            return mapping.mock_response(&mapped, accept, render);
+        }
+        match self.invoke(route, mapped.payload.clone()).await {
+            Err(()) => gateway(
+                504,
+                "InternalServerErrorException",
+                "Endpoint request timed out",
+            ),
+            Ok(Err(e)) => self.invoke_failed(ApiKind::Rest, &e),
+            Ok(Ok(out)) => {
+                let answer = integration::Answer {
+                    payload: &out.payload,
+                    failed: out.function_error.is_some(),
+                };
+                mapping.lambda_response(&answer, accept, render, &mapped.overrides)
+            }
+        }
+    }
+
+    /// Invokes the route's function. The invocation runs to its own end or timeout even when the integration
+    /// times out first (`Err(())`), as on AWS: the gateway stops waiting, the function does not stop.
+    async fn invoke(
+        &self,
+        route: &Route,
+        payload: Bytes,
+    ) -> Result<Result<crate::lambda::InvokeOutput, LambdaError>, ()> {
+        let lambda = self.lambda.clone();
+        let input = InvokeInput::new(route.function.clone(), payload);
+        let invoke = tokio::spawn(async move { lambda.invoke(input).await });
+        match tokio::time::timeout(route.timeout, invoke).await {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => Ok(Err(LambdaError::Service(format!(
+                "the invocation failed: {e}"
+            )))),
+            Err(_) => Err(()),
         }
     }
 
@@ -340,37 +381,23 @@ impl ApiGateway {
     }
 }
 
-/// A Lambda custom integration's response: success takes the default response's status (200 unless configured);
-/// an error's `errorMessage` picks the first integration response whose pattern matches it whole, else the
-/// default response, else 500. The body is the function's result or error document.
-/// Source: https://docs.aws.amazon.com/apigateway/latest/api/API_IntegrationResponse.html (selectionPattern)
-fn custom_response(route: &Route, failed: bool, payload: Bytes) -> WireResponse {
-    let default = route
-        .responses
-        .iter()
-        .find(|(p, _)| p.is_none())
-        .map(|(_, s)| *s);
-    let status = if failed {
-        let message = serde_json::from_slice::<Value>(&payload)
-            .ok()
-            .and_then(|v| {
-                v.get("errorMessage")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
-        route
-            .responses
-            .iter()
-            .find_map(|(p, s)| p.as_ref().filter(|p| p.is_match(&message)).map(|_| *s))
-            .or(default)
-            .unwrap_or(500)
-    } else {
-        default.unwrap_or(200)
+/// What a mapping template sees of a request, from its REST proxy event: `$input.params()` and `$context`.
+fn render_context(event: &Value, stage_variables: &BTreeMap<String, String>) -> vtl::RenderContext {
+    let strings = |v: &Value| -> BTreeMap<String, String> {
+        v.as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect()
     };
-    WireResponse::new(status)
-        .header("content-type", "application/json")
-        .body(payload)
+    vtl::RenderContext {
+        body: String::new(),
+        path: strings(&event["pathParameters"]),
+        querystring: strings(&event["queryStringParameters"]),
+        header: strings(&event["headers"]),
+        context: event["requestContext"].clone(),
+        stage_variables: stage_variables.clone(),
+    }
 }
 
 fn method_rules(v: &crate::config::ValidationConfig) -> validate::MethodRules {
@@ -424,58 +451,18 @@ fn media_matches(pattern: &str, content_type: &str) -> bool {
     }
 }
 
-fn cors_origin(cors: &CorsConfig, req: &WireRequest) -> Option<String> {
-    let origin = req.header("origin")?;
-    if cors.allow_origins.iter().any(|o| o == "*") {
-        return Some("*".into());
-    }
-    cors.allow_origins.iter().find(|o| *o == origin).cloned()
-}
-
-fn preflight(cors: &CorsConfig, req: &WireRequest) -> WireResponse {
-    let mut r = WireResponse::new(204);
-    if let Some(origin) = cors_origin(cors, req) {
-        r = r.header("access-control-allow-origin", origin);
-        let methods = if cors.allow_methods.is_empty() {
-            "*".to_string()
-        } else {
-            cors.allow_methods.join(",")
-        };
-        r = r.header("access-control-allow-methods", methods);
-        let headers = if cors.allow_headers.is_empty() {
-            req.header("access-control-request-headers")
-                .unwrap_or("*")
-                .to_string()
-        } else {
-            cors.allow_headers.join(",")
-        };
-        r = r.header("access-control-allow-headers", headers);
-        if let Some(age) = cors.max_age {
-            r = r.header("access-control-max-age", age.to_string());
-        }
-    }
-    r
-}
-
 fn build_api(c: &ApiConfig) -> Api {
     let mut table = Table::default();
     for r in &c.routes {
-        let responses = r
-            .responses
-            .iter()
-            .map(|resp| {
-                let pattern = resp
-                    .pattern
-                    .as_ref()
-                    .and_then(|p| selection_pattern(p.get_ref()).ok());
-                (pattern, resp.status)
-            })
-            .collect();
+        // The config's validation has compiled every mapping once already.
+        let mapping = integration::is_mapped(r.integration)
+            .then(|| integration::Mapping::compile(r).ok())
+            .flatten();
         let default_timeout = match c.kind {
             ApiKind::Rest => REST_TIMEOUT,
             ApiKind::Http => HTTP_TIMEOUT,
         };
-        let method = r.method.to_ascii_uppercase();
+        let method = r.method.get_ref().to_ascii_uppercase();
         let route_key = if method == "ANY" && r.path == "$default" {
             "$default".into()
         } else {
@@ -494,7 +481,7 @@ fn build_api(c: &ApiConfig) -> Api {
                 scopes: r.scopes.clone(),
                 validation: r.validation.as_ref().map(method_rules),
                 payload_v1: c.kind == ApiKind::Http && r.payload_format.as_deref() == Some("1.0"),
-                responses,
+                mapping,
                 timeout: r
                     .timeout_ms
                     .map(Duration::from_millis)
@@ -518,6 +505,29 @@ fn build_api(c: &ApiConfig) -> Api {
         models: validate::Models::new(&c.models).unwrap_or_else(|_| {
             validate::Models::new(&BTreeMap::new()).expect("no models compile")
         }),
+    }
+}
+
+/// The gateway's own answer to an `OPTIONS` request on an API with CORS, when it gives one. A REST path's own
+/// `OPTIONS` method, and any HTTP API route that matches `OPTIONS`, wins over it (DG:http-api-cors).
+fn preflight(api: &Api, cors: &CorsConfig, path: &str, req: &WireRequest) -> Option<WireResponse> {
+    match api.kind {
+        ApiKind::Rest => {
+            let mut methods = Vec::new();
+            for (key, template, route) in api.table.iter() {
+                if template.matches(path).is_some() {
+                    if key == "OPTIONS" && route.route_key.starts_with("OPTIONS ") {
+                        return None;
+                    }
+                    methods.push(key);
+                }
+            }
+            (!methods.is_empty())
+                .then(|| cors::rest_preflight(cors, cors::sam_default_methods(methods.into_iter())))
+        }
+        ApiKind::Http => (cors::is_preflight(req)
+            && !matches!(api.table.lookup("OPTIONS", path), Lookup::Found(_)))
+        .then(|| cors::http_preflight(cors, req)),
     }
 }
 
@@ -558,9 +568,9 @@ impl Handler for ApiGateway {
             let path = strip_stage(api, &req.path).to_string();
             if method == "OPTIONS"
                 && let Some(cors) = &api.cors
-                && !matches!(api.table.lookup("ANY", &path), Lookup::NotFound)
+                && let Some(answer) = preflight(api, cors, &path, &req)
             {
-                return preflight(cors, &req);
+                return answer;
             }
             if let Lookup::Found(found) = api.table.lookup(&method, &path)
                 && best.as_ref().is_none_or(|(_, _, b)| found.rank < b.rank)
@@ -570,9 +580,13 @@ impl Handler for ApiGateway {
         }
         if let Some((api, path, found)) = best {
             let resource = found.template.text.clone();
-            return self
+            let resp = self
                 .dispatch(api, found.route, &resource, &path, found.params, &req)
                 .await;
+            return match (&api.cors, api.kind) {
+                (Some(c), ApiKind::Http) => cors::http_decorate(c, &req, resp),
+                _ => resp,
+            };
         }
         if rest_seen {
             // REST APIs answer an unknown route or method with 403, not 404.

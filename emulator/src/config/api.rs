@@ -67,15 +67,21 @@ pub enum IntegrationKind {
     /// Lambda proxy integration (`AWS_PROXY`).
     #[default]
     Proxy,
-    /// Lambda custom integration (`AWS`), whose errors are mapped to status codes by `selectionPattern`.
+    /// Lambda custom integration (`AWS`): mapping templates shape the function's event and its answer, and
+    /// errors are mapped to status codes by `selectionPattern`.
     Lambda,
+    /// A mock integration (`MOCK`): the request template's `statusCode` picks the integration response, whose
+    /// template writes the body. No function runs.
+    Mock,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
-    pub method: String,
+    pub method: Spanned<String>,
     pub path: String,
+    /// The function the integration invokes; a mock route has none.
+    #[serde(default = "no_function")]
     pub function: Spanned<String>,
     #[serde(default)]
     pub integration: IntegrationKind,
@@ -84,6 +90,11 @@ pub struct RouteConfig {
     /// Integration responses of a custom integration, tried in order.
     #[serde(default, rename = "response")]
     pub responses: Vec<IntegrationResponseConfig>,
+    /// Custom and mock integrations: request mapping templates (VTL) by content type.
+    #[serde(default)]
+    pub request_templates: BTreeMap<String, String>,
+    /// Custom integrations: `passthroughBehavior`, `when_no_match` (the default), `when_no_templates` or `never`.
+    pub passthrough: Option<String>,
     /// Milliseconds; API Gateway's default and maximum is 29 s for REST and 30 s for HTTP APIs.
     pub timeout_ms: Option<u64>,
     /// An HTTP API's payload format: `2.0` (the default) or `1.0`, the REST API's event shape.
@@ -104,16 +115,22 @@ pub struct RouteConfig {
     pub unsupported_auth: Option<String>,
 }
 
+fn no_function() -> Spanned<String> {
+    Spanned::new(0..0, String::new())
+}
+
 impl RouteConfig {
     /// A Lambda proxy route with every optional setting at its default.
     pub fn proxy(method: &str, path: &str, function: &str) -> Self {
         Self {
-            method: method.to_string(),
+            method: Spanned::new(0..0, method.to_string()),
             path: path.to_string(),
             function: Spanned::new(0..0, function.to_string()),
             integration: IntegrationKind::Proxy,
             api_key_required: false,
             responses: vec![],
+            request_templates: BTreeMap::new(),
+            passthrough: None,
             timeout_ms: None,
             payload_format: None,
             authorizer: None,
@@ -131,6 +148,13 @@ pub struct IntegrationResponseConfig {
     /// A Java-style regular expression matched against the whole `errorMessage`; absent for the default response.
     pub pattern: Option<Spanned<String>>,
     pub status: u16,
+    /// Response mapping templates (VTL) by content type, chosen by the request's `Accept`.
+    #[serde(default)]
+    pub templates: BTreeMap<String, String>,
+    /// Method response headers and where their values come from: `'static'`, `integration.response.body`,
+    /// `integration.response.body.a.b`, `integration.response.header.X`, `stageVariables.x` or `context.x`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
 }
 
 /// An authorizer: `[[api.authorizer]]`, named by routes' `authorizer`.

@@ -404,9 +404,41 @@ impl Config {
                         r.function.span(),
                         format!(
                             "route {} {} names authorizer {name:?}, which API {} does not declare",
-                            r.method, r.path, api.name
+                            r.method.get_ref(),
+                            r.path,
+                            api.name
                         ),
                     ));
+                }
+                let at = |m: String| {
+                    src.error(
+                        r.method.span(),
+                        format!("route {} {}: {m}", r.method.get_ref(), r.path),
+                    )
+                };
+                if crate::apigw::integration::is_mapped(r.integration) {
+                    crate::apigw::integration::Mapping::compile(r).map_err(at)?;
+                } else if !r.request_templates.is_empty()
+                    || r.passthrough.is_some()
+                    || r.responses
+                        .iter()
+                        .any(|x| !x.templates.is_empty() || !x.headers.is_empty())
+                {
+                    return Err(at(
+                        "mapping templates and response headers apply only to `lambda` and `mock` \
+                                   integrations; a proxy function writes its own answer"
+                            .into(),
+                    ));
+                }
+                match (r.integration, r.function.get_ref().is_empty()) {
+                    (IntegrationKind::Mock, true) => continue,
+                    (IntegrationKind::Mock, false) => {
+                        return Err(at(
+                            "a mock integration runs no function; remove `function`".into()
+                        ));
+                    }
+                    (_, true) => return Err(at("the route needs `function`".into())),
+                    _ => {}
                 }
                 // A route may name an alias or version: `name:qualifier`.
                 let function = r.function.get_ref();
@@ -418,7 +450,7 @@ impl Config {
                         r.function.span(),
                         format!(
                             "route {} {} names unknown function {:?}",
-                            r.method,
+                            r.method.get_ref(),
                             r.path,
                             r.function.get_ref()
                         ),

@@ -371,6 +371,7 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         let integration_kind = match kind.as_str() {
             "AWS_PROXY" => IntegrationKind::Proxy,
             "AWS" if uri.contains(":lambda:path/") => IntegrationKind::Lambda,
+            "MOCK" => IntegrationKind::Mock,
             other => {
                 b.summary.warnings.push(format!(
                     "{id}: {method} {path}: {} integrations are not emulated; the method is not served",
@@ -380,8 +381,9 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
                 continue;
             }
         };
-        let function = match super::openapi::lambda_uri_function(&uri) {
-            Some(FunctionRef::Arn { name, .. }) => b.function_named(&name),
+        let function = match (integration_kind, super::openapi::lambda_uri_function(&uri)) {
+            (IntegrationKind::Mock, _) => Some(String::new()),
+            (_, Some(FunctionRef::Arn { name, .. })) => b.function_named(&name),
             _ => None,
         }
         .ok_or_else(|| {
@@ -424,17 +426,16 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
                     .get("StatusCode")
                     .and_then(|s| text(s)?.parse().ok())
                     .unwrap_or(200),
+                templates: string_map(r.get("ResponseTemplates")),
+                headers: string_map(r.get("ResponseParameters")),
             });
-            if r.get("ResponseTemplates").is_some() {
-                b.summary.warnings.push(format!(
-                    "{id}: response mapping templates are not applied yet"
-                ));
-            }
         }
-        if integration.get("RequestTemplates").is_some() {
-            b.summary.warnings.push(format!(
-                "{id}: request mapping templates are not applied yet; the body passes through"
-            ));
+        route.request_templates = string_map(integration.get("RequestTemplates"));
+        route.passthrough = integration.get("PassthroughBehavior").and_then(text);
+        if integration_kind != IntegrationKind::Proxy
+            && let Err(e) = crate::apigw::integration::Mapping::compile(&route)
+        {
+            return Err(b.error(&at(&id), format!("{id}: {e}")));
         }
         b.add_route(&api, route);
         b.handled.insert(id);
@@ -599,4 +600,13 @@ fn route_key(key: &str) -> (String, String) {
         Some((m, p)) => (m.to_ascii_uppercase(), p.to_string()),
         None => ("ANY".into(), "$default".into()),
     }
+}
+
+/// A map of strings, such as `RequestTemplates` or `ResponseParameters`.
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), text(v)?)))
+        .collect()
 }

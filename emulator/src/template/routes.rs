@@ -102,37 +102,28 @@ pub fn from_definition(
             Integration::Lambda {
                 function,
                 request_templates,
+                passthrough_behavior,
                 responses,
                 timeout_ms,
                 ..
             } => {
-                if !request_templates.is_empty()
-                    || responses.iter().any(|r| !r.response_templates.is_empty())
-                {
-                    not_yet.insert(format!(
-                        "{at}: mapping templates are not applied yet; the body passes through unchanged"
-                    ));
-                }
                 let mut r = RouteConfig::proxy(&op.method, &op.path, &find(function, at)?);
                 r.integration = IntegrationKind::Lambda;
                 r.timeout_ms = *timeout_ms;
+                r.request_templates = request_templates.clone();
+                r.passthrough = passthrough_behavior.clone();
                 r.responses = responses.iter().map(response).collect();
-                r
+                mapped(r, at)?
             }
-            Integration::Mock { responses, .. } => {
-                if op.method == "OPTIONS"
-                    && out.cors.is_none()
-                    && let Some(cors) = mock_cors(responses)
-                {
-                    // SAM's CORS preflight, answered by the gateway's own CORS handling.
-                    out.cors = Some(cors);
-                } else {
-                    out.warnings.push(format!(
-                        "{at}: {} {}: mock integrations are not emulated yet; the route is not served",
-                        op.method, op.path
-                    ));
-                }
-                continue;
+            Integration::Mock {
+                request_templates,
+                responses,
+            } => {
+                let mut r = RouteConfig::proxy(&op.method, &op.path, "");
+                r.integration = IntegrationKind::Mock;
+                r.request_templates = request_templates.clone();
+                r.responses = responses.iter().map(response).collect();
+                mapped(r, at)?
             }
             Integration::Http { uri, .. } => {
                 out.warnings.push(format!(
@@ -276,39 +267,14 @@ fn response(r: &IntegrationResponse) -> IntegrationResponseConfig {
     IntegrationResponseConfig {
         pattern: r.pattern.clone().map(|p| toml::Spanned::new(0..0, p)),
         status: r.status,
+        templates: r.response_templates.clone(),
+        headers: r.response_parameters.clone(),
     }
 }
 
-/// The CORS settings of a mock OPTIONS operation, as SAM writes them: the default response's
-/// `method.response.header.Access-Control-Allow-*` parameters, whose values are quoted literals.
-/// Source: SAM swagger/swagger.py `_options_method_response_for_cors` (shared notes §12).
-fn mock_cors(responses: &[IntegrationResponse]) -> Option<CorsConfig> {
-    let params = &responses
-        .iter()
-        .find(|r| r.pattern.is_none())?
-        .response_parameters;
-    let get = |h: &str| {
-        params
-            .get(&format!("method.response.header.Access-Control-{h}"))
-            .map(|v| v.trim().trim_matches('\'').to_string())
-    };
-    let list = |h: &str| -> Vec<String> {
-        get(h)
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let origin = get("Allow-Origin")?;
-    Some(CorsConfig {
-        allow_origins: vec![origin],
-        allow_methods: list("Allow-Methods"),
-        allow_headers: list("Allow-Headers"),
-        expose_headers: list("Expose-Headers"),
-        max_age: get("Max-Age").and_then(|v| v.parse().ok()),
-        allow_credentials: get("Allow-Credentials").as_deref() == Some("true"),
-    })
+/// Checks a custom or mock route's templates, patterns and header mappings, naming the operation on failure.
+fn mapped(r: RouteConfig, at: &str) -> Result<RouteConfig, String> {
+    crate::apigw::integration::Mapping::compile(&r)
+        .map(|_| r)
+        .map_err(|e| format!("{at}: {e}"))
 }

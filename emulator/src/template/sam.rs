@@ -579,8 +579,11 @@ fn rest_cors(c: &Value) -> CorsConfig {
         .unwrap_or_default()
     };
     match c {
+        // `AllowOrigin` defaults to `'*'` (SAM CorsProperties).
         Value::Object(m) => CorsConfig {
-            allow_origins: list(m.get("AllowOrigin")),
+            allow_origins: m
+                .get("AllowOrigin")
+                .map_or_else(|| vec!["*".to_string()], |o| list(Some(o))),
             allow_methods: list(m.get("AllowMethods")),
             allow_headers: list(m.get("AllowHeaders")),
             max_age: m.get("MaxAge").and_then(|v| unquote(v).parse().ok()),

@@ -79,7 +79,10 @@ fn implicit_apis_and_the_http_default_route() {
         .unwrap();
     assert_eq!(rest.stage.as_deref(), Some("Prod"));
     assert_eq!(
-        (rest.routes[0].method.as_str(), rest.routes[0].path.as_str()),
+        (
+            rest.routes[0].method.get_ref().as_str(),
+            rest.routes[0].path.as_str()
+        ),
         ("GET", "/items/{id}")
     );
     let http = t
@@ -90,7 +93,10 @@ fn implicit_apis_and_the_http_default_route() {
         .unwrap();
     assert_eq!(http.kind, ApiKind::Http);
     assert_eq!(
-        (http.routes[0].method.as_str(), http.routes[0].path.as_str()),
+        (
+            http.routes[0].method.get_ref().as_str(),
+            http.routes[0].path.as_str()
+        ),
         ("ANY", "$default")
     );
 }
