@@ -60,6 +60,9 @@ pub struct Step {
     pub invariant: Option<Invariant>,
     #[serde(default)]
     pub redact: Vec<Redaction>,
+    /// Response headers to snapshot besides the usual few (content type, error type, cookies, CORS origin).
+    #[serde(default)]
+    pub keep_headers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

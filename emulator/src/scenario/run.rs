@@ -144,7 +144,7 @@ async fn once(
             .api
             .as_deref()
             .ok_or("no API Gateway is configured")?;
-        return Ok(result(send_http(client, api, h).await?));
+        return Ok(result(send_http(client, api, h).await?, &st.keep_headers));
     }
     let aws = target.aws.as_deref().ok_or("no AWS endpoint")?;
     if let Some(inv) = &st.invoke {
@@ -159,10 +159,10 @@ async fn once(
             .send("POST", &url, &[], Bytes::from(event))
             .await
             .map_err(|e| e.to_string())?;
-        return Ok(result(r));
+        return Ok(result(r, &st.keep_headers));
     }
     let call = st.aws.as_ref().ok_or("no call")?;
-    Ok(result(send_aws(client, aws, call).await?))
+    Ok(result(send_aws(client, aws, call).await?, &st.keep_headers))
 }
 
 async fn concurrent(
@@ -336,22 +336,28 @@ async fn send_aws(client: &Client, aws: &str, call: &AwsCall) -> Result<WireResp
 }
 
 /// A response as a snapshot value: the status, the headers that matter, and the body (parsed when JSON).
-fn result(r: WireResponse) -> Value {
+fn result(r: WireResponse, extra: &[String]) -> Value {
     let mut headers = serde_json::Map::new();
-    for name in KEPT_HEADERS {
+    let extra = extra.iter().map(|h| h.to_ascii_lowercase());
+    let names: Vec<String> = KEPT_HEADERS
+        .iter()
+        .map(|h| h.to_string())
+        .chain(extra)
+        .collect();
+    for name in &names {
         let values: Vec<&str> = r
             .headers
-            .get_all(*name)
+            .get_all(name.as_str())
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
         match values.as_slice() {
             [] => {}
             [one] => {
-                headers.insert((*name).into(), Value::from(*one));
+                headers.insert(name.clone(), Value::from(*one));
             }
             many => {
-                headers.insert((*name).into(), json!(many));
+                headers.insert(name.clone(), json!(many));
             }
         }
     }

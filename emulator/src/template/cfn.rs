@@ -341,6 +341,7 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         }
         b.handled.insert(id);
     }
+    let validators = validators_and_models(b)?;
     for id in ids_of(b, "AWS::ApiGateway::Method") {
         let props = b.properties(&id)?;
         let Some(api) = api_by_id(b, props.get("RestApiId")) else {
@@ -430,6 +431,7 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
                 headers: string_map(r.get("ResponseParameters")),
             });
         }
+        route.validation = method_validation(&props, &validators);
         route.request_templates = string_map(integration.get("RequestTemplates"));
         route.passthrough = integration.get("PassthroughBehavior").and_then(text);
         if integration_kind != IntegrationKind::Proxy
@@ -456,7 +458,6 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         b.handled.insert(id);
     }
     for kind in [
-        "AWS::ApiGateway::Model",
         "AWS::ApiGateway::UsagePlan",
         "AWS::ApiGateway::UsagePlanKey",
     ] {
@@ -464,13 +465,80 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
             b.handled.insert(id);
         }
     }
+    Ok(())
+}
+
+/// Request validators and models, by the text their `Ref` gives, which is what methods name them by.
+/// Source: CFN-UG aws-resource-apigateway-requestvalidator.md, aws-resource-apigateway-model.md.
+fn validators_and_models(
+    b: &mut Builder<'_>,
+) -> Result<BTreeMap<String, (bool, bool)>, TemplateError> {
+    let mut validators = BTreeMap::new();
     for id in ids_of(b, "AWS::ApiGateway::RequestValidator") {
-        b.summary
-            .warnings
-            .push(format!("{id}: request validation is not applied yet"));
+        let props = b.properties(&id)?;
+        let own = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", &id])?);
+        let flag = |k: &str| props.get(k).and_then(text).as_deref() == Some("true");
+        validators.insert(
+            own,
+            (
+                flag("ValidateRequestBody"),
+                flag("ValidateRequestParameters"),
+            ),
+        );
         b.handled.insert(id);
     }
-    Ok(())
+    for id in ids_of(b, "AWS::ApiGateway::Model") {
+        let props = b.properties(&id)?;
+        let own = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", &id])?);
+        let schema = match props.get("Schema") {
+            Some(Value::String(s)) => serde_json::from_str(s)
+                .map_err(|e| b.error(&at(&id), format!("{id}: Schema is not JSON: {e}")))?,
+            Some(v) => v.clone(),
+            None => json!({"type": "object"}),
+        };
+        let Some(api) = api_by_id(b, props.get("RestApiId")) else {
+            return Err(b.error(
+                &at(&id),
+                format!("{id}: RestApiId is not an AWS::ApiGateway::RestApi of this template"),
+            ));
+        };
+        b.api(&api, ApiKind::Rest, None).models.insert(own, schema);
+        b.handled.insert(id);
+    }
+    Ok(validators)
+}
+
+/// A method's request validation: its validator, required `RequestParameters` and `RequestModels`.
+fn method_validation(
+    props: &Value,
+    validators: &BTreeMap<String, (bool, bool)>,
+) -> Option<crate::config::ValidationConfig> {
+    let (body, parameters) = *validators.get(&props.get("RequestValidatorId").map(scalar_text)?)?;
+    let mut v = crate::config::ValidationConfig {
+        body,
+        parameters,
+        models: string_map(props.get("RequestModels")),
+        ..Default::default()
+    };
+    for (key, required) in props
+        .get("RequestParameters")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if !(required.as_bool() == Some(true) || text(required).as_deref() == Some("true")) {
+            continue;
+        }
+        let name = |p: &str| key.strip_prefix(p).map(str::to_string);
+        if let Some(n) = name("method.request.header.") {
+            v.required_headers.push(n);
+        } else if let Some(n) = name("method.request.querystring.") {
+            v.required_query.push(n);
+        } else if let Some(n) = name("method.request.path.") {
+            v.required_path.push(n);
+        }
+    }
+    Some(v)
 }
 
 fn http_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {

@@ -321,17 +321,93 @@ fn a_raw_lambda_authorizer_guards_its_methods() {
 }
 
 #[test]
-fn sam_request_models_are_named_not_dropped() {
-    let t = load(&function(
-        "      Events:\n        Post:\n          Type: Api\n          Properties:\n            Path: /x\n            Method: post\n            RequestModel:\n              Model: Pet\n              Required: true\n",
-    ))
-    .unwrap();
-    assert!(
-        t.summary
-            .warnings
-            .iter()
-            .any(|w| w.contains("event Post: RequestModel is not applied yet")),
-        "{:?}",
-        t.summary.warnings
+fn sam_request_models_and_parameters_become_validation() {
+    let text = format!(
+        "{HEAD}  Api:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: v1\n      Models:\n        Pet:\n          type: object\n          required: [name]\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Handler: app.handler\n      CodeUri: src\n      Events:\n        Post:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: /pets\n            Method: post\n            RequestModel:\n              Model: Pet\n              Required: true\n              ValidateBody: true\n            RequestParameters:\n              - method.request.header.X-Optional\n              - method.request.querystring.owner:\n                  Required: true\n        NoValidator:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: /pets\n            Method: get\n            RequestModel:\n              Model: Pet\n"
     );
+    let t = load(&text).unwrap();
+    let api = &t.parts.apis[0];
+    // SAM keeps models under lower-cased names.
+    assert_eq!(api.models["pet"]["required"], serde_json::json!(["name"]));
+    let post = api
+        .routes
+        .iter()
+        .find(|r| r.method.get_ref() == "POST")
+        .unwrap();
+    let v = post.validation.as_ref().expect("a validator");
+    assert_eq!(
+        (v.body, v.parameters),
+        (true, false),
+        "the missing flag defaults to false"
+    );
+    assert_eq!(v.models["application/json"], "pet");
+    assert_eq!(v.required_query, ["owner"]);
+    assert!(v.required_headers.is_empty(), "a bare string is optional");
+    // Without ValidateBody or ValidateParameters SAM attaches no validator.
+    let get = api
+        .routes
+        .iter()
+        .find(|r| r.method.get_ref() == "GET")
+        .unwrap();
+    assert!(get.validation.is_none());
+}
+
+#[test]
+fn cloudformation_validators_and_models_apply_to_methods() {
+    let text = "Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Code:
+        ZipFile: |
+          def handler(event, context):
+              return {}
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: api
+  Both:
+    Type: AWS::ApiGateway::RequestValidator
+    Properties:
+      RestApiId: !Ref Api
+      ValidateRequestBody: true
+      ValidateRequestParameters: true
+  Order:
+    Type: AWS::ApiGateway::Model
+    Properties:
+      RestApiId: !Ref Api
+      Name: Order
+      ContentType: application/json
+      Schema:
+        type: object
+        required: [sku]
+  Post:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !GetAtt Api.RootResourceId
+      HttpMethod: POST
+      AuthorizationType: NONE
+      RequestValidatorId: !Ref Both
+      RequestModels:
+        application/json: !Ref Order
+      RequestParameters:
+        method.request.header.X-Tenant: true
+        method.request.querystring.debug: false
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+";
+    let t = load(text).unwrap();
+    let api = &t.parts.apis[0];
+    let v = api.routes[0].validation.as_ref().expect("a validator");
+    assert_eq!((v.body, v.parameters), (true, true));
+    let model = &v.models["application/json"];
+    assert_eq!(api.models[model]["required"], serde_json::json!(["sku"]));
+    assert_eq!(v.required_headers, ["X-Tenant"]);
+    assert!(v.required_query.is_empty());
+    assert!(t.summary.warnings.is_empty(), "{:?}", t.summary.warnings);
 }
