@@ -636,6 +636,84 @@ fn template_rows() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// API Gateway's own work, as ratios to a plain proxy route of the same run: a route behind a Lambda authorizer
+/// whose result is cached (so the authorizer runs once), and a custom integration with request and response
+/// mapping templates beside the same integration without them.
+fn gateway_rows(root: &Path, bin: &Path, n: usize) {
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("gateway.toml");
+    let seeds = std::fs::read_to_string(root.join("fixtures/offcloud.toml")).unwrap();
+    std::fs::write(&config, format!("{seeds}\n{GATEWAY_BENCH}")).unwrap();
+    let s = serve(bin, &config);
+    let api = s.api.clone().expect("an API port");
+    let get = |path: &str, header: &str| {
+        let mut req = Req::new("GET", path, b"");
+        req.headers = header.to_string();
+        let mut c = Conn::new(&api, false);
+        assert_eq!(c.send(&req, 1), 200, "{path}");
+        sequential_req(&api, &req, n, false)
+    };
+    let plain = get("/bench/plain", "");
+    let authed = get("/bench/authed", "authorization: Bearer allow-bench\r\n");
+    let custom = get("/bench/custom", "");
+    let mapped = get("/bench/mapped?caller=bench", "");
+    row("API Gateway plain proxy route (reference)", &plain, &plain);
+    row("  behind a cached Lambda authorizer", &authed, &plain);
+    row("  custom integration, no templates", &custom, &plain);
+    row("  custom integration, mapping templates", &mapped, &plain);
+    println!(
+        "{:<46} p50 {:>5.2}x the same integration without templates\n",
+        "  mapping templates' own cost",
+        mapped.p50 / custom.p50
+    );
+    drop(s);
+}
+
+/// The routes `gateway_rows` measures, added to the seeds' config.
+const GATEWAY_BENCH: &str = r#"
+[[function]]
+name = "bench-authorizer"
+runtime = "python3.12"
+handler = "auth.handler"
+cwd = "fixtures/templates/gateway-features/src"
+
+[[api]]
+name = "bench"
+type = "rest"
+[[api.authorizer]]
+name = "token"
+type = "token"
+function = "bench-authorizer"
+identity_source = ["method.request.header.Authorization"]
+ttl_seconds = 300
+[[api.route]]
+method = "GET"
+path = "/bench/plain"
+function = "epoch-time"
+[[api.route]]
+method = "GET"
+path = "/bench/authed"
+function = "epoch-time"
+authorizer = "token"
+[[api.route]]
+method = "GET"
+path = "/bench/custom"
+function = "server-status"
+integration = "lambda"
+response = [{ status = 200 }]
+[[api.route]]
+method = "GET"
+path = "/bench/mapped"
+function = "server-status"
+integration = "lambda"
+request_templates = { "application/json" = '''{"caller": "$input.params('caller')", "requestId": "$context.requestId"}''' }
+[[api.route.response]]
+status = 200
+headers = { "X-Status" = "integration.response.body.data.status" }
+templates = { "application/json" = '''#set($d = $input.path('$.data')){"status": "$d.status", "requestId": "$context.requestId"}''' }
+"#;
+
 fn row(name: &str, s: &Stats, base: &Stats) {
     println!(
         "{name:<46} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.2} ms  >10ms {:>3}/{:<5}  (p50 {:>5.1}x, p99 {:>5.1}x baseline)",
@@ -731,6 +809,7 @@ fn main() {
         );
     }
     data_api_rows(&s, n, &base, &base_par, base_rps);
+    gateway_rows(&root, &bin, n);
     runtime_rows(&bin, n, &base);
     template_rows();
     drop(warm);
