@@ -15,11 +15,12 @@ def token(event, context):
     t = event["authorizationToken"]
     if t == "boom":
         raise Exception("boom")
-    if t not in ("allow", "deny"):
+    if t not in ("allow", "deny", "allow-other-key"):
         raise Exception("Unauthorized")
-    statement = {"Action": "execute-api:Invoke", "Effect": "Allow" if t == "allow" else "Deny", "Resource": event["methodArn"]}
+    statement = {"Action": "execute-api:Invoke", "Effect": "Deny" if t == "deny" else "Allow", "Resource": event["methodArn"]}
     return {"principalId": "user-1", "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
-            "context": {"tier": "gold", "calls": calls}}
+            "context": {"tier": "gold", "calls": calls},
+            "usageIdentifierKey": "key-of-user-1" if t == "allow" else "unknown-key"}
 
 def simple(event, context):
     ok = event["headers"].get("authorization") == "let-me-in"
@@ -46,6 +47,8 @@ async fn start(tag: &str) -> (Harness, std::path::PathBuf) {
 name = "rest"
 type = "rest"
 stage = "Prod"
+api_keys = ["key-of-user-1"]
+api_key_source = "authorizer"
 [[api.authorizer]]
 name = "tokens"
 type = "token"
@@ -56,6 +59,12 @@ method = "GET"
 path = "/private"
 function = "backend"
 authorizer = "tokens"
+[[api.route]]
+method = "GET"
+path = "/metered"
+function = "backend"
+authorizer = "tokens"
+api_key_required = true
 
 [[api]]
 name = "http"
@@ -129,6 +138,33 @@ async fn rest_token_authorizers_allow_deny_cache_and_fail_as_aws_does() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorizer_key_source_takes_the_api_key_from_usage_identifier_key() {
+    let (h, _dir) = start("usage-key").await;
+    let (status, _) = get(&h, "/Prod/metered", Some("allow")).await;
+    assert_eq!(
+        status, 200,
+        "the authorizer's usageIdentifierKey is a known key"
+    );
+    // An x-api-key header does not count when the key source is AUTHORIZER.
+    let r = raw(
+        &h.emulator.api_addr.unwrap().to_string(),
+        "GET",
+        "/Prod/metered",
+        &[
+            ("authorization", "allow-other-key"),
+            ("x-api-key", "key-of-user-1"),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(r.0, 403);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&r.2).unwrap(),
+        json!({"message": "Forbidden"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_api_simple_authorizers_allow_and_forbid() {
     let (h, dir) = start("http").await;
     assert_eq!(
@@ -189,6 +225,8 @@ scopes = ["orders/read"]
 name = "rest"
 type = "rest"
 stage = "Prod"
+api_keys = ["key-of-user-1"]
+api_key_source = "authorizer"
 [[api.authorizer]]
 name = "pool"
 type = "cognito"

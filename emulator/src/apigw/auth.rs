@@ -171,7 +171,7 @@ impl Authorizers {
         lambda: &Arc<Lambda>,
         req: &WireRequest,
         t: &Target<'_>,
-    ) -> Result<Option<Value>, WireResponse> {
+    ) -> Result<Authorized, WireResponse> {
         let cfg = match self.by_name.get(name) {
             Some(Checker::Lambda(cfg)) => cfg,
             Some(Checker::Jwt {
@@ -182,8 +182,8 @@ impl Authorizers {
             }) => {
                 let token = req.header(&header.to_ascii_lowercase()).unwrap_or("");
                 return match jwt::validate(config, keys, token, scopes, t.now_ms / 1000) {
-                    Ok(claims) if *v2 => Ok(Some(jwt::claims_for_v2(&claims))),
-                    Ok(claims) => Ok(Some(jwt::claims_for_v1(&claims))),
+                    Ok(claims) if *v2 => Ok(Authorized::context(jwt::claims_for_v2(&claims))),
+                    Ok(claims) => Ok(Authorized::context(jwt::claims_for_v1(&claims))),
                     Err(rejection) => {
                         tracing::warn!("authorizer {name}: {}", rejection.description());
                         let r = if *v2 {
@@ -235,9 +235,30 @@ impl Authorizers {
                 }
                 Err(wire(r.clone()))
             }
-            Decision::Allow { .. } => Ok(authorizer::proxy_authorizer_context(
-                cfg, &decision, latency,
-            )),
+            Decision::Allow {
+                usage_identifier_key,
+                ..
+            } => Ok(Authorized {
+                context: authorizer::proxy_authorizer_context(cfg, &decision, latency),
+                usage_identifier_key: usage_identifier_key.clone(),
+            }),
+        }
+    }
+}
+
+/// What an authorizer let through: `requestContext.authorizer` for the event, and the API key a Lambda
+/// authorizer named for an API whose key source is `AUTHORIZER`.
+#[derive(Debug, Default)]
+pub struct Authorized {
+    pub context: Option<Value>,
+    pub usage_identifier_key: Option<String>,
+}
+
+impl Authorized {
+    fn context(context: Value) -> Self {
+        Self {
+            context: Some(context),
+            usage_identifier_key: None,
         }
     }
 }

@@ -60,6 +60,8 @@ struct Api {
     kind: ApiKind,
     stage: String,
     api_keys: Vec<String>,
+    /// The API key source is `AUTHORIZER`.
+    key_from_authorizer: bool,
     binary_media_types: Vec<String>,
     stage_variables: BTreeMap<String, String>,
     cors: Option<CorsConfig>,
@@ -158,8 +160,8 @@ impl ApiGateway {
         };
         // The authorizer runs before the API key is checked, as API Gateway orders them.
         // Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-control-access-to-api.html
-        let authorizer_context = match &route.authorizer {
-            None => None,
+        let authorized = match &route.authorizer {
+            None => auth::Authorized::default(),
             Some(name) => {
                 let target = auth::Target {
                     api_id: &api.id,
@@ -184,11 +186,14 @@ impl ApiGateway {
                 }
             }
         };
-        if route.api_key_required
-            && !req
-                .header("x-api-key")
-                .is_some_and(|k| api.api_keys.iter().any(|a| a == k))
-        {
+        // With the `AUTHORIZER` key source the key is the Lambda authorizer's `usageIdentifierKey`, not a header.
+        // Source: DG:api-gateway-api-key-source.
+        let key = if api.key_from_authorizer {
+            authorized.usage_identifier_key.as_deref()
+        } else {
+            req.header("x-api-key")
+        };
+        if route.api_key_required && !key.is_some_and(|k| api.api_keys.iter().any(|a| a == k)) {
             return gateway(403, "ForbiddenException", "Forbidden");
         }
         if let Some(rules) = &route.validation {
@@ -234,7 +239,7 @@ impl ApiGateway {
             stage_variables: &api.stage_variables,
             binary,
             trace_id: &trace_id,
-            authorizer: authorizer_context.as_ref(),
+            authorizer: authorized.context.as_ref(),
         };
         let mut resp = match &route.mapping {
             Some(mapping) if api.kind == ApiKind::Rest => {
@@ -496,6 +501,10 @@ fn build_api(c: &ApiConfig) -> Api {
         kind: c.kind,
         stage: c.stage.clone().unwrap_or_default(),
         api_keys: c.api_keys.clone(),
+        key_from_authorizer: c
+            .api_key_source
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("authorizer")),
         binary_media_types: c.binary_media_types.clone(),
         stage_variables: c.stage_variables.clone(),
         cors: c.cors.clone(),

@@ -28,6 +28,9 @@ pub struct ApiConfig {
     pub stage: Option<String>,
     #[serde(default)]
     pub api_keys: Vec<String>,
+    /// REST APIs: where a route that requires an API key finds it, `header` (`x-api-key`, the default) or
+    /// `authorizer` (the Lambda authorizer's `usageIdentifierKey`).
+    pub api_key_source: Option<String>,
     #[serde(default)]
     pub binary_media_types: Vec<String>,
     #[serde(default)]

@@ -373,6 +373,17 @@ impl Config {
             ));
         }
         for api in &self.apis {
+            if let Some(source) = &api.api_key_source
+                && !["header", "authorizer"].contains(&source.to_ascii_lowercase().as_str())
+            {
+                return Err(src.error(
+                    0..0,
+                    format!(
+                        "API {}: api_key_source {source:?} must be header or authorizer",
+                        api.name
+                    ),
+                ));
+            }
             if let Err(e) = crate::apigw::validate::Models::new(&api.models) {
                 return Err(src.error(0..0, format!("API {}: {e}", api.name)));
             }

@@ -385,6 +385,7 @@ impl<'s> Builder<'s> {
                 kind,
                 stage,
                 api_keys: vec![],
+                api_key_source: None,
                 binary_media_types: vec![],
                 stage_variables: BTreeMap::new(),
                 cors: None,

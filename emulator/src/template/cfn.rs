@@ -209,6 +209,7 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
     for id in ids_of(b, "AWS::ApiGateway::RestApi") {
         let props = b.properties(&id)?;
         let api = b.api(&id, ApiKind::Rest, None);
+        api.api_key_source = props.get("ApiKeySourceType").and_then(text);
         for t in props
             .get("BinaryMediaTypes")
             .and_then(Value::as_array)
@@ -604,6 +605,7 @@ fn http_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         integrations.insert(own, (id.clone(), kind, function, timeout, payload));
         b.handled.insert(id);
     }
+    let authorizers = http_authorizers(b)?;
     for id in ids_of(b, "AWS::ApiGatewayV2::Route") {
         let props = b.properties(&id)?;
         let Some(api) = api_by_id(b, props.get("ApiId")) else {
@@ -633,10 +635,25 @@ fn http_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         match props.get("AuthorizationType").and_then(text).as_deref() {
             None | Some("NONE") => {}
             Some("AWS_IAM") => route.iam_auth = true,
-            Some(t) => {
-                b.summary.warnings.push(format!("{id}: {t} authorization is not evaluated by Offcloud yet; the route answers 500 instead of being open"));
-                route.unsupported_auth = Some(format!("{t} authorizer of route {key}"));
-            }
+            Some(t) => match props
+                .get("AuthorizerId")
+                .map(scalar_text)
+                .and_then(|a| authorizers.get(&a).cloned())
+            {
+                Some(Ok(name)) => {
+                    route.authorizer = Some(name);
+                    route.scopes = props
+                        .get("AuthorizationScopes")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().map(scalar_text).collect())
+                        .unwrap_or_default();
+                }
+                Some(Err(closed)) => route.unsupported_auth = Some(closed),
+                None => {
+                    b.summary.warnings.push(format!("{id}: {t} authorization names no AWS::ApiGatewayV2::Authorizer of this template; the route answers 500 instead of being open"));
+                    route.unsupported_auth = Some(format!("{t} authorizer of route {key}"));
+                }
+            },
         }
         b.add_route(&api, route);
         b.handled.insert(id);
@@ -656,10 +673,86 @@ fn http_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         }
         b.handled.insert(id);
     }
+    Ok(())
+}
+
+/// HTTP API authorizers, Lambda (`REQUEST`) and `JWT`, by the text their `Ref` gives, which routes name them by;
+/// an authorizer that cannot be read maps to the reason, and routes behind it stay closed.
+/// Source: CFN-UG aws-resource-apigatewayv2-authorizer.md.
+fn http_authorizers(
+    b: &mut Builder<'_>,
+) -> Result<BTreeMap<String, Result<String, String>>, TemplateError> {
+    let mut out = BTreeMap::new();
     for id in ids_of(b, "AWS::ApiGatewayV2::Authorizer") {
+        let props = b.properties(&id)?;
+        let own = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", &id])?);
+        let Some(api) = api_by_id(b, props.get("ApiId")) else {
+            return Err(b.error(
+                &at(&id),
+                format!("{id}: ApiId is not an AWS::ApiGatewayV2::Api of this template"),
+            ));
+        };
+        let kind = props
+            .get("AuthorizerType")
+            .and_then(text)
+            .unwrap_or_default();
+        let function = props
+            .get("AuthorizerUri")
+            .and_then(text)
+            .and_then(|u| super::openapi::lambda_uri_function(&u))
+            .and_then(|f| match f {
+                FunctionRef::Arn { name, .. } => b.function_named(&name),
+                FunctionRef::StageVariable { .. } => None,
+            });
+        let jwt = props.get("JwtConfiguration");
+        let issuer = jwt.and_then(|j| j.get("Issuer")).and_then(text);
+        let config = |kind: &str, function: Option<String>| crate::config::LambdaAuthorizerConfig {
+            name: toml::Spanned::new(0..0, id.clone()),
+            kind: kind.into(),
+            function: function.map(|f| toml::Spanned::new(0..0, f)),
+            issuer: issuer.clone(),
+            audience: jwt
+                .and_then(|j| j.get("Audience"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(scalar_text).collect())
+                .unwrap_or_default(),
+            jwks: None,
+            identity_source: props
+                .get("IdentitySource")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(scalar_text).collect())
+                .unwrap_or_default(),
+            validation_expression: None,
+            ttl_seconds: props
+                .get("AuthorizerResultTtlInSeconds")
+                .and_then(|t| text(t)?.parse().ok()),
+            payload_format: props.get("AuthorizerPayloadFormatVersion").and_then(text),
+            simple_responses: props.get("EnableSimpleResponses").and_then(Value::as_bool)
+                == Some(true),
+        };
+        let made = match (kind.as_str(), function) {
+            ("REQUEST", Some(f)) => Ok(config("request", Some(f))),
+            ("JWT", _) if issuer.is_some() => Ok(config("jwt", None)),
+            ("REQUEST", None) => Err(format!(
+                "authorizer {id}: its AuthorizerUri names no function of this template"
+            )),
+            _ => Err(format!("authorizer {id} ({kind})")),
+        };
+        match made {
+            Ok(c) => {
+                b.api(&api, ApiKind::Http, None).authorizers.push(c);
+                out.insert(own, Ok(id.clone()));
+            }
+            Err(reason) => {
+                b.summary.warnings.push(format!(
+                    "{id}: {reason} cannot be evaluated by Offcloud; routes behind it answer 500 instead of being open"
+                ));
+                out.insert(own, Err(reason));
+            }
+        }
         b.handled.insert(id);
     }
-    Ok(())
+    Ok(out)
 }
 
 /// `"GET /pets/{id}"` or `$default`.

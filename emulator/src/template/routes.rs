@@ -21,6 +21,8 @@ pub struct Imported {
     pub authorizers: Vec<LambdaAuthorizerConfig>,
     /// The definition's models, for request validation.
     pub models: BTreeMap<String, serde_json::Value>,
+    /// `x-amazon-apigateway-api-key-source`.
+    pub api_key_source: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -33,6 +35,9 @@ impl Imported {
         api.binary_media_types.extend(self.binary_media_types);
         if api.cors.is_none() {
             api.cors = self.cors;
+        }
+        if api.api_key_source.is_none() {
+            api.api_key_source = self.api_key_source;
         }
     }
 }
@@ -47,6 +52,13 @@ pub fn from_definition(
     let mut out = Imported {
         models: def.models.clone(),
         binary_media_types: def.binary_media_types.clone(),
+        api_key_source: def.api_key_source.map(|s| {
+            match s {
+                super::openapi::ApiKeySource::Header => "header",
+                super::openapi::ApiKeySource::Authorizer => "authorizer",
+            }
+            .to_string()
+        }),
         warnings: def.warnings.clone(),
         ..Imported::default()
     };

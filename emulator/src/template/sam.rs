@@ -651,6 +651,12 @@ fn explicit_api(
     let stage = stage.filter(|s| s != "$default");
     b.api(id, kind, stage);
     api_settings(b, id, kind, &props)?;
+    if let Some(source) = props.get("ApiKeySourceType") {
+        let source = b
+            .stack
+            .resolve(source, &["Resources", id, "Properties", "ApiKeySourceType"])?;
+        b.api(id, kind, None).api_key_source = text(&source);
+    }
     // `Models` are stored under lower-cased names, which `RequestModel` then names. Source: SAM swagger.py
     // add_models (shared notes §7).
     if kind == ApiKind::Rest

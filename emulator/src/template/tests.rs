@@ -368,6 +368,7 @@ fn cloudformation_validators_and_models_apply_to_methods() {
     Type: AWS::ApiGateway::RestApi
     Properties:
       Name: api
+      ApiKeySourceType: AUTHORIZER
   Both:
     Type: AWS::ApiGateway::RequestValidator
     Properties:
@@ -403,6 +404,7 @@ fn cloudformation_validators_and_models_apply_to_methods() {
 ";
     let t = load(text).unwrap();
     let api = &t.parts.apis[0];
+    assert_eq!(api.api_key_source.as_deref(), Some("AUTHORIZER"));
     let v = api.routes[0].validation.as_ref().expect("a validator");
     assert_eq!((v.body, v.parameters), (true, true));
     let model = &v.models["application/json"];
@@ -410,4 +412,109 @@ fn cloudformation_validators_and_models_apply_to_methods() {
     assert_eq!(v.required_headers, ["X-Tenant"]);
     assert!(v.required_query.is_empty());
     assert!(t.summary.warnings.is_empty(), "{:?}", t.summary.warnings);
+}
+
+#[test]
+fn http_api_authorizers_from_cloudformation_guard_their_routes() {
+    let text = "Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Code:
+        ZipFile: |
+          def handler(event, context):
+              return {}
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      Name: api
+      ProtocolType: HTTP
+  Integration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Api
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !GetAtt Fn.Arn
+      PayloadFormatVersion: '2.0'
+  Jwt:
+    Type: AWS::ApiGatewayV2::Authorizer
+    Properties:
+      ApiId: !Ref Api
+      Name: jwt
+      AuthorizerType: JWT
+      IdentitySource: [$request.header.Authorization]
+      JwtConfiguration:
+        Issuer: https://issuer.example.com
+        Audience: [shop]
+  Lambda:
+    Type: AWS::ApiGatewayV2::Authorizer
+    Properties:
+      ApiId: !Ref Api
+      Name: lambda
+      AuthorizerType: REQUEST
+      AuthorizerUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+      AuthorizerPayloadFormatVersion: '2.0'
+      EnableSimpleResponses: true
+      IdentitySource: [$request.header.X-Key]
+  Protected:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: GET /orders
+      AuthorizationType: JWT
+      AuthorizerId: !Ref Jwt
+      AuthorizationScopes: [orders.read]
+      Target: !Sub integrations/${Integration}
+  Custom:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: POST /orders
+      AuthorizationType: CUSTOM
+      AuthorizerId: !Ref Lambda
+      Target: !Sub integrations/${Integration}
+";
+    let t = load(text).unwrap();
+    let api = &t.parts.apis[0];
+    let get = api
+        .routes
+        .iter()
+        .find(|r| r.method.get_ref() == "GET")
+        .unwrap();
+    assert_eq!(get.authorizer.as_deref(), Some("Jwt"));
+    assert_eq!(get.scopes, ["orders.read"]);
+    let post = api
+        .routes
+        .iter()
+        .find(|r| r.method.get_ref() == "POST")
+        .unwrap();
+    assert_eq!(post.authorizer.as_deref(), Some("Lambda"));
+    assert!(post.unsupported_auth.is_none() && get.unsupported_auth.is_none());
+    let jwt = api
+        .authorizers
+        .iter()
+        .find(|a| a.name.get_ref() == "Jwt")
+        .unwrap();
+    assert_eq!(
+        (jwt.kind.as_str(), jwt.issuer.as_deref()),
+        ("jwt", Some("https://issuer.example.com"))
+    );
+    assert_eq!(jwt.audience, ["shop"]);
+    let lambda = api
+        .authorizers
+        .iter()
+        .find(|a| a.name.get_ref() == "Lambda")
+        .unwrap();
+    assert_eq!(lambda.kind, "request");
+    assert!(lambda.simple_responses);
+    assert_eq!(lambda.identity_source, ["$request.header.X-Key"]);
+    assert_eq!(
+        lambda.function.as_ref().unwrap().get_ref(),
+        t.parts.functions[0].name()
+    );
+    for a in &api.authorizers {
+        crate::apigw::authorizer_config(ApiKind::Http, a).unwrap();
+    }
 }
