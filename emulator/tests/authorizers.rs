@@ -225,8 +225,6 @@ scopes = ["orders/read"]
 name = "rest"
 type = "rest"
 stage = "Prod"
-api_keys = ["key-of-user-1"]
-api_key_source = "authorizer"
 [[api.authorizer]]
 name = "pool"
 type = "cognito"
@@ -290,5 +288,106 @@ authorizer = "pool"
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["claims"]["email"], "a@example.test");
     assert_eq!(get(&h, "/Prod/profile", Some("not-a-token")).await.0, 401);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Serves an OpenID discovery document and the JWKS it names on loopback, counting the JWKS requests.
+async fn identity_provider(
+    jwks: Value,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let fetched = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (count, base2) = (fetched.clone(), base.clone());
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).await.unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            let body = if head.starts_with("GET /.well-known/openid-configuration ") {
+                json!({"issuer": base2, "jwks_uri": format!("{base2}/keys")}).to_string()
+            } else {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                jwks.to_string()
+            };
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(resp.as_bytes()).await;
+        }
+    });
+    (base, fetched)
+}
+
+/// A JWT authorizer whose `jwks` is a URL finds its keys through the issuer's discovery document when a request
+/// first needs them, and keeps them; an unreachable key URL refuses tokens with 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_authorizers_fetch_keys_from_a_discovery_url() {
+    let local =
+        offcloud::apigw::jwt::LocalKey::load_or_create(&offcloud::apigw::auth::local_key_dir())
+            .unwrap();
+    let (idp, fetched) = identity_provider(local.jwks()).await;
+    let dir =
+        std::env::temp_dir().join(format!("offcloud-authorizers-jwks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app.py"), CODE).unwrap();
+    let config = format!(
+        r#"[[function]]
+name = "backend"
+runtime = "python3.12"
+handler = "app.backend"
+cwd = "{}"
+
+[[api]]
+name = "http"
+type = "http"
+[[api.authorizer]]
+name = "idp"
+type = "jwt"
+issuer = "{idp}"
+audience = ["shop"]
+jwks = "{idp}/.well-known/openid-configuration"
+[[api.authorizer]]
+name = "gone"
+type = "jwt"
+issuer = "{idp}"
+audience = ["shop"]
+jwks = "http://127.0.0.1:9/keys"
+[[api.route]]
+method = "GET"
+path = "/orders"
+function = "backend"
+authorizer = "idp"
+[[api.route]]
+method = "GET"
+path = "/gone"
+function = "backend"
+authorizer = "gone"
+"#,
+        dir.display()
+    );
+    let h = Builder::new(config).start().await;
+    assert_eq!(
+        fetched.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "keys are fetched when first needed"
+    );
+    let good = token(&["--issuer", &idp, "--audience", "shop", "--claim", "sub=u-9"]);
+    for _ in 0..3 {
+        let (status, body) = get(&h, "/orders", Some(&format!("Bearer {good}"))).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["jwt"]["claims"]["sub"], "u-9");
+    }
+    assert_eq!(
+        fetched.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the keys are kept"
+    );
+    assert_eq!(
+        get(&h, "/gone", Some(&format!("Bearer {good}"))).await,
+        (401, json!({"message": "Unauthorized"}))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -24,11 +24,17 @@ pub enum Checker {
     /// A JWT authorizer (HTTP APIs, `v2`) or a Cognito user-pool authorizer (REST APIs).
     Jwt {
         config: JwtConfig,
-        keys: KeySet,
+        keys: JwtKeys,
         v2: bool,
         /// The header that carries the token.
         header: String,
     },
+}
+
+/// Where a JWT authorizer's keys are: loaded at start-up, or fetched over HTTP when first needed.
+pub enum JwtKeys {
+    Loaded(Arc<KeySet>),
+    Remote(super::jwks::RemoteKeys),
 }
 
 /// The directory of Offcloud's local token issuer's key, which `offcloud token` signs with.
@@ -49,19 +55,31 @@ pub fn authorizer_config(kind: ApiKind, a: &LambdaAuthorizerConfig) -> Result<Ch
             .issuer
             .clone()
             .ok_or_else(|| format!("authorizer {name}: a {} authorizer needs `issuer`", a.kind))?;
-        let jwks = match &a.jwks {
-            Some(path) => JwksSource::File(path.clone()),
-            None => JwksSource::Local,
-        };
-        let local = match jwks {
-            JwksSource::Local => Some(
-                LocalKey::load_or_create(&local_key_dir())
-                    .map_err(|e| format!("authorizer {name}: {e}"))?,
+        // `jwks` is a file, or an http(s) URL of a JWKS or of an OpenID discovery document.
+        let url = a
+            .jwks
+            .as_ref()
+            .and_then(|p| p.to_str())
+            .filter(|p| p.starts_with("http://") || p.starts_with("https://"));
+        let (jwks, keys) = match (url, &a.jwks) {
+            (Some(url), _) => (
+                JwksSource::Url(url.to_string()),
+                JwtKeys::Remote(super::jwks::RemoteKeys::new(url)),
             ),
-            _ => None,
+            (None, Some(path)) => {
+                let source = JwksSource::File(path.clone());
+                let keys =
+                    KeySet::load(&source, None).map_err(|e| format!("authorizer {name}: {e}"))?;
+                (source, JwtKeys::Loaded(Arc::new(keys)))
+            }
+            (None, None) => {
+                let local = LocalKey::load_or_create(&local_key_dir())
+                    .map_err(|e| format!("authorizer {name}: {e}"))?;
+                let keys = KeySet::load(&JwksSource::Local, Some(&local))
+                    .map_err(|e| format!("authorizer {name}: {e}"))?;
+                (JwksSource::Local, JwtKeys::Loaded(Arc::new(keys)))
+            }
         };
-        let keys =
-            KeySet::load(&jwks, local.as_ref()).map_err(|e| format!("authorizer {name}: {e}"))?;
         // The token's header: `$request.header.Authorization` (HTTP) or `method.request.header.Authorization`
         // (REST), Authorization by default. Source: DG http-api-jwt-authorizer, apigateway-integrate-with-cognito.
         let header = a
@@ -181,7 +199,29 @@ impl Authorizers {
                 header,
             }) => {
                 let token = req.header(&header.to_ascii_lowercase()).unwrap_or("");
-                return match jwt::validate(config, keys, token, scopes, t.now_ms / 1000) {
+                let now_s = t.now_ms / 1000;
+                let checked = match keys {
+                    JwtKeys::Loaded(keys) => jwt::validate(config, keys, token, scopes, now_s),
+                    JwtKeys::Remote(remote) => {
+                        let mut checked = Err(jwt::JwtRejection::MissingToken);
+                        // A `kid` the keys lack refetches them once, for a rotated key.
+                        for stale in [false, true] {
+                            let keys = match remote.get(stale).await {
+                                Ok(k) => k,
+                                Err(e) => {
+                                    tracing::warn!("authorizer {name}: cannot fetch its keys: {e}");
+                                    return Err(wire(GatewayResponse::unauthorized()));
+                                }
+                            };
+                            checked = jwt::validate(config, &keys, token, scopes, now_s);
+                            if !matches!(checked, Err(jwt::JwtRejection::UnknownKid(_))) {
+                                break;
+                            }
+                        }
+                        checked
+                    }
+                };
+                return match checked {
                     Ok(claims) if *v2 => Ok(Authorized::context(jwt::claims_for_v2(&claims))),
                     Ok(claims) => Ok(Authorized::context(jwt::claims_for_v1(&claims))),
                     Err(rejection) => {

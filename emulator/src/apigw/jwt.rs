@@ -46,11 +46,13 @@ pub struct JwtConfig {
     pub jwks: JwksSource,
 }
 
-/// Where an authorizer's public keys come from. Offcloud never fetches an issuer's `jwks_uri`.
+/// Where an authorizer's public keys come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JwksSource {
     /// A JWKS JSON file.
     File(PathBuf),
+    /// A JWKS, or an OpenID discovery document naming one, fetched over HTTP by [`super::jwks`].
+    Url(String),
     /// A JWKS written into the configuration.
     Inline(Value),
     /// Offcloud's own key, the one `offcloud token` signs with.
@@ -117,6 +119,10 @@ impl KeySet {
                 Self::parse(&value, &origin)
             }
             JwksSource::Inline(value) => Self::parse(value, "the inline JWKS"),
+            JwksSource::Url(url) => Err(JwksError::Invalid {
+                origin: url.clone(),
+                problem: "is fetched when a request needs it, not loaded at start-up".into(),
+            }),
             JwksSource::Local => Ok(local.ok_or(JwksError::NoLocalKey)?.key_set()),
         }
     }

@@ -7,6 +7,7 @@ pub mod authorizer;
 pub mod cors;
 pub mod events;
 pub mod integration;
+pub mod jwks;
 pub mod jwt;
 pub mod responses;
 pub mod routes;

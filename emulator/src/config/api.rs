@@ -175,8 +175,9 @@ pub struct LambdaAuthorizerConfig {
     /// JWT authorizers: the accepted audiences (`aud` or `client_id`).
     #[serde(default)]
     pub audience: Vec<String>,
-    /// JWT and Cognito authorizers: a JWKS file with the issuer's public keys. Without it, the key of
-    /// `offcloud token` is trusted, since an issuer's `jwks_uri` cannot be fetched offline.
+    /// JWT and Cognito authorizers: the issuer's public keys, as a JWKS file or as an http(s) URL of a JWKS or of
+    /// an OpenID discovery document (`.../.well-known/openid-configuration`), fetched when a request needs them.
+    /// Without it, the key of `offcloud token` is trusted.
     pub jwks: Option<PathBuf>,
     /// Identity sources, as API Gateway writes them: REST `method.request.header.Authorization`,
     /// `method.request.querystring.x`, `stageVariables.x`, `context.x`; HTTP `$request.header.Authorization`, ...

@@ -273,6 +273,20 @@ impl Config {
         })?;
         // Every path a function sees is absolute, wherever the file was given from.
         config.base_dir = workspace_root(dir).unwrap_or_else(|| absolute(dir));
+        // A JWKS file is relative to the base directory too; a URL stays as written.
+        for a in config
+            .apis
+            .iter_mut()
+            .flat_map(|api| api.authorizers.iter_mut())
+        {
+            if let Some(j) = &a.jwks
+                && !j
+                    .to_str()
+                    .is_some_and(|j| j.starts_with("http://") || j.starts_with("https://"))
+            {
+                a.jwks = Some(config.base_dir.join(j));
+            }
+        }
         config.source = source;
         config.validate()?;
         Ok(config)

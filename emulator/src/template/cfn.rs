@@ -716,7 +716,7 @@ fn http_authorizers(
                 .and_then(Value::as_array)
                 .map(|a| a.iter().map(scalar_text).collect())
                 .unwrap_or_default(),
-            jwks: None,
+            jwks: crate::apigw::jwks::for_template(issuer.as_deref()),
             identity_source: props
                 .get("IdentitySource")
                 .and_then(Value::as_array)

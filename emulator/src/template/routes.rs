@@ -212,7 +212,7 @@ pub fn from_definition(
                             function: None,
                             issuer: token_issuer(a),
                             audience: a.jwt_audience.clone(),
-                            jwks: None,
+                            jwks: crate::apigw::jwks::for_template(token_issuer(a).as_deref()),
                             identity_source: a.identity_source.iter().cloned().collect(),
                             validation_expression: None,
                             ttl_seconds: None,

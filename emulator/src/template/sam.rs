@@ -494,8 +494,9 @@ fn lambda_authorizer(
 }
 
 /// A SAM JWT authorizer (HTTP APIs) or Cognito user-pool authorizer (REST APIs) as a config entry. Their keys
-/// sit behind the issuer's `jwks_uri`, which cannot be fetched offline, so they trust the key of
-/// `offcloud token`: tokens minted with `--issuer <the issuer>` pass.
+/// sit behind the issuer's `jwks_uri`, which is fetched when the issuer runs on this machine; any other issuer
+/// cannot be reached offline, so they trust the key of `offcloud token`: tokens minted with
+/// `--issuer <the issuer>` pass.
 /// Sources: SAM-DG sam-property-httpapi-oauth2authorizer.md, sam-property-api-cognitoauthorizer.md; the
 /// Cognito issuer is `https://cognito-idp.{region}.amazonaws.com/{userPoolId}` (Cognito developer guide,
 /// amazon-cognito-user-pools-using-tokens-verifying-a-jwt).
@@ -546,9 +547,9 @@ fn token_authorizer(
         name: toml::Spanned::new(0..0, name.to_string()),
         kind: kind.into(),
         function: None,
+        jwks: crate::apigw::jwks::for_template(Some(&issuer)),
         issuer: Some(issuer),
         audience,
-        jwks: None,
         identity_source: vec![header],
         validation_expression: None,
         ttl_seconds: None,
