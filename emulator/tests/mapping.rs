@@ -399,3 +399,29 @@ async fn http_api_cors_preflight_and_response_headers() {
         "no Origin, no CORS headers"
     );
 }
+
+/// `${stageVariables.x}` in a route's function picks the function per stage, as in a Lambda integration URI; a
+/// variable the stage does not define is refused at start-up.
+#[tokio::test]
+async fn stage_variables_name_the_function() {
+    let config = format!(
+        "{}\n[[api]]\nname = \"r\"\ntype = \"rest\"\nstage = \"dev\"\nstage_variables = {{ fn = \"f\" }}\n[[api.route]]\nmethod = \"GET\"\npath = \"/x\"\nfunction = \"${{stageVariables.fn}}\"\n",
+        faulty("f", "environment = { FAULT_MODE = \"proxy\" }")
+    );
+    let h = Builder::new(config.clone()).start().await;
+    let r = call(&h, "GET", "/dev/x", &[], b"").await;
+    assert_eq!(r.0, 200, "{}", String::from_utf8_lossy(&r.2));
+    assert_eq!(json_of(&r)["stageVariables"], json!({"fn": "f"}));
+    let e = offcloud::config::Config::parse(
+        "offcloud.toml",
+        &config.replace("fn = \"f\"", "other = \"f\""),
+        &std::env::temp_dir(),
+    )
+    .expect_err("an undefined stage variable is refused");
+    assert!(
+        e.message
+            .contains("stage variable \"fn\", which API r does not define"),
+        "{}",
+        e.message
+    );
+}

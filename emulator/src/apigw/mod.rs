@@ -478,7 +478,10 @@ fn build_api(c: &ApiConfig) -> Api {
             &method,
             &r.path,
             Route {
-                function: r.function.get_ref().clone(),
+                // The config's validation has resolved every stage variable already.
+                function: c
+                    .function_of(r)
+                    .unwrap_or_else(|_| r.function.get_ref().clone()),
                 integration: r.integration,
                 api_key_required: r.api_key_required,
                 iam_auth: r.iam_auth,

@@ -118,6 +118,35 @@ pub struct RouteConfig {
     pub unsupported_auth: Option<String>,
 }
 
+impl ApiConfig {
+    /// A route's function with the stage's `${stageVariables.x}` substituted, as API Gateway does in Lambda
+    /// integration URIs (DG:aws-api-gateway-stage-variables-reference); the error names an undefined variable.
+    pub fn function_of(&self, route: &RouteConfig) -> Result<String, String> {
+        const START: &str = "${stageVariables.";
+        let (mut out, mut rest) = (String::new(), route.function.get_ref().as_str());
+        while let Some(start) = rest.find(START) {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + START.len()..];
+            let end = after.find('}').ok_or_else(|| {
+                format!(
+                    "{:?} has an unclosed ${{stageVariables.",
+                    route.function.get_ref()
+                )
+            })?;
+            let name = &after[..end];
+            out.push_str(self.stage_variables.get(name).ok_or_else(|| {
+                format!(
+                    "the function uses stage variable {name:?}, which API {} does not define",
+                    self.name
+                )
+            })?);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
 fn no_function() -> Spanned<String> {
     Spanned::new(0..0, String::new())
 }

@@ -465,8 +465,8 @@ impl Config {
                     (_, true) => return Err(at("the route needs `function`".into())),
                     _ => {}
                 }
-                // A route may name an alias or version: `name:qualifier`.
-                let function = r.function.get_ref();
+                // A route may name an alias or version: `name:qualifier`, and use stage variables.
+                let function = &api.function_of(r).map_err(at)?;
                 let bare = function
                     .split_once(':')
                     .map_or(function.as_str(), |(n, _)| n);
