@@ -2,6 +2,7 @@
 //! APIs (v2) with payload format 2.0. Every configured API is served at the root, as `sam local start-api` does;
 //! a REST API's stage name is also accepted as a path prefix.
 
+mod api;
 pub mod auth;
 pub mod authorizer;
 pub mod cors;
@@ -16,60 +17,22 @@ pub mod vtl;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::clock::Env;
-use crate::config::{ApiConfig, ApiKind, Config, CorsConfig, IntegrationKind};
+use crate::config::{ApiKind, Config, IntegrationKind};
 use crate::lambda::{InvokeInput, Lambda, LambdaError};
 use crate::net::{Handler, WireRequest, WireResponse};
+use api::{Api, Route, build_api, first_accept_is_binary, media_matches, preflight, strip_stage};
 pub use auth::authorizer_config;
-use events::{Context, short_id};
-use routes::{Lookup, Table};
+use events::Context;
+use routes::Lookup;
 
 /// The largest request API Gateway accepts: 10 MB.
 /// Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
 pub const MAX_REQUEST: usize = 10 * 1024 * 1024;
-
-/// REST APIs time out after 29 s, HTTP APIs after 30 s (same source).
-const REST_TIMEOUT: Duration = Duration::from_secs(29);
-const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
-
-struct Route {
-    function: String,
-    integration: IntegrationKind,
-    api_key_required: bool,
-    iam_auth: bool,
-    unsupported_auth: Option<String>,
-    /// The authorizer in front of the route, and the scopes a JWT must carry (any one).
-    authorizer: Option<String>,
-    scopes: Vec<String>,
-    /// REST request validation.
-    validation: Option<validate::MethodRules>,
-    /// An HTTP API route whose integration asks for payload format 1.0.
-    payload_v1: bool,
-    /// Custom and mock integrations: templates, integration responses and header mappings.
-    mapping: Option<integration::Mapping>,
-    timeout: Duration,
-    route_key: String,
-}
-
-struct Api {
-    id: String,
-    kind: ApiKind,
-    stage: String,
-    api_keys: Vec<String>,
-    /// The API key source is `AUTHORIZER`.
-    key_from_authorizer: bool,
-    binary_media_types: Vec<String>,
-    stage_variables: BTreeMap<String, String>,
-    cors: Option<CorsConfig>,
-    table: Table<Route>,
-    authorizers: auth::Authorizers,
-    models: validate::Models,
-}
 
 /// The API Gateway port's handler.
 pub struct ApiGateway {
@@ -406,157 +369,12 @@ fn render_context(event: &Value, stage_variables: &BTreeMap<String, String>) -> 
     }
 }
 
-fn method_rules(v: &crate::config::ValidationConfig) -> validate::MethodRules {
-    validate::MethodRules {
-        validator: Some(validate::Validator {
-            body: v.body,
-            parameters: v.parameters,
-        }),
-        required_headers: v.required_headers.clone(),
-        required_query: v.required_query.clone(),
-        required_path: v.required_path.clone(),
-        models: v.models.clone(),
-    }
-}
-
 /// API Gateway's extended request id: 16 characters, as `x-amz-apigw-id` shows it (e.g. `AbCdEfGhIjKlMnO=`).
 fn apigw_id(request_id: &str) -> String {
     let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
     let mut id: String = hex.chars().take(15).collect();
     id.push('=');
     id
-}
-
-/// Whether a REST proxy's base64 body is decoded: only when the request's first `Accept` type is one of the
-/// API's binary media types, exactly or by a right-side wildcard (`application/*`); `*/*` in Accept matches
-/// nothing. Source: responses recorded from real API Gateway (shared notes §11.2).
-fn first_accept_is_binary(api: &Api, req: &WireRequest) -> bool {
-    let Some(first) = req
-        .header("accept")
-        .and_then(|a| a.split(',').next())
-        .map(|a| a.split(';').next().unwrap_or("").trim())
-    else {
-        return false;
-    };
-    if first.starts_with('*') {
-        return false;
-    }
-    api.binary_media_types
-        .iter()
-        .any(|t| media_matches(t, first))
-}
-
-fn media_matches(pattern: &str, content_type: &str) -> bool {
-    let ct = content_type.split(';').next().unwrap_or("").trim();
-    match pattern.split_once('/') {
-        _ if pattern == "*/*" => true,
-        Some((t, "*")) => ct
-            .split_once('/')
-            .is_some_and(|(ct_t, _)| ct_t.eq_ignore_ascii_case(t)),
-        _ => pattern.eq_ignore_ascii_case(ct),
-    }
-}
-
-fn build_api(c: &ApiConfig) -> Api {
-    let mut table = Table::default();
-    for r in &c.routes {
-        // The config's validation has compiled every mapping once already.
-        let mapping = integration::is_mapped(r.integration)
-            .then(|| integration::Mapping::compile(r).ok())
-            .flatten();
-        let default_timeout = match c.kind {
-            ApiKind::Rest => REST_TIMEOUT,
-            ApiKind::Http => HTTP_TIMEOUT,
-        };
-        let method = r.method.get_ref().to_ascii_uppercase();
-        let route_key = if method == "ANY" && r.path == "$default" {
-            "$default".into()
-        } else {
-            format!("{method} {}", r.path)
-        };
-        table.add(
-            &method,
-            &r.path,
-            Route {
-                // The config's validation has resolved every stage variable already.
-                function: c
-                    .function_of(r)
-                    .unwrap_or_else(|_| r.function.get_ref().clone()),
-                integration: r.integration,
-                api_key_required: r.api_key_required,
-                iam_auth: r.iam_auth,
-                unsupported_auth: r.unsupported_auth.clone(),
-                authorizer: r.authorizer.clone(),
-                scopes: r.scopes.clone(),
-                validation: r.validation.as_ref().map(method_rules),
-                payload_v1: c.kind == ApiKind::Http && r.payload_format.as_deref() == Some("1.0"),
-                mapping,
-                timeout: r
-                    .timeout_ms
-                    .map(Duration::from_millis)
-                    .unwrap_or(default_timeout)
-                    .min(default_timeout),
-                route_key,
-            },
-        );
-    }
-    Api {
-        id: c.id.clone().unwrap_or_else(|| short_id(&c.name, 10)),
-        kind: c.kind,
-        stage: c.stage.clone().unwrap_or_default(),
-        api_keys: c.api_keys.clone(),
-        key_from_authorizer: c
-            .api_key_source
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("authorizer")),
-        binary_media_types: c.binary_media_types.clone(),
-        stage_variables: c.stage_variables.clone(),
-        cors: c.cors.clone(),
-        table,
-        authorizers: auth::Authorizers::new(c),
-        // The config's validation has compiled the models once already; an API whose models fail never starts.
-        models: validate::Models::new(&c.models).unwrap_or_else(|_| {
-            validate::Models::new(&BTreeMap::new()).expect("no models compile")
-        }),
-    }
-}
-
-/// The gateway's own answer to an `OPTIONS` request on an API with CORS, when it gives one. A REST path's own
-/// `OPTIONS` method, and any HTTP API route that matches `OPTIONS`, wins over it (DG:http-api-cors).
-fn preflight(api: &Api, cors: &CorsConfig, path: &str, req: &WireRequest) -> Option<WireResponse> {
-    match api.kind {
-        ApiKind::Rest => {
-            let mut methods = Vec::new();
-            for (key, template, route) in api.table.iter() {
-                if template.matches(path).is_some() {
-                    if key == "OPTIONS" && route.route_key.starts_with("OPTIONS ") {
-                        return None;
-                    }
-                    methods.push(key);
-                }
-            }
-            (!methods.is_empty())
-                .then(|| cors::rest_preflight(cors, cors::sam_default_methods(methods.into_iter())))
-        }
-        ApiKind::Http => (cors::is_preflight(req)
-            && !matches!(api.table.lookup("OPTIONS", path), Lookup::Found(_)))
-        .then(|| cors::http_preflight(cors, req)),
-    }
-}
-
-/// The request path with the API's stage prefix removed, if it has one.
-fn strip_stage<'a>(api: &Api, path: &'a str) -> &'a str {
-    if api.stage.is_empty() {
-        return path;
-    }
-    match path
-        .strip_prefix('/')
-        .and_then(|p| p.strip_prefix(api.stage.as_str()))
-    {
-        Some("") => "/",
-        Some(rest) if rest.starts_with('/') => rest,
-        _ => path,
-    }
 }
 
 impl Handler for ApiGateway {
@@ -612,32 +430,5 @@ impl Handler for ApiGateway {
         } else {
             gateway(404, "NotFoundException", "Not Found")
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selection_patterns_match_the_whole_message_without_dotall() {
-        let p = selection_pattern("ParameterError.*").unwrap();
-        assert!(p.is_match("ParameterError: missing service"));
-        assert!(!p.is_match("Wrapped ParameterError: x"));
-        assert!(!p.is_match("ParameterError: line one\nline two"));
-        let p = selection_pattern("4\\d{2}").unwrap();
-        assert!(p.is_match("404"));
-        assert!(!p.is_match("4040"));
-    }
-
-    #[test]
-    fn binary_media_types() {
-        assert!(media_matches("image/*", "image/png"));
-        assert!(media_matches(
-            "application/octet-stream",
-            "application/octet-stream; x=y"
-        ));
-        assert!(media_matches("*/*", "text/plain"));
-        assert!(!media_matches("image/png", "image/jpeg"));
     }
 }
