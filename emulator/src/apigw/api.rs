@@ -46,6 +46,7 @@ pub(super) struct Api {
     pub(super) table: Table<Route>,
     pub(super) authorizers: auth::Authorizers,
     pub(super) models: validate::Models,
+    pub(super) gateway_responses: super::gateway_responses::GatewayResponses,
 }
 
 fn method_rules(v: &crate::config::ValidationConfig) -> validate::MethodRules {
@@ -149,6 +150,9 @@ pub(super) fn build_api(c: &ApiConfig) -> Api {
         table,
         authorizers: auth::Authorizers::new(c),
         // The config's validation has compiled the models once already; an API whose models fail never starts.
+        // As the models, the gateway responses were compiled by the config's validation.
+        gateway_responses: super::gateway_responses::GatewayResponses::new(&c.gateway_responses)
+            .unwrap_or_default(),
         models: validate::Models::new(&c.models).unwrap_or_else(|_| {
             validate::Models::new(&BTreeMap::new()).expect("no models compile")
         }),

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod authorizer;
 pub mod cors;
 pub mod events;
+pub mod gateway_responses;
 pub mod integration;
 pub mod jwks;
 pub mod jwt;
@@ -416,17 +417,31 @@ impl Handler for ApiGateway {
                 .await;
             return match (&api.cors, api.kind) {
                 (Some(c), ApiKind::Http) => cors::http_decorate(c, &req, resp),
-                _ => resp,
+                _ if api.gateway_responses.is_empty() => resp,
+                _ => api
+                    .gateway_responses
+                    .apply(resp, &req, &api.stage, &api.stage_variables),
             };
         }
         if rest_seen {
             // REST APIs answer an unknown route or method with 403, not 404.
             // Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
-            gateway(
+            let resp = gateway(
                 403,
                 "MissingAuthenticationTokenException",
                 "Missing Authentication Token",
-            )
+            );
+            // The API's own gateway responses apply when the request can only mean one REST API.
+            let mut rest = self.apis.iter().filter(|a| {
+                a.kind == ApiKind::Rest && wanted.as_ref().is_none_or(|id| *id == a.id)
+            });
+            match (rest.next(), rest.next()) {
+                (Some(api), None) => {
+                    api.gateway_responses
+                        .apply(resp, &req, &api.stage, &api.stage_variables)
+                }
+                _ => resp,
+            }
         } else {
             gateway(404, "NotFoundException", "Not Found")
         }

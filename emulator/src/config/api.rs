@@ -46,6 +46,21 @@ pub struct ApiConfig {
     /// REST APIs: models (JSON Schema draft 4) that request validation checks bodies against, by name.
     #[serde(default)]
     pub models: BTreeMap<String, serde_json::Value>,
+    /// REST APIs: customised gateway responses by type (`UNAUTHORIZED`, `DEFAULT_4XX`, ...).
+    #[serde(default)]
+    pub gateway_responses: BTreeMap<String, GatewayResponseConfig>,
+}
+
+/// A customised gateway response: its status, headers (`'static'`, `method.request.header.x`,
+/// `stageVariables.x` or `context.x`) and body templates by content type.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayResponseConfig {
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub templates: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

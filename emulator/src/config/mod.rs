@@ -398,6 +398,11 @@ impl Config {
                     ),
                 ));
             }
+            if let Err(e) =
+                crate::apigw::gateway_responses::GatewayResponses::new(&api.gateway_responses)
+            {
+                return Err(src.error(0..0, format!("API {}: {e}", api.name)));
+            }
             if let Err(e) = crate::apigw::validate::Models::new(&api.models) {
                 return Err(src.error(0..0, format!("API {}: {e}", api.name)));
             }

@@ -386,6 +386,7 @@ impl<'s> Builder<'s> {
                 stage,
                 api_keys: vec![],
                 api_key_source: None,
+                gateway_responses: BTreeMap::new(),
                 binary_media_types: vec![],
                 stage_variables: BTreeMap::new(),
                 cors: None,

@@ -342,6 +342,32 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         }
         b.handled.insert(id);
     }
+    // Source: CFN-UG aws-resource-apigateway-gatewayresponse.md.
+    for id in ids_of(b, "AWS::ApiGateway::GatewayResponse") {
+        let props = b.properties(&id)?;
+        let Some(api) = api_by_id(b, props.get("RestApiId")) else {
+            return Err(b.error(
+                &at(&id),
+                format!("{id}: RestApiId is not an AWS::ApiGateway::RestApi of this template"),
+            ));
+        };
+        let kind = props.get("ResponseType").and_then(text).unwrap_or_default();
+        let (config, ignored) = super::routes::gateway_response(
+            &props,
+            "StatusCode",
+            "ResponseParameters",
+            "ResponseTemplates",
+        );
+        for p in ignored {
+            b.summary
+                .warnings
+                .push(format!("{id}: {p} does not change the answer; ignored"));
+        }
+        b.api(&api, ApiKind::Rest, None)
+            .gateway_responses
+            .insert(kind, config);
+        b.handled.insert(id);
+    }
     let validators = validators_and_models(b)?;
     for id in ids_of(b, "AWS::ApiGateway::Method") {
         let props = b.properties(&id)?;

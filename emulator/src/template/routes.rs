@@ -7,8 +7,8 @@ use super::openapi::{
     ApiDefinition, AuthorizerKind, FunctionRef, Integration, IntegrationResponse, ParameterLocation,
 };
 use crate::config::{
-    CorsConfig, IntegrationKind, IntegrationResponseConfig, LambdaAuthorizerConfig, RouteConfig,
-    ValidationConfig,
+    CorsConfig, GatewayResponseConfig, IntegrationKind, IntegrationResponseConfig,
+    LambdaAuthorizerConfig, RouteConfig, ValidationConfig,
 };
 
 /// What a definition adds to an API.
@@ -23,6 +23,8 @@ pub struct Imported {
     pub models: BTreeMap<String, serde_json::Value>,
     /// `x-amazon-apigateway-api-key-source`.
     pub api_key_source: Option<String>,
+    /// `x-amazon-apigateway-gateway-responses`.
+    pub gateway_responses: BTreeMap<String, GatewayResponseConfig>,
     pub warnings: Vec<String>,
 }
 
@@ -38,6 +40,9 @@ impl Imported {
         }
         if api.api_key_source.is_none() {
             api.api_key_source = self.api_key_source;
+        }
+        for (k, v) in self.gateway_responses {
+            api.gateway_responses.entry(k).or_insert(v);
         }
     }
 }
@@ -71,6 +76,16 @@ pub fn from_definition(
             max_age: c.max_age,
             allow_credentials: c.allow_credentials,
         });
+    }
+    for (kind, v) in &def.gateway_responses {
+        let (config, ignored) =
+            gateway_response(v, "statusCode", "responseParameters", "responseTemplates");
+        for p in ignored {
+            out.warnings.push(format!(
+                "#/x-amazon-apigateway-gateway-responses/{kind}: {p} does not change the answer; ignored"
+            ));
+        }
+        out.gateway_responses.insert(kind.clone(), config);
     }
     let mut not_yet = BTreeSet::new();
     let find = |f: &FunctionRef, at: &str| -> Result<String, String> {
@@ -282,6 +297,44 @@ fn response(r: &IntegrationResponse) -> IntegrationResponseConfig {
         templates: r.response_templates.clone(),
         headers: r.response_parameters.clone(),
     }
+}
+
+/// A gateway response as OpenAPI and CloudFormation write it: a status, `gatewayresponse.header.X` parameters and
+/// templates. The parameters that are not headers are returned, to be named.
+pub fn gateway_response(
+    v: &serde_json::Value,
+    status: &str,
+    params: &str,
+    templates: &str,
+) -> (GatewayResponseConfig, Vec<String>) {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let strings = |key: &str| -> Vec<(String, String)> {
+        v.get(key)
+            .and_then(serde_json::Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), text(v)))
+            .collect()
+    };
+    let mut ignored = Vec::new();
+    let mut headers = BTreeMap::new();
+    for (k, value) in strings(params) {
+        match k.strip_prefix("gatewayresponse.header.") {
+            Some(h) => {
+                headers.insert(h.to_string(), value);
+            }
+            None => ignored.push(k),
+        }
+    }
+    let config = GatewayResponseConfig {
+        status: v.get(status).and_then(|s| text(s).parse().ok()),
+        headers,
+        templates: strings(templates).into_iter().collect(),
+    };
+    (config, ignored)
 }
 
 /// Checks a custom or mock route's templates, patterns and header mappings, naming the operation on failure.

@@ -344,6 +344,37 @@ fn api_settings(
         ApiKind::Http => resolve(b, "CorsConfiguration")?.and_then(|c| http_cors(&c)),
     };
     let auth = resolve(b, "Auth")?;
+    let responses = match kind {
+        ApiKind::Rest => resolve(b, "GatewayResponses")?,
+        ApiKind::Http => None,
+    };
+    // SAM's form: `ResponseParameters` holds `Headers`, `Paths` and `QueryStrings` maps with bare names.
+    // Source: SAM-DG sam-property-api-gatewayresponse.md.
+    for (kind, r) in entries(responses.as_ref()) {
+        let mut r = r.clone();
+        let params = r.get("ResponseParameters").cloned().unwrap_or(json!({}));
+        for other in ["Paths", "QueryStrings"] {
+            if params.get(other).is_some() {
+                b.summary.warnings.push(format!(
+                    "{id}: GatewayResponses.{kind}.ResponseParameters.{other} does not change the answer; ignored"
+                ));
+            }
+        }
+        let headers: serde_json::Map<String, Value> = entries(params.get("Headers"))
+            .into_iter()
+            .map(|(h, v)| (format!("gatewayresponse.header.{h}"), v))
+            .collect();
+        r["ResponseParameters"] = Value::Object(headers);
+        let (config, _) = super::routes::gateway_response(
+            &r,
+            "StatusCode",
+            "ResponseParameters",
+            "ResponseTemplates",
+        );
+        b.api(id, ApiKind::Rest, None)
+            .gateway_responses
+            .insert(kind, config);
+    }
     let api = b.api(id, kind, None);
     for (k, v) in entries(variables.as_ref()) {
         api.stage_variables.insert(k, scalar_text(&v));

@@ -369,6 +369,14 @@ fn cloudformation_validators_and_models_apply_to_methods() {
     Properties:
       Name: api
       ApiKeySourceType: AUTHORIZER
+  Cors4xx:
+    Type: AWS::ApiGateway::GatewayResponse
+    Properties:
+      RestApiId: !Ref Api
+      ResponseType: DEFAULT_4XX
+      StatusCode: '418'
+      ResponseParameters:
+        gatewayresponse.header.Access-Control-Allow-Origin: \"'*'\"
   Both:
     Type: AWS::ApiGateway::RequestValidator
     Properties:
@@ -405,6 +413,9 @@ fn cloudformation_validators_and_models_apply_to_methods() {
     let t = load(text).unwrap();
     let api = &t.parts.apis[0];
     assert_eq!(api.api_key_source.as_deref(), Some("AUTHORIZER"));
+    let g = &api.gateway_responses["DEFAULT_4XX"];
+    assert_eq!(g.status, Some(418));
+    assert_eq!(g.headers["Access-Control-Allow-Origin"], "'*'");
     let v = api.routes[0].validation.as_ref().expect("a validator");
     assert_eq!((v.body, v.parameters), (true, true));
     let model = &v.models["application/json"];
