@@ -49,6 +49,7 @@ type = "rest"
 stage = "Prod"
 api_keys = ["key-of-user-1"]
 api_key_source = "authorizer"
+cors = {{ allow_origins = ["https://app.example.com"], authorizer = "tokens" }}
 [[api.authorizer]]
 name = "tokens"
 type = "token"
@@ -135,6 +136,32 @@ async fn rest_token_authorizers_allow_deny_cache_and_fail_as_aws_does() {
         (500, json!({"message": null}))
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SAM puts the default authorizer on its CORS preflight methods unless `AddDefaultAuthorizerToCorsPreflight` is
+/// false; a browser's preflight carries no token, so it is refused, as on AWS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cors_preflight_can_require_the_authorizer() {
+    let (h, _dir) = start("preflight").await;
+    let api = h.emulator.api_addr.unwrap().to_string();
+    let preflight = [
+        ("origin", "https://app.example.com"),
+        ("access-control-request-method", "GET"),
+    ];
+    let r = raw(&api, "OPTIONS", "/Prod/private", &preflight, b"").await;
+    assert_eq!(r.0, 401);
+    let mut with_token = preflight.to_vec();
+    with_token.push(("authorization", "allow"));
+    let r = raw(&api, "OPTIONS", "/Prod/private", &with_token, b"").await;
+    assert_eq!(r.0, 200);
+    assert_eq!(
+        crate::support::header(&r.1, "access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert_eq!(
+        crate::support::header(&r.1, "access-control-allow-methods"),
+        Some("GET,OPTIONS")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -94,7 +94,8 @@ pub(super) fn media_matches(pattern: &str, content_type: &str) -> bool {
 
 pub(super) fn build_api(c: &ApiConfig) -> Api {
     let mut table = Table::default();
-    for r in &c.routes {
+    let options = cors::sam_options_routes(c);
+    for r in c.routes.iter().chain(&options) {
         // The config's validation has compiled every mapping once already.
         let mapping = integration::is_mapped(r.integration)
             .then(|| integration::Mapping::compile(r).ok())
@@ -168,19 +169,8 @@ pub(super) fn preflight(
     req: &WireRequest,
 ) -> Option<WireResponse> {
     match api.kind {
-        ApiKind::Rest => {
-            let mut methods = Vec::new();
-            for (key, template, route) in api.table.iter() {
-                if template.matches(path).is_some() {
-                    if key == "OPTIONS" && route.route_key.starts_with("OPTIONS ") {
-                        return None;
-                    }
-                    methods.push(key);
-                }
-            }
-            (!methods.is_empty())
-                .then(|| cors::rest_preflight(cors, cors::sam_default_methods(methods.into_iter())))
-        }
+        // A REST API's preflight is answered by the mock `OPTIONS` methods its CORS adds to the routes.
+        ApiKind::Rest => None,
         ApiKind::Http => (cors::is_preflight(req)
             && !matches!(api.table.lookup("OPTIONS", path), Lookup::Found(_)))
         .then(|| cors::http_preflight(cors, req)),

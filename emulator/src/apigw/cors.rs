@@ -15,9 +15,13 @@
 //! (captures of `*.execute-api` answers found by the research for issue 10). The preflight's 204 and empty body
 //! are what users report; no recorded AWS answer confirms them.
 
+use std::collections::BTreeMap;
+
 use http::HeaderValue;
 
-use crate::config::CorsConfig;
+use crate::config::{
+    ApiConfig, ApiKind, CorsConfig, IntegrationKind, IntegrationResponseConfig, RouteConfig,
+};
 use crate::net::{WireRequest, WireResponse};
 
 /// Every method, as SAM expands `ANY` for `Access-Control-Allow-Methods`.
@@ -39,32 +43,66 @@ pub fn sam_default_methods<'a>(methods: impl Iterator<Item = &'a str>) -> String
     all.join(",")
 }
 
-/// A REST API's answer to `OPTIONS` on a path without its own `OPTIONS` method, as SAM's mock integration
-/// gives it. `path_methods` is the default `Allow-Methods`.
-pub fn rest_preflight(cors: &CorsConfig, path_methods: String) -> WireResponse {
-    // A static header holds one value; with several origins configured, the first is sent, as SAM allows only
-    // one `AllowOrigin` expression.
-    let origin = cors.allow_origins.first().map_or("*", String::as_str);
-    let mut r = WireResponse::new(200)
-        .header("content-type", "application/json")
-        .header("access-control-allow-origin", origin);
-    if !cors.allow_headers.is_empty() {
-        r = r.header("access-control-allow-headers", cors.allow_headers.join(","));
-    }
-    let methods = if cors.allow_methods.is_empty() {
-        path_methods
-    } else {
-        cors.allow_methods.join(",")
+/// The `OPTIONS` methods SAM's `Cors` adds to a REST API: one mock integration per path that has no `OPTIONS`
+/// method of its own, answering 200 with `{}` and the configured headers as static values, behind the API's
+/// default authorizer and API key unless SAM was told otherwise (`AddDefaultAuthorizerToCorsPreflight`,
+/// `AddApiKeyRequiredToCorsPreflight`).
+pub fn sam_options_routes(api: &ApiConfig) -> Vec<RouteConfig> {
+    let Some(cors) = api.cors.as_ref().filter(|_| api.kind == ApiKind::Rest) else {
+        return Vec::new();
     };
-    r = r.header("access-control-allow-methods", methods);
-    if let Some(age) = cors.max_age {
-        r = r.header("access-control-max-age", age.to_string());
+    let mut paths: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in &api.routes {
+        paths
+            .entry(r.path.as_str())
+            .or_default()
+            .push(r.method.get_ref());
     }
-    if cors.allow_credentials {
-        r = r.header("access-control-allow-credentials", "true");
-    }
-    // SAM's response template is `{}` and a newline.
-    r.body(&b"{}\n"[..])
+    let quoted = |v: &str| format!("'{v}'");
+    paths
+        .into_iter()
+        .filter(|(_, methods)| !methods.iter().any(|m| m.eq_ignore_ascii_case("OPTIONS")))
+        .map(|(path, methods)| {
+            // A static header holds one value; with several origins configured, the first is sent, as SAM
+            // allows only one `AllowOrigin` expression.
+            let origin = cors.allow_origins.first().map_or("*", String::as_str);
+            let mut headers =
+                BTreeMap::from([("Access-Control-Allow-Origin".to_string(), quoted(origin))]);
+            if !cors.allow_headers.is_empty() {
+                headers.insert(
+                    "Access-Control-Allow-Headers".into(),
+                    quoted(&cors.allow_headers.join(",")),
+                );
+            }
+            let allowed = if cors.allow_methods.is_empty() {
+                sam_default_methods(methods.into_iter())
+            } else {
+                cors.allow_methods.join(",")
+            };
+            headers.insert("Access-Control-Allow-Methods".into(), quoted(&allowed));
+            if let Some(age) = cors.max_age {
+                headers.insert("Access-Control-Max-Age".into(), quoted(&age.to_string()));
+            }
+            if cors.allow_credentials {
+                headers.insert("Access-Control-Allow-Credentials".into(), quoted("true"));
+            }
+            let mut r = RouteConfig::proxy("OPTIONS", path, "");
+            r.integration = IntegrationKind::Mock;
+            r.request_templates = BTreeMap::from([(
+                "application/json".into(),
+                "{\n  \"statusCode\" : 200\n}\n".into(),
+            )]);
+            r.responses = vec![IntegrationResponseConfig {
+                pattern: None,
+                status: 200,
+                templates: BTreeMap::from([("application/json".into(), "{}\n".into())]),
+                headers,
+            }];
+            r.authorizer = cors.authorizer.clone();
+            r.api_key_required = cors.api_key_required;
+            r
+        })
+        .collect()
 }
 
 /// Whether an HTTP API request is a CORS preflight.

@@ -77,6 +77,12 @@ pub struct CorsConfig {
     pub max_age: Option<u64>,
     #[serde(default)]
     pub allow_credentials: bool,
+    /// REST APIs: the authorizer the generated `OPTIONS` methods require, as SAM's `DefaultAuthorizer` does
+    /// unless `AddDefaultAuthorizerToCorsPreflight` is false.
+    pub authorizer: Option<String>,
+    /// REST APIs: the generated `OPTIONS` methods require an API key.
+    #[serde(default)]
+    pub api_key_required: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

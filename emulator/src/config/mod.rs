@@ -426,6 +426,17 @@ impl Config {
                     return Err(src.error(a.name.span(), e));
                 }
             }
+            if let Some(name) = api.cors.as_ref().and_then(|c| c.authorizer.as_ref())
+                && !api.authorizers.iter().any(|a| a.name.get_ref() == name)
+            {
+                return Err(src.error(
+                    0..0,
+                    format!(
+                        "API {}: cors names authorizer {name:?}, which the API does not declare",
+                        api.name
+                    ),
+                ));
+            }
             for r in &api.routes {
                 if let Some(name) = &r.authorizer
                     && !api.authorizers.iter().any(|a| a.name.get_ref() == name)

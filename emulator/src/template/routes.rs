@@ -75,6 +75,7 @@ pub fn from_definition(
             expose_headers: c.expose_headers.clone(),
             max_age: c.max_age,
             allow_credentials: c.allow_credentials,
+            ..CorsConfig::default()
         });
     }
     for (kind, v) in &def.gateway_responses {

@@ -445,6 +445,23 @@ fn read_auth(b: &mut Builder<'_>, id: &str, kind: ApiKind, auth: &Value) {
         ));
         b.api(id, ApiKind::Rest, None).api_keys.push(key);
     }
+    // SAM puts the default authorizer and API key on the CORS `OPTIONS` methods too, unless told not to; the
+    // preflight then needs them, which browsers do not send. Source: SAM api_generator.py AuthProperties
+    // defaults, swagger.py set_path_default_authorizer (shared notes §6, §9.1).
+    let flag = |k: &str| auth.get(k).and_then(Value::as_bool).unwrap_or(true);
+    if kind == ApiKind::Rest
+        && let Some(cors) = b.api(id, kind, None).cors.as_mut()
+    {
+        if flag("AddDefaultAuthorizerToCorsPreflight")
+            && let Some(name) = a
+                .default_authorizer
+                .as_ref()
+                .filter(|n| a.lambda.contains(*n))
+        {
+            cors.authorizer = Some(name.clone());
+        }
+        cors.api_key_required = a.api_key_required && flag("AddApiKeyRequiredToCorsPreflight");
+    }
     b.api_auth.insert(id.to_string(), a);
 }
 
@@ -621,6 +638,7 @@ fn rest_cors(c: &Value) -> CorsConfig {
             max_age: m.get("MaxAge").and_then(|v| unquote(v).parse().ok()),
             allow_credentials: m.get("AllowCredentials").and_then(Value::as_bool) == Some(true),
             expose_headers: vec![],
+            ..CorsConfig::default()
         },
         other => CorsConfig {
             allow_origins: vec![unquote(other)],
@@ -649,6 +667,7 @@ pub fn http_cors(c: &Value) -> Option<CorsConfig> {
             expose_headers: list(m.get("ExposeHeaders")),
             max_age: m.get("MaxAge").and_then(Value::as_u64),
             allow_credentials: m.get("AllowCredentials").and_then(Value::as_bool) == Some(true),
+            ..CorsConfig::default()
         }),
         _ => None,
     }

@@ -529,3 +529,17 @@ fn http_api_authorizers_from_cloudformation_guard_their_routes() {
         crate::apigw::authorizer_config(ApiKind::Http, a).unwrap();
     }
 }
+
+#[test]
+fn sam_cors_preflights_take_the_default_authorizer_unless_told_not_to() {
+    let api = |flag: &str| {
+        format!(
+            "{HEAD}  Api:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: v1\n      Cors: \"'*'\"\n      Auth:\n        DefaultAuthorizer: Tokens\n{flag}        Authorizers:\n          Tokens:\n            FunctionArn: !GetAtt Fn.Arn\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Handler: app.handler\n      CodeUri: src\n      Events:\n        Get:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Api\n            Path: /x\n            Method: get\n"
+        )
+    };
+    let t = load(&api("")).unwrap();
+    let cors = t.parts.apis[0].cors.as_ref().unwrap();
+    assert_eq!(cors.authorizer.as_deref(), Some("Tokens"));
+    let t = load(&api("        AddDefaultAuthorizerToCorsPreflight: false\n")).unwrap();
+    assert_eq!(t.parts.apis[0].cors.as_ref().unwrap().authorizer, None);
+}
