@@ -26,6 +26,9 @@ def simple(event, context):
     ok = event["headers"].get("authorization") == "let-me-in"
     return {"isAuthorized": ok, "context": {"who": "tester"}}
 
+def echo(event, context):
+    return event
+
 def backend(event, context):
     return {"statusCode": 200, "body": json.dumps(event["requestContext"].get("authorizer"))}
 "#;
@@ -62,6 +65,13 @@ function = "backend"
 authorizer = "tokens"
 [[api.route]]
 method = "GET"
+path = "/templated"
+function = "echo"
+authorizer = "tokens"
+integration = "lambda"
+request_templates = {{ "application/json" = '{{"principal": "$context.authorizer.principalId", "tier": "$context.authorizer.tier"}}' }}
+[[api.route]]
+method = "GET"
 path = "/metered"
 function = "backend"
 authorizer = "tokens"
@@ -85,7 +95,7 @@ authorizer = "simple"
         function("auth", "app.token"),
         function("simple", "app.simple"),
         function("backend", "app.backend"),
-    );
+    ) + &function("echo", "app.echo");
     (Builder::new(config).start().await, dir)
 }
 
@@ -136,6 +146,16 @@ async fn rest_token_authorizers_allow_deny_cache_and_fail_as_aws_does() {
         (500, json!({"message": null}))
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A mapping template reads the authorizer's output as `$context.authorizer.*`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mapping_templates_see_the_authorizer_context() {
+    let (h, _dir) = start("templated").await;
+    assert_eq!(
+        get(&h, "/Prod/templated", Some("allow")).await,
+        (200, json!({"principal": "user-1", "tier": "gold"}))
+    );
 }
 
 /// SAM puts the default authorizer on its CORS preflight methods unless `AddDefaultAuthorizerToCorsPreflight` is
