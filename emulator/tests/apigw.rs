@@ -2,31 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Builder, Harness, faulty, header, raw};
-
-type Resp = (u16, Vec<(String, String)>, Vec<u8>);
-
-async fn call(
-    h: &Harness,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Resp {
-    raw(
-        &h.emulator.api_addr.expect("an API port").to_string(),
-        method,
-        path,
-        headers,
-        body,
-    )
-    .await
-}
-
-fn json_of(r: &Resp) -> Value {
-    serde_json::from_slice(&r.2)
-        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&r.2)))
-}
+use crate::support::api_call as call;
+use crate::support::{Builder, Resp, faulty, header, json_of};
 
 /// A REST API and an HTTP API in front of the proxy-mode fault runtime.
 fn proxy_config(extra_rest: &str) -> String {

@@ -1,33 +1,11 @@
 //! Non-proxy integrations through the API port: mapping templates on Lambda custom integrations, passthrough
 //! behaviours, integration responses with header mappings and overrides, mock integrations; and CORS.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{Builder, Harness, faulty, header, raw};
+use crate::support::{Builder, faulty, header, json_of};
 
-type Resp = (u16, Vec<(String, String)>, Vec<u8>);
-
-async fn call(
-    h: &Harness,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Resp {
-    raw(
-        &h.emulator.api_addr.expect("an API port").to_string(),
-        method,
-        path,
-        headers,
-        body,
-    )
-    .await
-}
-
-fn json_of(r: &Resp) -> Value {
-    serde_json::from_slice(&r.2)
-        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&r.2)))
-}
+use crate::support::api_call as call;
 
 /// A REST API (stage `dev`, stage variable `env = "local"`) with the given routes, in front of the fault
 /// runtime, whose `echo` answers `{"event": <the event it got>, ...}`.

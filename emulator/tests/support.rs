@@ -249,3 +249,30 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
+
+/// A response as the raw client returns it: status, headers and body.
+pub type Resp = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// One request to the harness's API Gateway port.
+pub async fn api_call(
+    h: &Harness,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    raw(
+        &h.emulator.api_addr.expect("an API port").to_string(),
+        method,
+        path,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// A response's body as JSON; the panic shows the body when it is not.
+pub fn json_of(r: &Resp) -> serde_json::Value {
+    serde_json::from_slice(&r.2)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&r.2)))
+}

@@ -267,3 +267,17 @@ pub struct ValidationConfig {
     #[serde(default)]
     pub models: BTreeMap<String, String>,
 }
+
+impl ValidationConfig {
+    /// Marks `method.request.{header|querystring|path}.Name` as required; other keys are not parameters.
+    pub fn require(&mut self, key: &str) {
+        let name = |p: &str| key.strip_prefix(p).map(str::to_string);
+        if let Some(n) = name("method.request.header.") {
+            self.required_headers.push(n);
+        } else if let Some(n) = name("method.request.querystring.") {
+            self.required_query.push(n);
+        } else if let Some(n) = name("method.request.path.") {
+            self.required_path.push(n);
+        }
+    }
+}

@@ -205,6 +205,21 @@ fn api_by_id(b: &Builder<'_>, value: Option<&Value>) -> Option<String> {
         .map(|(id, _)| id.clone())
 }
 
+/// The API a resource's `RestApiId` or `ApiId` names; the error names the resource and the key.
+fn api_of(b: &Builder<'_>, id: &str, props: &Value, key: &str) -> Result<String, TemplateError> {
+    api_by_id(b, props.get(key)).ok_or_else(|| {
+        let kind = if key == "ApiId" {
+            "AWS::ApiGatewayV2::Api"
+        } else {
+            "AWS::ApiGateway::RestApi"
+        };
+        b.error(
+            &at(id),
+            format!("{id}: {key} is not an {kind} of this template"),
+        )
+    })
+}
+
 fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
     for id in ids_of(b, "AWS::ApiGateway::RestApi") {
         let props = b.properties(&id)?;
@@ -345,12 +360,7 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
     // Source: CFN-UG aws-resource-apigateway-gatewayresponse.md.
     for id in ids_of(b, "AWS::ApiGateway::GatewayResponse") {
         let props = b.properties(&id)?;
-        let Some(api) = api_by_id(b, props.get("RestApiId")) else {
-            return Err(b.error(
-                &at(&id),
-                format!("{id}: RestApiId is not an AWS::ApiGateway::RestApi of this template"),
-            ));
-        };
+        let api = api_of(b, &id, &props, "RestApiId")?;
         let kind = props.get("ResponseType").and_then(text).unwrap_or_default();
         let (config, ignored) = super::routes::gateway_response(
             &props,
@@ -371,12 +381,7 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
     let validators = validators_and_models(b)?;
     for id in ids_of(b, "AWS::ApiGateway::Method") {
         let props = b.properties(&id)?;
-        let Some(api) = api_by_id(b, props.get("RestApiId")) else {
-            return Err(b.error(
-                &at(&id),
-                format!("{id}: RestApiId is not an AWS::ApiGateway::RestApi of this template"),
-            ));
-        };
+        let api = api_of(b, &id, &props, "RestApiId")?;
         let resource = props.get("ResourceId").map(scalar_text).unwrap_or_default();
         let path = path_of(&resource).ok_or_else(|| {
             b.error(
@@ -523,12 +528,7 @@ fn validators_and_models(
             Some(v) => v.clone(),
             None => json!({"type": "object"}),
         };
-        let Some(api) = api_by_id(b, props.get("RestApiId")) else {
-            return Err(b.error(
-                &at(&id),
-                format!("{id}: RestApiId is not an AWS::ApiGateway::RestApi of this template"),
-            ));
-        };
+        let api = api_of(b, &id, &props, "RestApiId")?;
         b.api(&api, ApiKind::Rest, None).models.insert(own, schema);
         b.handled.insert(id);
     }
@@ -553,16 +553,8 @@ fn method_validation(
         .into_iter()
         .flatten()
     {
-        if !(required.as_bool() == Some(true) || text(required).as_deref() == Some("true")) {
-            continue;
-        }
-        let name = |p: &str| key.strip_prefix(p).map(str::to_string);
-        if let Some(n) = name("method.request.header.") {
-            v.required_headers.push(n);
-        } else if let Some(n) = name("method.request.querystring.") {
-            v.required_query.push(n);
-        } else if let Some(n) = name("method.request.path.") {
-            v.required_path.push(n);
+        if required.as_bool() == Some(true) || text(required).as_deref() == Some("true") {
+            v.require(key);
         }
     }
     Some(v)
@@ -634,12 +626,7 @@ fn http_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
     let authorizers = http_authorizers(b)?;
     for id in ids_of(b, "AWS::ApiGatewayV2::Route") {
         let props = b.properties(&id)?;
-        let Some(api) = api_by_id(b, props.get("ApiId")) else {
-            return Err(b.error(
-                &at(&id),
-                format!("{id}: ApiId is not an AWS::ApiGatewayV2::Api of this template"),
-            ));
-        };
+        let api = api_of(b, &id, &props, "ApiId")?;
         let key = props.get("RouteKey").and_then(text).unwrap_or_default();
         let target = props.get("Target").and_then(text).unwrap_or_default();
         let integration = target
@@ -712,12 +699,7 @@ fn http_authorizers(
     for id in ids_of(b, "AWS::ApiGatewayV2::Authorizer") {
         let props = b.properties(&id)?;
         let own = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", &id])?);
-        let Some(api) = api_by_id(b, props.get("ApiId")) else {
-            return Err(b.error(
-                &at(&id),
-                format!("{id}: ApiId is not an AWS::ApiGatewayV2::Api of this template"),
-            ));
-        };
+        let api = api_of(b, &id, &props, "ApiId")?;
         let kind = props
             .get("AuthorizerType")
             .and_then(text)

@@ -1023,16 +1023,8 @@ fn request_validation(props: &Value) -> Option<crate::config::ValidationConfig> 
         }) else {
             continue;
         };
-        if !required {
-            continue;
-        }
-        let name = |prefix: &str| key.strip_prefix(prefix).map(str::to_string);
-        if let Some(n) = name("method.request.header.") {
-            v.required_headers.push(n);
-        } else if let Some(n) = name("method.request.querystring.") {
-            v.required_query.push(n);
-        } else if let Some(n) = name("method.request.path.") {
-            v.required_path.push(n);
+        if required {
+            v.require(&key);
         }
     }
     Some(v)
