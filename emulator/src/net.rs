@@ -90,6 +90,52 @@ impl WireResponse {
 /// What a listener does with each request.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, req: WireRequest) -> impl Future<Output = WireResponse> + Send;
+
+    /// Whether a request's work goes on when its client disconnects. AWS runs an invocation to its end whoever
+    /// waits for it, so the services do; the Runtime API does not, since a `next` call whose client is gone must
+    /// not take an invocation that no one will run.
+    fn outlives_client(&self) -> bool {
+        true
+    }
+
+    /// The answer to a request whose handler panicked, in the service's error shape.
+    fn internal_error(&self) -> WireResponse {
+        WireResponse::json(
+            500,
+            &serde_json::json!({"message": "Internal server error"}),
+        )
+        .header("x-amzn-errortype", "InternalFailure")
+    }
+}
+
+/// Aborts a request's task when the connection that waits for it goes away, for handlers whose work must not
+/// outlive their client.
+struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.abort();
+        }
+    }
+}
+
+/// Runs one request in its own task, so that a panic becomes the service's 500 (logged with the request line)
+/// instead of a dropped connection, and, where the handler says so, the work goes on when the client leaves.
+async fn run<H: Handler>(handler: Arc<H>, req: WireRequest) -> WireResponse {
+    let line = format!("{} {}", req.method, req.path);
+    let h = handler.clone();
+    let task = tokio::spawn(async move { h.handle(req).await });
+    let mut guard = AbortOnDrop((!handler.outlives_client()).then(|| task.abort_handle()));
+    let result = task.await;
+    guard.0 = None;
+    match result {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!("{line}: the request's handler failed: {e}");
+            handler.internal_error()
+        }
+    }
 }
 
 /// Binds a listener. Port 0 picks a free port.
@@ -150,7 +196,7 @@ fn serve_with<H: Handler>(
                     async move {
                         let mut req = read_request(req, peer, body_limit).await;
                         req.header_names = names.unwrap_or_default();
-                        let resp = handler.handle(req).await;
+                        let resp = run(handler, req).await;
                         Ok::<_, Infallible>(to_hyper(resp))
                     }
                 });

@@ -318,3 +318,53 @@ async fn client_context_reaches_the_runtime_decoded() {
     let v: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
     assert_eq!(v["headers"]["lambda-runtime-client-context"], ctx);
 }
+
+/// An invocation whose client disconnects runs to its end, as on AWS: the handler's write happens, and the same
+/// instance serves the next invocation.
+#[tokio::test]
+async fn an_invocation_outlives_its_client() {
+    use tokio::io::AsyncWriteExt;
+    let dir = std::env::temp_dir().join(format!("offcloud-outlives-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("app.py"),
+        "import os, time\n\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    if 'marker' in event:\n        with open(event['marker'], 'w') as f:\n            f.write(str(os.getpid()))\n    return os.getpid()\n",
+    )
+    .unwrap();
+    let config = format!(
+        "[[function]]\nname = \"slow\"\nruntime = \"python3.12\"\nhandler = \"app.handler\"\ncwd = \"{}\"\ntimeout = 10\n",
+        dir.display()
+    );
+    let h = Builder::new(config).start().await;
+    // Start the instance, so that the invocation below is warm.
+    let (err, first_pid) = invoke(&h, "slow", json!({})).await;
+    assert_eq!(err, None);
+    let marker = dir.join("written");
+    let body = json!({"sleep": 0.8, "marker": marker}).to_string();
+    let mut s = tokio::net::TcpStream::connect(h.emulator.main_addr)
+        .await
+        .unwrap();
+    let req = format!(
+        "POST /2015-03-31/functions/slow/invocations HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(s);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !marker.exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        marker.exists(),
+        "the invocation ran to its end after its client left"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        first_pid.to_string()
+    );
+    let (err, pid) = invoke(&h, "slow", json!({})).await;
+    assert_eq!(err, None);
+    assert_eq!(pid, first_pid, "the instance was not killed");
+    let _ = std::fs::remove_dir_all(&dir);
+}

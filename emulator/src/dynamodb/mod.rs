@@ -215,22 +215,20 @@ impl DynamoDb {
         &self.region
     }
 
-    /// Runs one operation. The engine is synchronous and holds one lock. Single-item operations take tens of
-    /// microseconds, less than handing them to another thread costs, so they run here, as dynoxide's own server
-    /// runs every operation; the rest, which may touch a whole table, run off the async workers.
+    /// Runs one operation off the async workers: the engine is synchronous and holds one lock, so a long Scan,
+    /// a TTL sweep or a WAL checkpoint must never stall the listeners and timers. A panic in the engine is a 500
+    /// `InternalServerError`, never a dropped connection.
     pub async fn call(&self, op: Operation, body: bytes::Bytes) -> Result<String, DynamoError> {
-        use Operation::*;
         let storage = self.storage.clone();
-        let run = move || {
+        tokio::task::spawn_blocking(move || {
             let text = std::str::from_utf8(&body).map_err(|_| DynamoError::Serialization)?;
             storage.call(op, text)
-        };
-        if matches!(op, GetItem | PutItem | DeleteItem | UpdateItem) {
-            return run();
-        }
-        tokio::task::spawn_blocking(run)
-            .await
-            .map_err(|e| DynamoError::Internal(format!("the operation failed: {e}")))?
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!("DynamoDB {op:?} failed: {e}");
+            DynamoError::Internal(format!("the operation failed: {e}"))
+        })?
     }
 
     /// Deletes expired items now and then, until the task is aborted.

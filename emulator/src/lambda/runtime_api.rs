@@ -83,6 +83,10 @@ fn error_type(req: &WireRequest) -> Option<String> {
 }
 
 impl Handler for RuntimeApi {
+    fn outlives_client(&self) -> bool {
+        false
+    }
+
     async fn handle(&self, req: WireRequest) -> WireResponse {
         let Some(route) = Route::parse(&req.method, &req.path) else {
             return error(
