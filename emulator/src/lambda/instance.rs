@@ -51,7 +51,46 @@ pub enum RuntimeOutcome {
 }
 
 /// A log shared between an invocation and the pumps that read its process's output.
-pub type LogBuffer = Arc<Mutex<String>>;
+pub type LogBuffer = Arc<Mutex<TailLog>>;
+
+/// The end of one invocation's log, kept only when the caller asked for it (`LogType: Tail`), and never more than
+/// [`TailLog::KEEP`] bytes however much the function prints.
+#[derive(Debug, Default)]
+pub struct TailLog {
+    wanted: bool,
+    text: String,
+}
+
+impl TailLog {
+    /// Twice what `X-Amz-Log-Result` carries (its last 4 KB), so that a cut never falls inside what is sent.
+    pub const KEEP: usize = 8 * 1024;
+
+    pub fn new(wanted: bool) -> Self {
+        Self {
+            wanted,
+            text: String::new(),
+        }
+    }
+
+    pub fn push_line(&mut self, line: &str) {
+        if !self.wanted {
+            return;
+        }
+        self.text.push_str(line);
+        self.text.push('\n');
+        if self.text.len() > 2 * Self::KEEP {
+            let mut cut = self.text.len() - Self::KEEP;
+            while !self.text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            self.text.drain(..cut);
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
 
 struct Current {
     request_id: String,
@@ -170,9 +209,9 @@ impl Shared {
         match tag {
             Some((rid, buf)) => {
                 tracing::info!(target: "offcloud::function", "[{}] [{rid}] {line}", self.function_name);
-                let mut b = buf.lock().unwrap_or_else(|e| e.into_inner());
-                b.push_str(line);
-                b.push('\n');
+                buf.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push_line(line);
             }
             None => tracing::info!(target: "offcloud::function", "[{}] {line}", self.function_name),
         }
@@ -297,5 +336,28 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
         Some(15) => "signal: terminated".into(),
         Some(n) => format!("signal: {n}"),
         None => "exited".into(),
+    }
+}
+
+#[cfg(test)]
+mod tail_log_tests {
+    use super::TailLog;
+
+    #[test]
+    fn nothing_is_kept_unless_a_tail_is_wanted() {
+        let mut t = TailLog::new(false);
+        t.push_line("hello");
+        assert_eq!(t.text(), "");
+    }
+
+    #[test]
+    fn the_kept_log_is_bounded_and_ends_with_the_last_line() {
+        let mut t = TailLog::new(true);
+        for i in 0..10_000 {
+            t.push_line(&format!("line {i} ünïcode"));
+        }
+        assert!(t.text().len() <= 2 * TailLog::KEEP, "{}", t.text().len());
+        assert!(t.text().len() >= TailLog::KEEP);
+        assert!(t.text().ends_with("line 9999 ünïcode\n"));
     }
 }

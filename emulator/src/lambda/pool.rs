@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
-use super::instance::{Delivery, Instance, LogBuffer, RuntimeOutcome};
+use super::instance::{Delivery, Instance, LogBuffer, RuntimeOutcome, TailLog};
 use super::runtime_api::{MAX_RESPONSE, RuntimeApi, error_document};
 use super::{InvokeInput, InvokeOutput, LambdaError, LaunchOptions, process, runtimes};
 use crate::clock::Env;
@@ -286,7 +286,7 @@ impl Function {
     pub async fn invoke(&self, input: &InvokeInput) -> Result<InvokeOutput, LambdaError> {
         let _permit = self.permit().await?;
         let request_id = self.env.ids.uuid();
-        let log: LogBuffer = Arc::default();
+        let log: LogBuffer = Arc::new(std::sync::Mutex::new(TailLog::new(input.tail_log)));
         let (instance, cold) = match self.take_idle() {
             Some(i) => (Some(i), false),
             None => match self.start_instance().await {
@@ -367,9 +367,12 @@ impl Function {
             }
         }
         let failed = error_type.is_some();
-        let log = input
-            .tail_log
-            .then(|| log.lock().unwrap_or_else(|e| e.into_inner()).clone());
+        let log = input.tail_log.then(|| {
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .text()
+                .to_string()
+        });
         Ok(InvokeOutput {
             status: 200,
             request_id,
@@ -481,9 +484,9 @@ impl Function {
 
     fn platform_line(&self, log: &LogBuffer, request_id: &str, line: String) {
         tracing::info!(target: "offcloud::function", "[{}] [{request_id}] {line}", self.name);
-        let mut b = log.lock().unwrap_or_else(|e| e.into_inner());
-        b.push_str(&line);
-        b.push('\n');
+        log.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_line(&line);
     }
 
     /// The process ids of instances started so far that may still run.
