@@ -200,6 +200,51 @@ async fn beyond_max_concurrency_invocations_wait_for_an_instance() {
     assert_eq!(pids.len(), 1, "one warm instance served all three in turn");
 }
 
+/// Invocations that wait for an instance are bounded by `max_waiting`; past it, Lambda's 429 with the reason
+/// `ConcurrentInvocationLimitExceeded`, never an unbounded queue.
+#[tokio::test]
+async fn beyond_max_waiting_invocations_are_throttled() {
+    let h = Builder::new(faulty("f", "max_concurrency = 1\nmax_waiting = 1"))
+        .start()
+        .await;
+    let addr = h.emulator.main_addr.to_string();
+    let calls: Vec<_> = (0..3)
+        .map(|i| {
+            let addr = addr.clone();
+            tokio::spawn(async move {
+                // Staggered, so that the first runs, the second waits and the third finds the queue full.
+                tokio::time::sleep(Duration::from_millis(100 * i)).await;
+                crate::support::raw(
+                    &addr,
+                    "POST",
+                    "/2015-03-31/functions/f/invocations",
+                    &[],
+                    br#"{"action":"sleep","ms":600}"#,
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    let mut throttled = None;
+    for c in calls {
+        let r = c.await.unwrap();
+        if r.0 == 429 {
+            throttled = Some(r.clone());
+        }
+        statuses.push(r.0);
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    let r = throttled.unwrap();
+    assert_eq!(
+        crate::support::header(&r.1, "x-amzn-errortype"),
+        Some("TooManyRequestsException")
+    );
+    let v: Value = serde_json::from_slice(&r.2).unwrap();
+    assert_eq!(v["Reason"], "ConcurrentInvocationLimitExceeded");
+    assert_eq!(v["message"], "Rate Exceeded.");
+}
+
 #[tokio::test]
 async fn beyond_reserved_concurrency_invocations_are_throttled() {
     let h = Builder::new(faulty("f", "reserved_concurrency = 1"))

@@ -338,7 +338,7 @@ impl ApiGateway {
             (_, LambdaError::RequestTooLarge(_)) => {
                 gateway(413, "RequestTooLargeException", "Request Too Long")
             }
-            (_, LambdaError::TooManyRequests) => {
+            (_, LambdaError::TooManyRequests | LambdaError::ConcurrencyLimitExceeded) => {
                 gateway(429, "TooManyRequestsException", "Too Many Requests")
             }
             (ApiKind::Rest, _) => {

@@ -96,6 +96,12 @@ fn default_memory() -> u32 {
 fn default_concurrency() -> usize {
     10
 }
+/// AWS's default concurrency quota per account and region.
+/// Source: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+fn default_max_waiting() -> usize {
+    1000
+}
+
 fn default_handler() -> String {
     "bootstrap".into()
 }
@@ -138,6 +144,10 @@ pub struct FunctionConfig {
     pub max_concurrency: usize,
     /// Reserved concurrency: invocations beyond it are throttled with 429, as on AWS.
     pub reserved_concurrency: Option<usize>,
+    /// How many synchronous invocations may wait for an instance; further ones get 429 with the reason
+    /// `ConcurrentInvocationLimitExceeded`. By default 1,000, AWS's default account concurrency.
+    #[serde(default = "default_max_waiting")]
+    pub max_waiting: usize,
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
 }
@@ -164,6 +174,7 @@ impl FunctionConfig {
             memory_size: default_memory(),
             max_concurrency: default_concurrency(),
             reserved_concurrency: None,
+            max_waiting: default_max_waiting(),
             environment: BTreeMap::new(),
         }
     }

@@ -121,6 +121,11 @@ pub fn encode_error(e: &LambdaError, request_id: &str) -> WireResponse {
             "Type": "User",
             "message": e.to_string(),
         }),
+        LambdaError::ConcurrencyLimitExceeded => json!({
+            "Reason": "ConcurrentInvocationLimitExceeded",
+            "Type": "User",
+            "message": e.to_string(),
+        }),
         LambdaError::Service(_) => json!({"Type": "Service", "Message": e.to_string()}),
         _ => json!({"Type": "User", "Message": e.to_string()}),
     };

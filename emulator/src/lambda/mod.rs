@@ -102,6 +102,9 @@ pub enum LambdaError {
     InvalidRequestContent(String),
     #[error("Rate Exceeded.")]
     TooManyRequests,
+    /// More invocations wait for an instance than the function allows (`max_waiting`).
+    #[error("Rate Exceeded.")]
+    ConcurrencyLimitExceeded,
     #[error("{0}")]
     InvalidParameterValue(String),
     #[error("{0}")]
@@ -116,7 +119,7 @@ impl LambdaError {
                 "RequestEntityTooLargeException"
             }
             Self::InvalidRequestContent(_) => "InvalidRequestContentException",
-            Self::TooManyRequests => "TooManyRequestsException",
+            Self::TooManyRequests | Self::ConcurrencyLimitExceeded => "TooManyRequestsException",
             Self::InvalidParameterValue(_) => "InvalidParameterValueException",
             Self::Service(_) => "ServiceException",
         }
@@ -127,7 +130,7 @@ impl LambdaError {
             Self::ResourceNotFound(_) => 404,
             Self::RequestTooLarge(_) | Self::EventPayloadTooLarge { .. } => 413,
             Self::InvalidRequestContent(_) | Self::InvalidParameterValue(_) => 400,
-            Self::TooManyRequests => 429,
+            Self::TooManyRequests | Self::ConcurrencyLimitExceeded => 429,
             Self::Service(_) => 500,
         }
     }

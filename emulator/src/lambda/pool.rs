@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,9 @@ pub struct Function {
     memory_size: u32,
     permits: Arc<Semaphore>,
     throttle: bool,
+    /// Synchronous invocations waiting for a permit now, and how many may.
+    waiting: AtomicUsize,
+    max_waiting: usize,
     idle: Mutex<Vec<Instance>>,
     live: Mutex<HashMap<u64, u32>>,
     next_instance: AtomicU64,
@@ -149,6 +152,8 @@ impl Function {
             memory_size: f.memory_size,
             permits: Arc::new(Semaphore::new(limit)),
             throttle: f.reserved_concurrency.is_some(),
+            waiting: AtomicUsize::new(0),
+            max_waiting: f.max_waiting,
             idle: Mutex::new(Vec::new()),
             live: Mutex::new(HashMap::new()),
             next_instance: AtomicU64::new(1),
@@ -187,6 +192,22 @@ impl Function {
                 .try_acquire_owned()
                 .map_err(|_| LambdaError::TooManyRequests)
         } else {
+            if let Ok(p) = self.permits.clone().try_acquire_owned() {
+                return Ok(p);
+            }
+            // Past `max_waiting` waiters the invocation is throttled rather than queued without end.
+            if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                return Err(LambdaError::ConcurrencyLimitExceeded);
+            }
+            // Counted down however the wait ends, a dropped future included.
+            struct Waiting<'a>(&'a AtomicUsize);
+            impl Drop for Waiting<'_> {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            let _waiting = Waiting(&self.waiting);
             self.permits
                 .clone()
                 .acquire_owned()
