@@ -236,6 +236,34 @@ async fn event_invocations_retry_twice_on_error() {
     assert_eq!(f.invocations(), 3, "one attempt and two retries");
 }
 
+/// Shutdown stops a failed Event invocation's retries: no process starts after it.
+#[tokio::test]
+async fn shutdown_stops_event_retries() {
+    let config = format!("async_retry_delays_ms = [400, 400]\n{}", faulty("f", ""));
+    let h = Builder::new(config).start().await;
+    let client = h.lambda().await;
+    let event = json!({"action": "error", "message": "fails"}).to_string();
+    let out = client
+        .invoke()
+        .function_name("f")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(event))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status_code(), 202);
+    let f = h.emulator.lambda.resolve("f", None).unwrap().clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while f.invocations() < 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    h.emulator.lambda.shutdown();
+    assert!(f.pids().is_empty(), "every instance is gone");
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    assert_eq!(f.invocations(), 1, "no retry ran after shutdown");
+    assert!(f.pids().is_empty(), "no process started after shutdown");
+}
+
 #[tokio::test]
 async fn tail_returns_the_invocation_log() {
     let h = Builder::new(faulty("f", "")).start().await;

@@ -279,6 +279,9 @@ impl Lambda {
                 let delays = self.retry_delays.clone();
                 tokio::spawn(async move {
                     for attempt in 0..=delays.len() {
+                        if function.is_shut_down() {
+                            return;
+                        }
                         match function.invoke(&input).await {
                             Ok(out) if out.function_error.is_none() => return,
                             Ok(_) | Err(_) if attempt < delays.len() => {

@@ -46,7 +46,7 @@ pub struct Function {
     waiting: AtomicUsize,
     max_waiting: usize,
     idle: Mutex<Vec<Instance>>,
-    live: Mutex<HashMap<u64, u32>>,
+    live: Mutex<HashMap<u64, (u32, Arc<super::instance::Shared>)>>,
     next_instance: AtomicU64,
     invocations: AtomicU64,
     env: Env,
@@ -285,10 +285,12 @@ impl Function {
             },
         )
         .map_err(|e| format!("cannot start {}: {e}", argv.join(" ")))?;
-        self.live
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(n, instance.pid);
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        // Instances that have exited are forgotten, so that their pids, which the system may reuse, are never
+        // signalled.
+        live.retain(|_, (_, shared)| !Instance::has_exited(shared));
+        live.insert(n, (instance.pid, instance.shared.clone()));
+        drop(live);
         tracing::debug!(function = %self.name, pid = instance.pid, runtime_api = %instance.runtime_api, "instance started");
         Ok(instance)
     }
@@ -510,27 +512,38 @@ impl Function {
             .push_line(&line);
     }
 
-    /// The process ids of instances started so far that may still run.
+    /// The process ids of instances that still run.
     pub fn pids(&self) -> Vec<u32> {
         self.live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .copied()
+            .filter(|(_, shared)| !Instance::has_exited(shared))
+            .map(|(pid, _)| *pid)
             .collect()
     }
 
-    /// Kills every instance, idle or busy.
+    /// Whether [`Pool::shutdown`] has run: no invocation starts any more.
+    pub fn is_shut_down(&self) -> bool {
+        self.permits.is_closed()
+    }
+
+    /// Stops the function: no invocation starts any more (waiting ones and Event retries get an error), and every
+    /// instance that still runs, idle or busy, is killed. Exited ones are not signalled, since their pids may
+    /// have been reused.
     pub fn shutdown(&self) {
+        self.permits.close();
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        for pid in self
+        for (pid, shared) in self
             .live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .drain()
-            .map(|(_, p)| p)
+            .map(|(_, v)| v)
         {
-            process::kill_group(pid);
+            if !Instance::has_exited(&shared) {
+                process::kill_group(pid);
+            }
         }
     }
 }
