@@ -31,6 +31,7 @@ pub fn error(conn: &Conn, db: &str, t: &Translated, params: &[Param], e: DbError
         // ER_LOCK_WAIT_TIMEOUT (1205). FIXME: InnoDB locks rows and waits 50 s; SQLite locks the database for
         // the length of a writing transaction, and we wait 5 s.
         DbError::Busy => bad("Lock wait timeout exceeded; try restarting transaction".into()),
+        DbError::ResultTooLarge => bad("Database response exceeded size limit".into()),
         // FIXME: other SQLite failures keep SQLite's words.
         DbError::Other(text) => bad(text),
     }

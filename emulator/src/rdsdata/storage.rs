@@ -70,8 +70,15 @@ pub enum DbError {
     Unbound(usize),
     /// The database is locked by another transaction for longer than the busy timeout.
     Busy,
+    /// A query's rows came to more than [`MAX_RESULT_BYTES`]; reading stopped there.
+    ResultTooLarge,
     Other(String),
 }
+
+/// The most row data one query reads: the Data API's 1 MiB response limit. The JSON that carries the rows is
+/// longer than their raw bytes, so a query that passes this can still fail the exact check on the response, but
+/// one that fails it never needs to be read to its end.
+pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
 
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
@@ -335,6 +342,8 @@ pub fn run(conn: &Conn, sql: &str, params: &[Param], query: bool) -> Result<Outc
     if query || stmt.column_count() > 0 {
         let n = stmt.column_count();
         let mut rows = stmt.raw_query();
+        // The result is measured as it is read, so that a huge one never sits in memory whole.
+        let mut size = 0usize;
         while let Some(row) = rows.next()? {
             let mut values = Vec::with_capacity(n);
             for i in 0..n {
@@ -342,9 +351,20 @@ pub fn run(conn: &Conn, sql: &str, params: &[Param], query: bool) -> Result<Outc
                     ValueRef::Null => Sql::Null,
                     ValueRef::Integer(v) => Sql::Integer(v),
                     ValueRef::Real(v) => Sql::Real(v),
-                    ValueRef::Text(t) => Sql::Text(String::from_utf8_lossy(t).into_owned()),
-                    ValueRef::Blob(b) => Sql::Blob(b.to_vec()),
+                    ValueRef::Text(t) => {
+                        size += t.len();
+                        Sql::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                    ValueRef::Blob(b) => {
+                        size += b.len();
+                        Sql::Blob(b.to_vec())
+                    }
                 });
+            }
+            // Every value costs at least a few bytes of JSON, numbers and nulls included.
+            size += 8 * n;
+            if size > MAX_RESULT_BYTES {
+                return Err(DbError::ResultTooLarge);
             }
             out.rows.push(values);
         }
