@@ -177,8 +177,14 @@ fn serve_with<H: Handler>(
     record_case: bool,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        // The connections belong to the listener's task: aborting it (at shutdown) ends them too.
+        let mut connections = tokio::task::JoinSet::new();
         loop {
-            let (stream, peer) = match accept(&listener).await {
+            let accepted = tokio::select! {
+                a = accept(&listener) => a,
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            };
+            let (stream, peer) = match accepted {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
@@ -187,7 +193,7 @@ fn serve_with<H: Handler>(
                 }
             };
             let handler = handler.clone();
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 let heads: header_case::Heads = Arc::default();
                 let names = heads.clone();
                 let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -282,6 +288,59 @@ mod tests {
         let (server_side, _) = accept(&listener).await.unwrap();
         assert!(server_side.nodelay().unwrap());
         drop(client.await.unwrap());
+    }
+
+    struct Panics;
+
+    impl Handler for Panics {
+        async fn handle(&self, req: WireRequest) -> WireResponse {
+            if req.path == "/panic" {
+                panic!("a bug");
+            }
+            WireResponse::new(204)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_listener_goes_on() {
+        let listener = bind("127.0.0.1", 0).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = serve(listener, Arc::new(Panics), 1024);
+        let client = Client::new();
+        let r = client
+            .send("GET", &format!("http://{addr}/panic"), &[], Bytes::new())
+            .await
+            .unwrap();
+        assert_eq!(r.status.as_u16(), 500);
+        assert_eq!(&r.body[..], br#"{"message":"Internal server error"}"#);
+        let r = client
+            .send("GET", &format!("http://{addr}/fine"), &[], Bytes::new())
+            .await
+            .unwrap();
+        assert_eq!(r.status.as_u16(), 204);
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn stopping_a_listener_ends_its_open_connections() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = bind("127.0.0.1", 0).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = serve(listener, Arc::new(Panics), 1024);
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /fine HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 204"));
+        server.abort();
+        // The kept-alive connection is closed rather than left open after shutdown.
+        let n = tokio::time::timeout(std::time::Duration::from_secs(2), s.read(&mut buf))
+            .await
+            .expect("the connection ends")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
     }
 }
 
