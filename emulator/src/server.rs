@@ -143,11 +143,12 @@ impl Emulator {
         let port = Arc::new(MainPort {
             lambda: lambda.clone(),
             dynamodb: dynamodb.clone(),
-            rdsdata,
+            rdsdata: rdsdata.clone(),
         });
         let mut tasks = vec![
             net::serve(main, port, MAX_REQUEST),
             dynamodb.spawn_ttl_sweeper(),
+            rdsdata.spawn_transaction_sweeper(std::time::Duration::from_secs(5)),
         ];
         let gateway = ApiGateway::new(config, lambda.clone(), env.clone());
         let api_addr = if gateway.is_empty() {

@@ -249,6 +249,24 @@ impl DataApi {
         }
     }
 
+    /// Ends idle transactions every `every`, so that an abandoned one stops holding its locks when its time is up
+    /// even if no request comes, until the task is aborted.
+    pub fn spawn_transaction_sweeper(
+        self: &Arc<Self>,
+        every: std::time::Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let api = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let api = api.clone();
+                let _ = tokio::task::spawn_blocking(move || api.expire_transactions()).await;
+            }
+        })
+    }
+
     /// Ends transactions idle for longer than AWS keeps them; dropping the connection rolls them back.
     fn expire_transactions(&self) {
         let now = self.env.clock.now_ms();
@@ -639,6 +657,29 @@ mod tests {
         body["resourceArn"] = json!(ARN);
         body["secretArn"] = json!("any");
         api.call(op, &body)
+    }
+
+    #[tokio::test]
+    async fn idle_transactions_expire_without_a_request() {
+        let (api, clock) = api();
+        let api = Arc::new(api);
+        call(
+            &api,
+            Operation::ExecuteStatement,
+            json!({"sql": "CREATE TABLE t (id INT PRIMARY KEY)"}),
+        )
+        .unwrap();
+        call(&api, Operation::BeginTransaction, json!({})).unwrap();
+        let open = |api: &DataApi| api.transactions.lock().unwrap().len();
+        assert_eq!(open(&api), 1);
+        let sweeper = api.spawn_transaction_sweeper(std::time::Duration::from_millis(10));
+        clock.0.fetch_add(TRANSACTION_IDLE_MS, Ordering::Relaxed);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while open(&api) > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        sweeper.abort();
+        assert_eq!(open(&api), 0, "the sweeper ended the idle transaction");
     }
 
     #[test]
