@@ -5,7 +5,7 @@ use aws_sdk_lambda::types::InvocationType;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::support::{Builder, faulty, header, raw};
+use crate::support::{Builder, Harness, faulty, header, raw};
 
 fn body(out: &aws_sdk_lambda::operation::invoke::InvokeOutput) -> Value {
     serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap()
@@ -212,13 +212,18 @@ async fn dry_run_is_204_and_event_is_202() {
     assert_eq!(out.status_code(), 202);
 }
 
-#[tokio::test]
-async fn event_invocations_retry_twice_on_error() {
-    let config = format!("async_retry_delays_ms = [10, 10]\n{}", faulty("f", ""));
+/// An emulator whose function `f` fails, with the given retry delays, after an Event invocation of it has been
+/// accepted and run `attempts` times.
+async fn failing_event(
+    delays: &str,
+    attempts: u64,
+) -> (Harness, std::sync::Arc<offcloud::lambda::Function>) {
+    let config = format!("async_retry_delays_ms = {delays}\n{}", faulty("f", ""));
     let h = Builder::new(config).start().await;
-    let client = h.lambda().await;
     let event = json!({"action": "error", "message": "fails"}).to_string();
-    let out = client
+    let out = h
+        .lambda()
+        .await
         .invoke()
         .function_name("f")
         .invocation_type(InvocationType::Event)
@@ -227,8 +232,18 @@ async fn event_invocations_retry_twice_on_error() {
         .await
         .unwrap();
     assert_eq!(out.status_code(), 202);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let f = h.emulator.lambda.resolve("f", None).unwrap().clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while f.invocations() < attempts && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (h, f)
+}
+
+#[tokio::test]
+async fn event_invocations_retry_twice_on_error() {
+    let (_h, f) = failing_event("[10, 10]", 1).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while f.invocations() < 3 && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -239,24 +254,7 @@ async fn event_invocations_retry_twice_on_error() {
 /// Shutdown stops a failed Event invocation's retries: no process starts after it.
 #[tokio::test]
 async fn shutdown_stops_event_retries() {
-    let config = format!("async_retry_delays_ms = [400, 400]\n{}", faulty("f", ""));
-    let h = Builder::new(config).start().await;
-    let client = h.lambda().await;
-    let event = json!({"action": "error", "message": "fails"}).to_string();
-    let out = client
-        .invoke()
-        .function_name("f")
-        .invocation_type(InvocationType::Event)
-        .payload(Blob::new(event))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status_code(), 202);
-    let f = h.emulator.lambda.resolve("f", None).unwrap().clone();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while f.invocations() < 1 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let (h, f) = failing_event("[400, 400]", 1).await;
     h.emulator.lambda.shutdown();
     assert!(f.pids().is_empty(), "every instance is gone");
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
