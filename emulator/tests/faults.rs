@@ -234,6 +234,8 @@ async fn beyond_max_waiting_invocations_are_throttled() {
         }
         statuses.push(r.0);
     }
+    // Which of them waits depends on scheduling; that one of the three is refused does not.
+    statuses.sort();
     assert_eq!(statuses, [200, 200, 429]);
     let r = throttled.unwrap();
     assert_eq!(
