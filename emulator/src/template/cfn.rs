@@ -205,6 +205,15 @@ fn api_by_id(b: &Builder<'_>, value: Option<&Value>) -> Option<String> {
         .map(|(id, _)| id.clone())
 }
 
+/// The function of this template that an authorizer's `AuthorizerUri` invokes.
+fn authorizer_function(b: &Builder<'_>, props: &Value) -> Option<String> {
+    let uri = props.get("AuthorizerUri").and_then(text)?;
+    match super::openapi::lambda_uri_function(&uri)? {
+        FunctionRef::Arn { name, .. } => b.function_named(&name),
+        FunctionRef::StageVariable { .. } => None,
+    }
+}
+
 /// The API a resource's `RestApiId` or `ApiId` names; the error names the resource and the key.
 fn api_of(b: &Builder<'_>, id: &str, props: &Value, key: &str) -> Result<String, TemplateError> {
     api_by_id(b, props.get(key)).ok_or_else(|| {
@@ -314,14 +323,7 @@ fn rest_apis(b: &mut Builder<'_>) -> Result<(), TemplateError> {
         let props = b.properties(&id)?;
         let own = scalar_text(&b.stack.resolve(&json!({"Ref": id}), &["Resources", &id])?);
         let kind = props.get("Type").and_then(text).unwrap_or_default();
-        let function = props
-            .get("AuthorizerUri")
-            .and_then(text)
-            .and_then(|u| super::openapi::lambda_uri_function(&u))
-            .and_then(|f| match f {
-                FunctionRef::Arn { name, .. } => b.function_named(&name),
-                FunctionRef::StageVariable { .. } => None,
-            });
+        let function = authorizer_function(b, &props);
         let api = api_by_id(b, props.get("RestApiId"));
         match (kind.as_str(), function, api) {
             // A Lambda authorizer. Source: CFN-UG aws-resource-apigateway-authorizer.md.
@@ -704,14 +706,7 @@ fn http_authorizers(
             .get("AuthorizerType")
             .and_then(text)
             .unwrap_or_default();
-        let function = props
-            .get("AuthorizerUri")
-            .and_then(text)
-            .and_then(|u| super::openapi::lambda_uri_function(&u))
-            .and_then(|f| match f {
-                FunctionRef::Arn { name, .. } => b.function_named(&name),
-                FunctionRef::StageVariable { .. } => None,
-            });
+        let function = authorizer_function(b, &props);
         let jwt = props.get("JwtConfiguration");
         let issuer = jwt.and_then(|j| j.get("Issuer")).and_then(text);
         let config = |kind: &str, function: Option<String>| crate::config::LambdaAuthorizerConfig {
