@@ -11,7 +11,7 @@ use crate::config::{ApiConfig, ApiKind, CorsConfig, IntegrationKind};
 use crate::net::{WireRequest, WireResponse};
 
 /// REST APIs time out after 29 s, HTTP APIs after 30 s (same source).
-pub(super) const REST_TIMEOUT: Duration = Duration::from_secs(29);
+const REST_TIMEOUT: Duration = Duration::from_secs(29);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(super) struct Route {
@@ -150,8 +150,8 @@ pub(super) fn build_api(c: &ApiConfig) -> Api {
         cors: c.cors.clone(),
         table,
         authorizers: auth::Authorizers::new(c),
-        // The config's validation has compiled the models once already; an API whose models fail never starts.
-        // As the models, the gateway responses were compiled by the config's validation.
+        // The config's validation has compiled the gateway responses and the models once already; an API
+        // whose settings fail never starts.
         gateway_responses: super::gateway_responses::GatewayResponses::new(&c.gateway_responses)
             .unwrap_or_default(),
         models: validate::Models::new(&c.models).unwrap_or_else(|_| {

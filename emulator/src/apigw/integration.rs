@@ -219,8 +219,8 @@ impl Mapping {
         };
         cx.body = String::from_utf8_lossy(&req.body).into_owned();
         match template.render(&cx) {
-            Ok(rendered) => Ok(Mapped {
-                payload: Bytes::from(rendered.body.clone()),
+            Ok(mut rendered) => Ok(Mapped {
+                payload: Bytes::from(std::mem::take(&mut rendered.body)),
                 overrides: rendered,
             }),
             Err(VtlError::InvalidJson { message, .. }) => {
@@ -352,9 +352,9 @@ fn respond(
         Some((ct, template)) => {
             cx.body = String::from_utf8_lossy(body).into_owned();
             match template.render(&cx) {
-                Ok(rendered) => (
+                Ok(mut rendered) => (
                     ct.clone(),
-                    Bytes::from(rendered.body.clone()),
+                    Bytes::from(std::mem::take(&mut rendered.body)),
                     Some(rendered),
                 ),
                 Err(e) => return render_failed(&e),

@@ -128,6 +128,11 @@ pub enum Ack {
 }
 
 impl Shared {
+    /// The process has exited and been reaped; its process group id may belong to someone else now.
+    pub fn has_exited(&self) -> bool {
+        self.lock().exited.is_some()
+    }
+
     fn new(function_name: String) -> Self {
         Self {
             function_name,
@@ -305,11 +310,6 @@ impl Instance {
     }
 
     /// Whether the instance can take another invocation.
-    /// The process has exited and been reaped; its process group id may belong to someone else now.
-    pub fn has_exited(shared: &Shared) -> bool {
-        shared.lock().exited.is_some()
-    }
-
     pub fn is_healthy(&self) -> bool {
         let st = self.shared.lock();
         st.exited.is_none() && !st.init_failed && st.current.is_none()

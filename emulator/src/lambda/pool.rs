@@ -288,7 +288,7 @@ impl Function {
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         // Instances that have exited are forgotten, so that their pids, which the system may reuse, are never
         // signalled.
-        live.retain(|_, (_, shared)| !Instance::has_exited(shared));
+        live.retain(|_, (_, shared)| !shared.has_exited());
         live.insert(n, (instance.pid, instance.shared.clone()));
         drop(live);
         tracing::debug!(function = %self.name, pid = instance.pid, runtime_api = %instance.runtime_api, "instance started");
@@ -518,7 +518,7 @@ impl Function {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .filter(|(_, shared)| !Instance::has_exited(shared))
+            .filter(|(_, shared)| !shared.has_exited())
             .map(|(pid, _)| *pid)
             .collect()
     }
@@ -541,7 +541,7 @@ impl Function {
             .drain()
             .map(|(_, v)| v)
         {
-            if !Instance::has_exited(&shared) {
+            if !shared.has_exited() {
                 process::kill_group(pid);
             }
         }
