@@ -148,7 +148,7 @@ impl Emulator {
         let mut tasks = vec![
             net::serve(main, port, MAX_REQUEST),
             dynamodb.spawn_ttl_sweeper(),
-            rdsdata.spawn_transaction_sweeper(std::time::Duration::from_secs(5)),
+            rdsdata.spawn_housekeeping(std::time::Duration::from_millis(250)),
         ];
         let gateway = ApiGateway::new(config, lambda.clone(), env.clone());
         let api_addr = if gateway.is_empty() {

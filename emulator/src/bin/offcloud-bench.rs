@@ -383,7 +383,9 @@ fn data_api_rows(s: &Served, n: usize, base: &Stats, base_par: &Stats, base_rps:
             "/Prod/ec2/api-{n}",
             br#"{"aws_region": "us-east-1", "aws_account": "123456789012", "packages": [{"package_name": "p", "package_version": "v1"}]}"#,
         );
+        let started = Instant::now();
         let seq = sequential_req(api, &add, n / 4, false);
+        let seq_rps = seq.n as f64 / started.elapsed().as_secs_f64();
         row("API Gateway POST /Prod/ec2/{id}, sequential", &seq, base);
         let (par, rps) = parallel_req(api, &add, n / 16, 8);
         row("API Gateway POST /Prod/ec2/{id}, 8 clients", &par, base_par);
@@ -391,6 +393,13 @@ fn data_api_rows(s: &Served, n: usize, base: &Stats, base_par: &Stats, base_rps:
             "{:<46} {rps:>9.0} req/s ({:.2}x baseline)",
             "POST /Prod/ec2/{id} throughput, 8 clients",
             rps / base_rps
+        );
+        // Issue 11's targets: 8 clients' p99 within 4x the sequential p99, and throughput at least one client's.
+        println!(
+            "{:<46} p99 {:.1}x sequential (target <= 4x), throughput {:.2}x one client (target >= 1x)",
+            "POST /Prod/ec2/{id}, 8 clients vs one",
+            par.p99 / seq.p99,
+            rps / seq_rps
         );
     }
     println!();
@@ -742,6 +751,13 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
+    // `BENCH_ONLY=data,ports` runs only those sections (the baseline always runs): invoke, apigw, dynamodb,
+    // ports, data, gateway, runtimes, template, startup.
+    let only = std::env::var("BENCH_ONLY").ok();
+    let want = |section: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|s| s.trim() == section))
+    };
 
     println!(
         "offcloud bench: {n} requests per sequential row; ratios are against the baseline of this run\n"
@@ -764,21 +780,23 @@ fn main() {
     warm.request("POST", invoke, b"{}");
     let seq = sequential(&s.main, "POST", invoke, b"{}", n, false);
     row("warm invoke, sequential", &seq, &base);
-    let split = sequential(&s.main, "POST", invoke, b"{}", n, true);
-    row(
-        "warm invoke, sequential, split writes (boto3)",
-        &split,
-        &base_split,
-    );
-    let (par, rps) = parallel(&s.main, "POST", invoke, b"{}", n / 4, 8);
-    row("warm invoke, 8 clients", &par, &base_par);
-    println!(
-        "{:<46} {rps:>9.0} req/s ({:.2}x baseline)\n",
-        "warm invoke throughput, 8 clients",
-        rps / base_rps
-    );
+    if want("invoke") {
+        let split = sequential(&s.main, "POST", invoke, b"{}", n, true);
+        row(
+            "warm invoke, sequential, split writes (boto3)",
+            &split,
+            &base_split,
+        );
+        let (par, rps) = parallel(&s.main, "POST", invoke, b"{}", n / 4, 8);
+        row("warm invoke, 8 clients", &par, &base_par);
+        println!(
+            "{:<46} {rps:>9.0} req/s ({:.2}x baseline)\n",
+            "warm invoke throughput, 8 clients",
+            rps / base_rps
+        );
+    }
 
-    if let Some(api) = &s.api {
+    if let Some(api) = s.api.as_ref().filter(|_| want("apigw")) {
         let seq = sequential(api, "GET", "/Prod/time", b"", n, false);
         row("API Gateway GET /Prod/time, sequential", &seq, &base);
         let (par, rps) = parallel(api, "GET", "/Prod/time", b"", n / 4, 8);
@@ -789,8 +807,10 @@ fn main() {
             rps / base_rps
         );
     }
-    dynamodb_comparison(&root, &s.main, n, &base, &base_par, base_rps);
-    if let Some(api) = &s.api {
+    if want("dynamodb") {
+        dynamodb_comparison(&root, &s.main, n, &base, &base_par, base_rps);
+    }
+    if let Some(api) = s.api.as_ref().filter(|_| want("ports")) {
         // The seed's full path: API Gateway, the custom integration, port-master, DynamoDB and back. The service
         // already has its port, so every request is the same GetItem-backed answer rather than a new allocation.
         let ports = Req::new(
@@ -808,13 +828,24 @@ fn main() {
             rps / base_rps
         );
     }
-    data_api_rows(&s, n, &base, &base_par, base_rps);
-    gateway_rows(&root, &bin, n);
-    runtime_rows(&bin, n, &base);
-    template_rows();
+    if want("data") {
+        data_api_rows(&s, n, &base, &base_par, base_rps);
+    }
+    if want("gateway") {
+        gateway_rows(&root, &bin, n);
+    }
+    if want("runtimes") {
+        runtime_rows(&bin, n, &base);
+    }
+    if want("template") {
+        template_rows();
+    }
     drop(warm);
     let idle_rss = rss_kb(s.child.id());
     drop(s);
+    if !want("startup") {
+        return;
+    }
 
     // Start-up to ready, cold start and idle memory, over fresh processes.
     let mut ready = Vec::new();

@@ -203,6 +203,22 @@ pub struct ClusterConfig {
     /// MySQL scripts run at start-up, in order, relative to the workspace root.
     #[serde(default)]
     pub schema: Vec<PathBuf>,
+    /// InnoDB's `innodb_lock_wait_timeout`: how many seconds a write waits for another transaction's lock before
+    /// it fails with `Lock wait timeout exceeded; try restarting transaction`. MySQL's default is 50.
+    #[serde(default = "default_lock_wait_timeout")]
+    pub lock_wait_timeout: u64,
+    /// The most transactions open at once; `BeginTransaction` past it fails as the Data API does when it has no
+    /// connection left. AWS capped the Data API's connections per cluster at 500 (jeremydaly/data-api-client#37).
+    #[serde(default = "default_max_transactions")]
+    pub max_transactions: usize,
+}
+
+fn default_lock_wait_timeout() -> u64 {
+    50
+}
+
+fn default_max_transactions() -> usize {
+    500
 }
 
 /// A DynamoDB table, created at start-up with on-demand billing.

@@ -13,14 +13,16 @@
 //! `HttpEndpointNotEnabledException` and `InvalidSecretException` instead.
 
 pub mod fields;
+pub mod lock;
 pub mod mysql;
 pub mod sql;
 pub mod storage;
+pub mod transactions;
 pub mod wire;
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -28,16 +30,16 @@ use serde_json::{Map, Value, json};
 use crate::clock::Env;
 use crate::config::{ClusterConfig, Config};
 use fields::ResultSetOptions;
+use lock::{WriteGuard, WriteLock};
 use sql::{Kind, Translated};
-use storage::{ClusterFiles, Conn, Outcome, Param};
+use storage::{ClusterFiles, Conn, DbError, Outcome, Param};
+use transactions::Transactions;
 
 /// The largest result: 1 MiB ("Database response exceeded size limit"), measured as the records' JSON.
 /// Source: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.troubleshooting.html
 /// FIXME: the same page's 64 KB per row ("Packet for query is too large") is not enforced, nor is the 45 s
 /// statement timeout that `continueAfterTimeout` is about.
 const MAX_RESPONSE: usize = 1024 * 1024;
-/// Idle transactions end after 3 minutes (same source: "Transaction <transaction_ID> isn't found").
-const TRANSACTION_IDLE_MS: u64 = 3 * 60 * 1000;
 /// The longest `transactionId` (botocore `rds-data` model, `Id` max 192).
 const MAX_TRANSACTION_ID: usize = 192;
 
@@ -63,6 +65,8 @@ pub enum RdsError {
     #[error("Transaction {0} isn't found")]
     TransactionNotFound(String),
     #[error("{0}")]
+    StatementTimeout(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -72,13 +76,14 @@ impl RdsError {
             Self::BadRequest(_) => "BadRequestException",
             Self::DatabaseError(_) => "DatabaseErrorException",
             Self::TransactionNotFound(_) => "TransactionNotFoundException",
+            Self::StatementTimeout(_) => "StatementTimeoutException",
             Self::Internal(_) => "InternalServerErrorException",
         }
     }
 
     pub fn status(&self) -> u16 {
         match self {
-            Self::BadRequest(_) | Self::DatabaseError(_) => 400,
+            Self::BadRequest(_) | Self::DatabaseError(_) | Self::StatementTimeout(_) => 400,
             Self::TransactionNotFound(_) => 404,
             Self::Internal(_) => 500,
         }
@@ -90,40 +95,18 @@ struct Cluster {
     secrets: Vec<String>,
     database: Option<String>,
     files: ClusterFiles,
-}
-
-struct Transaction {
-    cluster: usize,
-    database: String,
-    /// `None` while a statement runs on it.
-    conn: Option<Conn>,
-    /// When it was last used, by the emulator's clock.
-    used_ms: u64,
-}
-
-/// Takes the connection of transaction `id` of cluster `cluster`, with its database, so that no other statement
-/// runs on it meanwhile. A transaction whose connection is out is running a query: the Aurora user guide's
-/// "Transaction is still running a query" (Data API limits).
-fn take_connection(
-    txs: &mut HashMap<String, Transaction>,
-    id: &str,
-    cluster: usize,
-) -> Result<(Conn, String), RdsError> {
-    let t = txs
-        .get_mut(id)
-        .filter(|t| t.cluster == cluster)
-        .ok_or_else(|| RdsError::TransactionNotFound(id.to_string()))?;
-    let conn = t
-        .conn
-        .take()
-        .ok_or_else(|| RdsError::DatabaseError("Transaction is still running a query".into()))?;
-    Ok((conn, t.database.clone()))
+    /// Held by the one writer at a time; see [`lock`].
+    lock: Arc<WriteLock>,
+    /// `innodb_lock_wait_timeout`.
+    lock_wait: Duration,
+    /// The most transactions open at once.
+    max_transactions: usize,
 }
 
 /// The Data API of every configured cluster.
 pub struct DataApi {
     clusters: Vec<Cluster>,
-    transactions: Mutex<HashMap<String, Transaction>>,
+    transactions: Transactions,
     env: Env,
 }
 
@@ -182,7 +165,7 @@ impl DataApi {
         }
         let api = Self {
             clusters,
-            transactions: Mutex::new(HashMap::new()),
+            transactions: Transactions::default(),
             env,
         };
         for (i, c) in config.clusters.iter().enumerate() {
@@ -249,9 +232,10 @@ impl DataApi {
         }
     }
 
-    /// Ends idle transactions every `every`, so that an abandoned one stops holding its locks when its time is up
-    /// even if no request comes, until the task is aborted.
-    pub fn spawn_transaction_sweeper(
+    /// Housekeeping every `every`, until the task is aborted: ends idle transactions, so that an abandoned one
+    /// stops holding its locks when its time is up even if no request comes, and checkpoints each database's WAL
+    /// off the write path.
+    pub fn spawn_housekeeping(
         self: &Arc<Self>,
         every: std::time::Duration,
     ) -> tokio::task::JoinHandle<()> {
@@ -262,18 +246,20 @@ impl DataApi {
             loop {
                 tick.tick().await;
                 let api = api.clone();
-                let _ = tokio::task::spawn_blocking(move || api.expire_transactions()).await;
+                let _ = tokio::task::spawn_blocking(move || {
+                    api.expire_transactions();
+                    for c in &api.clusters {
+                        c.files.checkpoint();
+                    }
+                })
+                .await;
             }
         })
     }
 
     /// Ends transactions idle for longer than AWS keeps them; dropping the connection rolls them back.
     fn expire_transactions(&self) {
-        let now = self.env.clock.now_ms();
-        self.transactions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, t| t.conn.is_none() || now.saturating_sub(t.used_ms) < TRANSACTION_IDLE_MS);
+        self.transactions.expire(self.env.clock.now_ms());
     }
 
     fn execute(&self, body: &Value) -> Result<Value, RdsError> {
@@ -467,40 +453,44 @@ impl DataApi {
     fn begin(&self, body: &Value) -> Result<Value, RdsError> {
         let i = self.cluster_of(body)?;
         let database = self.database(i, optional(body, "database")?)?;
-        let conn = self.clusters[i].files.connect(&database)?;
+        let conn = self.clusters[i].files.checkout(&database)?;
         storage::begin(&conn)?;
         let id = base64::engine::general_purpose::STANDARD.encode(self.env.ids.uuid());
-        self.transactions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                id.clone(),
-                Transaction {
-                    cluster: i,
-                    database,
-                    conn: Some(conn),
-                    used_ms: self.env.clock.now_ms(),
-                },
-            );
+        self.transactions.open(
+            id.clone(),
+            i,
+            database,
+            conn,
+            self.env.clock.now_ms(),
+            self.clusters[i].max_transactions,
+        )?;
         Ok(json!({"transactionId": id}))
     }
 
     fn end(&self, body: &Value, commit: bool) -> Result<Value, RdsError> {
         let i = self.cluster_of(body)?;
         let id = required(body, "transactionId")?;
-        let mut txs = self.transactions.lock().unwrap_or_else(|e| e.into_inner());
-        let (conn, _) = take_connection(&mut txs, id, i)?;
-        txs.remove(id);
-        drop(txs);
+        let lease = self.transactions.finish(id, i)?;
         // The statuses AWS answers, as recorded by alchemy.run's RDSData.CommitTransaction docs
         // ("Transaction Committed") and by koxudaxi/local-data-api, which mirrors the service ("Rollback Complete").
-        if commit {
-            storage::commit(&conn)?;
-            Ok(json!({"transactionStatus": "Transaction Committed"}))
+        let ended = if commit {
+            storage::commit(&lease.conn).map(|()| "Transaction Committed")
         } else {
-            storage::rollback(&conn)?;
-            Ok(json!({"transactionStatus": "Rollback Complete"}))
-        }
+            storage::rollback(&lease.conn).map(|()| "Rollback Complete")
+        };
+        // The connection goes back to the pool first, and then the write lock is released.
+        self.clusters[i].files.checkin(lease.conn);
+        drop(lease.write);
+        Ok(json!({"transactionStatus": ended?}))
+    }
+
+    /// Waits for cluster `i`'s write lock, as InnoDB waits for a row lock: ER_LOCK_WAIT_TIMEOUT (1205) past the
+    /// cluster's `innodb_lock_wait_timeout`.
+    fn write_lock(&self, i: usize) -> Result<WriteGuard, RdsError> {
+        let c = &self.clusters[i];
+        c.lock.acquire(c.lock_wait).ok_or_else(|| {
+            RdsError::BadRequest("Lock wait timeout exceeded; try restarting transaction".into())
+        })
     }
 
     fn database(&self, i: usize, requested: Option<&str>) -> Result<String, RdsError> {
@@ -522,12 +512,7 @@ impl DataApi {
     ) -> Result<Ran, RdsError> {
         let files = &self.clusters[i].files;
         let default_db = match tx {
-            Some(id) => self
-                .transactions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(id)
-                .map(|t| t.database.clone()),
+            Some(id) => self.transactions.database(id),
             None => self.database(i, database).ok(),
         };
         let translated = sql::translate(sql, &now_text(&self.env), default_db.as_deref())?;
@@ -543,10 +528,14 @@ impl DataApi {
                 generated: vec![],
             });
         }
+        // Set when a transaction's first write finds that its snapshot is older than the last commit.
+        let stale = std::cell::Cell::new(false);
         let run = |conn: &Conn, db: &str| {
             let query = translated.kind == Kind::Query;
-            let outcome = storage::run(conn, &translated.sql, params, query)
-                .map_err(|e| mysql::error(conn, db, &translated, params, e))?;
+            let outcome = storage::run(conn, &translated.sql, params, query).map_err(|e| {
+                stale.set(e == DbError::Snapshot);
+                mysql::error(conn, db, &translated, params, e)
+            })?;
             let generated = match &translated.kind {
                 Kind::Insert { table, .. }
                     if outcome.changes > 0 && storage::autoincrement(conn, table) =>
@@ -560,38 +549,40 @@ impl DataApi {
             };
             Ok((outcome, generated))
         };
+        let writes = translated.kind != Kind::Query;
         let (outcome, generated) = match tx {
             None => {
                 let db = self.database(i, database)?;
+                let _write = writes.then(|| self.write_lock(i)).transpose()?;
                 files.with_autocommit(&db, |conn| run(conn, &db))?
             }
             Some(id) => {
-                let (conn, db) = {
-                    let mut txs = self.transactions.lock().unwrap_or_else(|e| e.into_inner());
-                    take_connection(&mut txs, id, i)?
-                };
-                // MySQL commits the open transaction before DDL, and the transaction goes on after it.
-                // Source: https://dev.mysql.com/doc/refman/5.7/en/implicit-commit.html
-                let ddl = translated.kind == Kind::Other;
+                let mut lease = self.transactions.take(id, i)?;
                 let result = (|| {
-                    if ddl {
-                        storage::commit(&conn)?;
+                    if writes && lease.write.is_none() {
+                        lease.write = Some(self.write_lock(i)?);
                     }
-                    let out = run(&conn, &db);
+                    // MySQL commits the open transaction before DDL, and the transaction goes on after it.
+                    // Source: https://dev.mysql.com/doc/refman/5.7/en/implicit-commit.html
+                    let ddl = translated.kind == Kind::Other;
                     if ddl {
-                        storage::begin(&conn)?;
+                        storage::commit(&lease.conn)?;
+                    }
+                    let out = run(&lease.conn, &lease.database);
+                    if ddl {
+                        storage::begin(&lease.conn)?;
+                    }
+                    if stale.get() {
+                        // InnoDB rolls the whole transaction back on a deadlock, and the next statement begins
+                        // a new one.
+                        storage::rollback(&lease.conn)?;
+                        storage::begin(&lease.conn)?;
+                        lease.write = None;
                     }
                     out
                 })();
-                if let Some(t) = self
-                    .transactions
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_mut(id)
-                {
-                    t.conn = Some(conn);
-                    t.used_ms = self.env.clock.now_ms();
-                }
+                self.transactions
+                    .put_back(id, lease, self.env.clock.now_ms());
                 result?
             }
         };
@@ -620,173 +611,11 @@ fn open_cluster(
         secrets: c.secret_arns.clone(),
         database: c.database.clone(),
         files,
+        lock: Arc::default(),
+        lock_wait: Duration::from_secs(c.lock_wait_timeout),
+        max_transactions: c.max_transactions,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    use super::*;
-    use crate::clock::{Clock, SequentialIds};
-
-    /// A clock that stands still until a test moves it.
-    struct Manual(AtomicU64);
-
-    impl Clock for Manual {
-        fn now_ms(&self) -> u64 {
-            self.0.load(Ordering::Relaxed)
-        }
-    }
-
-    const ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:c";
-
-    fn api() -> (DataApi, Arc<Manual>) {
-        // 2019-03-06 02:45:32 UTC.
-        let clock = Arc::new(Manual(AtomicU64::new(1_551_840_332_000)));
-        let env = Env {
-            clock: clock.clone(),
-            ids: Arc::new(SequentialIds::default()),
-        };
-        let text = format!("[[cluster]]\narn = \"{ARN}\"\ndatabase = \"db\"\n");
-        let config = Config::parse("t.toml", &text, Path::new(".")).unwrap();
-        (DataApi::open(&config, None, env).unwrap(), clock)
-    }
-
-    fn call(api: &DataApi, op: Operation, mut body: Value) -> Result<Value, RdsError> {
-        body["resourceArn"] = json!(ARN);
-        body["secretArn"] = json!("any");
-        api.call(op, &body)
-    }
-
-    #[tokio::test]
-    async fn idle_transactions_expire_without_a_request() {
-        let (api, clock) = api();
-        let api = Arc::new(api);
-        call(
-            &api,
-            Operation::ExecuteStatement,
-            json!({"sql": "CREATE TABLE t (id INT PRIMARY KEY)"}),
-        )
-        .unwrap();
-        call(&api, Operation::BeginTransaction, json!({})).unwrap();
-        let open = |api: &DataApi| api.transactions.lock().unwrap().len();
-        assert_eq!(open(&api), 1);
-        let sweeper = api.spawn_transaction_sweeper(std::time::Duration::from_millis(10));
-        clock.0.fetch_add(TRANSACTION_IDLE_MS, Ordering::Relaxed);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while open(&api) > 0 && std::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        sweeper.abort();
-        assert_eq!(open(&api), 0, "the sweeper ended the idle transaction");
-    }
-
-    #[test]
-    fn idle_transactions_expire_after_three_minutes_of_the_emulator_clock() {
-        let (api, clock) = api();
-        call(
-            &api,
-            Operation::ExecuteStatement,
-            json!({"sql": "CREATE TABLE t (id INT PRIMARY KEY)"}),
-        )
-        .unwrap();
-        let begin = call(&api, Operation::BeginTransaction, json!({})).unwrap();
-        let tx = begin["transactionId"].as_str().unwrap().to_string();
-        let insert = json!({"sql": "INSERT INTO t (id) VALUES (1)", "transactionId": tx});
-        call(&api, Operation::ExecuteStatement, insert.clone()).unwrap();
-        clock
-            .0
-            .fetch_add(TRANSACTION_IDLE_MS - 1, Ordering::Relaxed);
-        let count = json!({"sql": "SELECT COUNT(*) FROM t", "transactionId": tx});
-        assert_eq!(
-            call(&api, Operation::ExecuteStatement, count.clone()).unwrap()["records"],
-            json!([[{"longValue": 1}]]),
-            "each use restarts the idle time"
-        );
-        clock.0.fetch_add(TRANSACTION_IDLE_MS, Ordering::Relaxed);
-        let e = call(&api, Operation::ExecuteStatement, count).unwrap_err();
-        assert!(matches!(e, RdsError::TransactionNotFound(_)), "{e:?}");
-        assert_eq!(e.status(), 404);
-        let left = call(
-            &api,
-            Operation::ExecuteStatement,
-            json!({"sql": "SELECT COUNT(*) FROM t"}),
-        )
-        .unwrap();
-        assert_eq!(
-            left["records"],
-            json!([[{"longValue": 0}]]),
-            "an expired transaction is rolled back"
-        );
-    }
-
-    #[test]
-    fn default_current_timestamp_and_now_come_from_the_emulator_clock() {
-        let (api, _clock) = api();
-        call(
-            &api,
-            Operation::ExecuteStatement,
-            json!({"sql": "CREATE TABLE t (id INT, at DATETIME DEFAULT CURRENT_TIMESTAMP, d DATE)"}),
-        )
-        .unwrap();
-        call(
-            &api,
-            Operation::ExecuteStatement,
-            json!({"sql": "INSERT INTO t (id, d) VALUES (1, CURDATE())"}),
-        )
-        .unwrap();
-        let out = call(
-            &api,
-            Operation::ExecuteStatement,
-            json!({"sql": "SELECT at, d, NOW() FROM t"}),
-        )
-        .unwrap();
-        assert_eq!(
-            out["records"],
-            json!([[
-                {"stringValue": "2019-03-06 02:45:32.0"},
-                {"stringValue": "2019-03-06"},
-                {"stringValue": "2019-03-06 02:45:32"},
-            ]])
-        );
-    }
-
-    #[test]
-    fn a_second_statement_while_one_runs_in_the_transaction_is_a_database_error() {
-        let (api, _clock) = api();
-        let begin = call(&api, Operation::BeginTransaction, json!({})).unwrap();
-        let tx = begin["transactionId"].as_str().unwrap().to_string();
-        // A statement running on the transaction holds its connection.
-        let running = api
-            .transactions
-            .lock()
-            .unwrap()
-            .get_mut(&tx)
-            .unwrap()
-            .conn
-            .take();
-        let e = call(
-            &api,
-            Operation::ExecuteStatement,
-            json!({"sql": "SELECT 1", "transactionId": tx}),
-        )
-        .unwrap_err();
-        assert_eq!(e.code(), "DatabaseErrorException");
-        assert_eq!(e.to_string(), "Transaction is still running a query");
-        let e = call(
-            &api,
-            Operation::CommitTransaction,
-            json!({"transactionId": tx}),
-        )
-        .unwrap_err();
-        assert_eq!(e.code(), "DatabaseErrorException");
-        api.transactions.lock().unwrap().get_mut(&tx).unwrap().conn = running;
-        call(
-            &api,
-            Operation::CommitTransaction,
-            json!({"transactionId": tx}),
-        )
-        .unwrap();
-    }
-}
+mod tests;

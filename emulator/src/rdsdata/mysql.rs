@@ -28,9 +28,14 @@ pub fn error(conn: &Conn, db: &str, t: &Translated, params: &[Param], e: DbError
         DbError::NoSuchFunction(f) => bad(format!("FUNCTION {db}.{f} does not exist")),
         // MySQL Connector/J's text for an unset parameter (the Data API runs `:name` parameters through JDBC).
         DbError::Unbound(i) => bad(format!("No value specified for parameter {i}")),
-        // ER_LOCK_WAIT_TIMEOUT (1205). FIXME: InnoDB locks rows and waits 50 s; SQLite locks the database for
-        // the length of a writing transaction, and we wait 5 s.
+        // ER_LOCK_WAIT_TIMEOUT (1205). Writers wait for the cluster's write lock before they reach SQLite, so
+        // this is only SQLite's own busy timeout running out.
         DbError::Busy => bad("Lock wait timeout exceeded; try restarting transaction".into()),
+        // ER_LOCK_DEADLOCK (1213). FIXME: InnoDB lets a transaction that read before another's commit write the
+        // newest rows; SQLite's snapshot cannot, so the transaction is rolled back as InnoDB does on a deadlock.
+        DbError::Snapshot => {
+            bad("Deadlock found when trying to get lock; try restarting transaction".into())
+        }
         DbError::ResultTooLarge => bad("Database response exceeded size limit".into()),
         // FIXME: other SQLite failures keep SQLite's words.
         DbError::Other(text) => bad(text),

@@ -70,6 +70,9 @@ pub enum DbError {
     Unbound(usize),
     /// The database is locked by another transaction for longer than the busy timeout.
     Busy,
+    /// A transaction's first write found that another connection committed after the transaction's first read
+    /// (SQLITE_BUSY_SNAPSHOT): its snapshot cannot become a write.
+    Snapshot,
     /// A query's rows came to more than [`MAX_RESULT_BYTES`]; reading stopped there.
     ResultTooLarge,
     Other(String),
@@ -102,6 +105,8 @@ impl From<rusqlite::Error> for DbError {
                     let col = msg.rsplit('.').next().unwrap_or(&msg);
                     return DbError::NotNull(col.to_string());
                 }
+                // SQLITE_BUSY_SNAPSHOT.
+                (ErrorCode::DatabaseBusy, 517) => return DbError::Snapshot,
                 (ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked, _) => return DbError::Busy,
                 _ => {}
             }
@@ -146,9 +151,20 @@ pub struct ClusterFiles {
     dir: PathBuf,
     temporary: bool,
     now: Now,
-    /// Autocommit connections, one per default database; statements outside transactions take turns on it, as
-    /// SQLite writes one at a time anyway.
-    idle: Mutex<HashMap<String, Arc<Mutex<Conn>>>>,
+    /// Autocommit connections that no statement is using, per default database. Statements outside transactions
+    /// each take one, so that a read never waits for another statement; writers take turns on the cluster's
+    /// write lock before they get here.
+    idle: Mutex<Idle>,
+}
+
+/// The most idle autocommit connections kept per database; more are made while more statements run at once.
+const MAX_IDLE: usize = 8;
+
+#[derive(Default)]
+struct Idle {
+    /// Bumped by `CREATE DATABASE`: connections made before lack the new attachment.
+    generation: u64,
+    conns: HashMap<String, Vec<(u64, Conn)>>,
 }
 
 fn valid_name(name: &str) -> Result<(), RdsError> {
@@ -188,7 +204,7 @@ impl ClusterFiles {
             dir,
             temporary,
             now,
-            idle: Mutex::new(HashMap::new()),
+            idle: Mutex::default(),
         })
     }
 
@@ -231,7 +247,9 @@ impl ClusterFiles {
         c.pragma_update(None, "journal_mode", "WAL")
             .map_err(sqlite)?;
         // Connections made before lack the new attachment; they are made again on next use.
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let mut idle = self.idle();
+        idle.generation += 1;
+        idle.conns.clear();
         Ok(())
     }
 
@@ -242,9 +260,10 @@ impl ClusterFiles {
             return Err(RdsError::BadRequest(format!("Unknown database '{db}'")));
         }
         let c = Connection::open(self.file(db)).map_err(sqlite)?;
-        // Writers from other connections (open transactions) hold SQLite's one write lock only briefly; wait for
-        // it in short steps rather than SQLite's default back-off, which sleeps up to 100 ms at a time. This comes
-        // first, so that nothing below fails at once on a busy file. WAL mode was set when the file was made.
+        // Writers take the cluster's write lock before they write, so SQLite's own lock is seldom busy: only while
+        // a file is opened or checkpointed. Wait for it in short steps rather than SQLite's default back-off,
+        // which sleeps up to 100 ms at a time. This comes first, so that nothing below fails at once on a busy
+        // file. WAL mode was set when the file was made.
         c.busy_handler(Some(|attempt| {
             std::thread::sleep(std::time::Duration::from_micros(200));
             attempt < 25_000
@@ -253,6 +272,11 @@ impl ClusterFiles {
         // A commit is in the WAL before it is acknowledged, so it survives the emulator being killed; only a
         // power cut could lose it, as with dynoxide's own NORMAL setting.
         c.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sqlite)?;
+        // Checkpoints write the WAL back into the file and sync it, which takes milliseconds; a writer that did it
+        // would hold the cluster's write lock meanwhile. The Data API's housekeeping checkpoints in the background
+        // instead ([`ClusterFiles::checkpoint`]); a writer only does so if the WAL grows past 40 MB without it.
+        c.pragma_update(None, "wal_autocheckpoint", 10_000)
             .map_err(sqlite)?;
         c.pragma_update(None, "foreign_keys", "ON")
             .map_err(sqlite)?;
@@ -274,39 +298,93 @@ impl ClusterFiles {
         Ok(Conn(c))
     }
 
-    /// Runs `f` on the autocommit connection of `db`.
+    fn idle(&self) -> std::sync::MutexGuard<'_, Idle> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An idle connection to `db` from the pool, or a new one. It goes back with [`ClusterFiles::checkin`].
+    pub fn checkout(&self, db: &str) -> Result<Pooled, RdsError> {
+        let (pooled, generation) = {
+            let mut idle = self.idle();
+            let g = idle.generation;
+            (idle.conns.get_mut(db).and_then(Vec::pop), g)
+        };
+        match pooled {
+            Some((generation, conn)) => Ok(Pooled {
+                db: db.to_string(),
+                generation,
+                conn,
+            }),
+            None => Ok(Pooled {
+                db: db.to_string(),
+                generation,
+                conn: self.connect(db)?,
+            }),
+        }
+    }
+
+    /// Gives a connection back to the pool, unless it is still inside a transaction, was made before the last
+    /// `CREATE DATABASE`, or the pool is full.
+    pub fn checkin(&self, c: Pooled) {
+        let mut idle = self.idle();
+        let keep = idle.generation == c.generation && c.conn.0.is_autocommit();
+        let list = idle.conns.entry(c.db).or_default();
+        if keep && list.len() < MAX_IDLE {
+            list.push((c.generation, c.conn));
+        } else {
+            // A connection closes outside the pool's lock: closing can checkpoint the file.
+            drop(idle);
+            drop(c.conn);
+        }
+    }
+
+    /// Copies what the WAL of each database holds back into its file, without waiting for (or blocking) readers
+    /// and writers (`PRAGMA wal_checkpoint(PASSIVE)`).
+    pub fn checkpoint(&self) {
+        for db in self.databases() {
+            if let Ok(c) = self.checkout(&db) {
+                if let Err(e) =
+                    c.0.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(database = db, "checkpoint failed: {e}");
+                }
+                self.checkin(c);
+            }
+        }
+    }
+
+    /// Runs `f` on an autocommit connection of `db` that no other statement is using.
     pub fn with_autocommit<T>(
         &self,
         db: &str,
         f: impl FnOnce(&Conn) -> Result<T, RdsError>,
     ) -> Result<T, RdsError> {
-        let existing = self
-            .idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(db)
-            .cloned();
-        let conn = match existing {
-            Some(c) => c,
-            None => {
-                let c = Arc::new(Mutex::new(self.connect(db)?));
-                self.idle
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .entry(db.to_string())
-                    .or_insert(c)
-                    .clone()
-            }
-        };
-        let guard = conn.lock().unwrap_or_else(|e| e.into_inner());
-        f(&guard)
+        let c = self.checkout(db)?;
+        let out = f(&c);
+        self.checkin(c);
+        out
+    }
+}
+
+/// A connection out of a cluster's pool.
+pub struct Pooled {
+    db: String,
+    generation: u64,
+    conn: Conn,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        &self.conn
     }
 }
 
 impl Drop for ClusterFiles {
     fn drop(&mut self) {
         if self.temporary {
-            self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            self.idle().conns.clear();
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
@@ -315,7 +393,7 @@ impl Drop for ClusterFiles {
 /// Runs one translated statement with its parameters.
 pub fn run(conn: &Conn, sql: &str, params: &[Param], query: bool) -> Result<Outcome, DbError> {
     let conn = &conn.0;
-    let mut stmt = conn.prepare(sql)?;
+    let mut stmt = conn.prepare_cached(sql)?;
     let mut bound = vec![false; stmt.parameter_count()];
     for (name, value) in params {
         let key = format!(":{name}");
@@ -379,13 +457,10 @@ pub fn run(conn: &Conn, sql: &str, params: &[Param], query: bool) -> Result<Outc
 pub fn autoincrement(conn: &Conn, table: &str) -> bool {
     let (schema, name) = split_table(table);
     conn.0
-        .query_row(
-            &format!(
-                "SELECT sql FROM \"{schema}\".sqlite_master WHERE type = 'table' AND name = ?1"
-            ),
-            [name],
-            |r| r.get::<_, String>(0),
-        )
+        .prepare_cached(&format!(
+            "SELECT sql FROM \"{schema}\".sqlite_master WHERE type = 'table' AND name = ?1"
+        ))
+        .and_then(|mut st| st.query_row([name], |r| r.get::<_, String>(0)))
         .map(|sql| sql.to_ascii_uppercase().contains("AUTOINCREMENT"))
         .unwrap_or(false)
 }
