@@ -305,3 +305,93 @@ async fn event_payload_over_1_mb_is_413_with_the_event_wording() {
         )
     );
 }
+
+/// `Event` invocations queue up to `max_queued_events`; past it, 429 rather than an event accepted and then lost.
+#[tokio::test]
+async fn event_invocations_past_the_queue_bound_are_throttled() {
+    let h = Builder::new(faulty("f", "max_concurrency = 1\nmax_queued_events = 1"))
+        .start()
+        .await;
+    let addr = h.emulator.main_addr.to_string();
+    let event = |ms: u64| {
+        let addr = addr.clone();
+        async move {
+            raw(
+                &addr,
+                "POST",
+                "/2015-03-31/functions/f/invocations",
+                &[("x-amz-invocation-type", "Event")],
+                format!(r#"{{"action":"sleep","ms":{ms}}}"#).as_bytes(),
+            )
+            .await
+        }
+    };
+    assert_eq!(event(800).await.0, 202);
+    let (status, headers, body) = event(0).await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        header(&headers, "x-amzn-errortype"),
+        Some("TooManyRequestsException")
+    );
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["Reason"], "ConcurrentInvocationLimitExceeded");
+    // Once the queued event has run, the queue takes another.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while h.emulator.lambda.queued_events("f") > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(h.emulator.lambda.queued_events("f"), 0);
+    assert_eq!(event(0).await.0, 202);
+}
+
+/// A throttled `Event` invocation goes back to the queue and runs once the function has room, as on AWS, instead of
+/// using up the retries that function errors get.
+#[tokio::test]
+async fn a_throttled_event_is_retried_until_it_runs() {
+    let config = format!(
+        "async_retry_delays_ms = []\n{}",
+        faulty("f", "reserved_concurrency = 1")
+    );
+    let h = Builder::new(config).start().await;
+    let client = h.lambda().await;
+    let slow = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .invoke()
+                .function_name("f")
+                .payload(Blob::new(r#"{"action":"sleep","ms":500}"#))
+                .send()
+                .await
+        })
+    };
+    let f = h.emulator.lambda.resolve("f", None).unwrap().clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while f.invocations() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let out = client
+        .invoke()
+        .function_name("f")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new("{}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status_code(), 202);
+    slow.await.unwrap().unwrap();
+    // The first try was throttled; the retry a second later runs.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while f.invocations() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(f.invocations(), 2, "the throttled event ran");
+    while h.emulator.lambda.queued_events("f") > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        h.emulator.lambda.queued_events("f"),
+        0,
+        "and left the queue"
+    );
+}

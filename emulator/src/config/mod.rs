@@ -102,6 +102,14 @@ fn default_max_waiting() -> usize {
     1000
 }
 
+fn default_max_queued_events() -> usize {
+    1000
+}
+/// Source: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+fn default_max_event_age() -> u64 {
+    6 * 60 * 60
+}
+
 fn default_handler() -> String {
     "bootstrap".into()
 }
@@ -148,6 +156,14 @@ pub struct FunctionConfig {
     /// `ConcurrentInvocationLimitExceeded`. By default 1,000, AWS's default account concurrency.
     #[serde(default = "default_max_waiting")]
     pub max_waiting: usize,
+    /// How many asynchronous (`Event`) invocations may be queued or running; further ones get 429. By default
+    /// 1,000.
+    #[serde(default = "default_max_queued_events")]
+    pub max_queued_events: usize,
+    /// Seconds an `Event` invocation that keeps being throttled is retried before it is dropped: AWS's
+    /// `MaximumEventAgeInSeconds`, 6 hours by default.
+    #[serde(default = "default_max_event_age")]
+    pub max_event_age: u64,
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
 }
@@ -175,6 +191,8 @@ impl FunctionConfig {
             max_concurrency: default_concurrency(),
             reserved_concurrency: None,
             max_waiting: default_max_waiting(),
+            max_queued_events: default_max_queued_events(),
+            max_event_age: default_max_event_age(),
             environment: BTreeMap::new(),
         }
     }

@@ -4,8 +4,10 @@
 //! - [`runtime_api`] is the wire of the Runtime API that each instance's process talks to.
 //! - [`instance`] is one running process and the state machine of the invocation it is serving.
 //! - [`pool`] keeps warm instances per function, enforces concurrency and turns faults into AWS's errors.
+//! - [`events`] is the bounded queue of asynchronous invocations and their retries.
 //! - [`invoke_wire`] decodes and encodes the Invoke API; [`Lambda`] is the operation behind it.
 
+pub mod events;
 pub mod instance;
 pub mod invoke_wire;
 pub mod pool;
@@ -157,6 +159,8 @@ pub struct Lambda {
     region: String,
     account_id: String,
     retry_delays: Vec<Duration>,
+    /// Each function's queue of `Event` invocations, by name.
+    events: HashMap<String, events::EventQueue>,
     env: Env,
 }
 
@@ -169,8 +173,13 @@ impl Lambda {
         let launch = Arc::new(launch);
         let mut functions = HashMap::new();
         let mut other_names = HashMap::new();
+        let mut events = HashMap::new();
         for f in &config.functions {
             let function = Function::new(config, f, env.clone(), launch.clone())?;
+            events.insert(
+                f.name().to_string(),
+                events::EventQueue::new(f.max_queued_events, Duration::from_secs(f.max_event_age)),
+            );
             functions.insert(f.name().to_string(), Arc::new(function));
             for other in &f.also_known_as {
                 other_names.insert(other.clone(), f.name().to_string());
@@ -190,6 +199,7 @@ impl Lambda {
                 .iter()
                 .map(|ms| Duration::from_millis(*ms))
                 .collect(),
+            events,
             env,
         }))
     }
@@ -276,33 +286,10 @@ impl Lambda {
             InvocationType::RequestResponse => function.invoke(&input).await,
             InvocationType::Event => {
                 let request_id = self.env.ids.uuid();
-                let delays = self.retry_delays.clone();
-                tokio::spawn(async move {
-                    for attempt in 0..=delays.len() {
-                        if function.is_shut_down() {
-                            return;
-                        }
-                        match function.invoke(&input).await {
-                            Ok(out) if out.function_error.is_none() => return,
-                            Ok(_) | Err(_) if attempt < delays.len() => {
-                                tracing::info!(
-                                    function = function.name(),
-                                    "asynchronous invocation failed; retry {} of {}",
-                                    attempt + 1,
-                                    delays.len()
-                                );
-                                tokio::time::sleep(delays[attempt]).await;
-                            }
-                            _ => {
-                                tracing::warn!(
-                                    function = function.name(),
-                                    "asynchronous invocation failed after {} retries; the event is dropped",
-                                    delays.len()
-                                );
-                            }
-                        }
-                    }
-                });
+                let queue = self.events.get(function.name()).ok_or_else(|| {
+                    LambdaError::Service("the function has no event queue".into())
+                })?;
+                queue.push(function.clone(), input, self.retry_delays.clone())?;
                 Ok(InvokeOutput {
                     status: 202,
                     request_id,
@@ -312,6 +299,11 @@ impl Lambda {
                 })
             }
         }
+    }
+
+    /// How many `Event` invocations of `function` are queued or running.
+    pub fn queued_events(&self, function: &str) -> usize {
+        self.events.get(function).map_or(0, events::EventQueue::len)
     }
 
     pub fn function_names(&self) -> impl Iterator<Item = &str> {
