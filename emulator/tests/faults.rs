@@ -415,3 +415,88 @@ async fn an_invocation_outlives_its_client() {
     assert_eq!(pid, first_pid, "the instance was not killed");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The processes whose command line holds `marker`.
+fn processes_marked(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+        })
+        .count()
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// After 1,000 handler faults of every kind (a crash, an exit, a hang past the timeout and an oversized response),
+/// each of which first leaves a process running in its process group, no process is left behind and the emulator's
+/// count of open files is flat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_faults_leave_no_orphans_and_no_open_files() {
+    let marker = format!("offcloud-orphan-test-{}", std::process::id());
+    let h = Builder::new(faulty("f", "timeout = 0.2\nmax_concurrency = 8"))
+        .start()
+        .await;
+    let addr = h.emulator.main_addr.to_string();
+    let kinds = ["crash", "exit", "hang", "big"];
+    let run = |faults: usize| {
+        let (addr, marker) = (addr.clone(), marker.clone());
+        async move {
+            let tasks: Vec<_> = (0..8)
+                .map(|client| {
+                    let (addr, marker) = (addr.clone(), marker.clone());
+                    tokio::spawn(async move {
+                        for i in (client..faults).step_by(8) {
+                            let event =
+                                json!({"action": kinds[i % kinds.len()], "leave_behind": marker});
+                            let (status, _, body) = crate::support::raw(
+                                &addr,
+                                "POST",
+                                "/2015-03-31/functions/f/invocations",
+                                &[],
+                                event.to_string().as_bytes(),
+                            )
+                            .await;
+                            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        }
+    };
+    let settled = |marker: String| async move {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while processes_marked(&marker) > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        processes_marked(&marker)
+    };
+    // A first round brings every pool and buffer to its working size.
+    run(40).await;
+    assert_eq!(settled(marker.clone()).await, 0);
+    let before = open_fds();
+    run(1000).await;
+    assert_eq!(
+        settled(marker.clone()).await,
+        0,
+        "no process outlives its function's instance"
+    );
+    let after = open_fds();
+    // Up to 8 idle instances may hold their pipes and listener at either count; a leak per fault would show
+    // hundreds.
+    assert!(
+        after <= before + 24,
+        "open files went from {before} to {after} over 1,000 faults"
+    );
+    assert!(
+        h.emulator.lambda.resolve("f", None).unwrap().invocations() >= 1040,
+        "every fault ran"
+    );
+}

@@ -113,6 +113,8 @@ pub struct Shared {
     pub function_name: String,
     state: Mutex<State>,
     wake: Notify,
+    /// Asks the process's supervisor to kill its group; a request made before it listens is kept.
+    kill: Notify,
     spawned_at: Instant,
     ready_at: OnceLock<Instant>,
 }
@@ -128,9 +130,14 @@ pub enum Ack {
 }
 
 impl Shared {
-    /// The process has exited and been reaped; its process group id may belong to someone else now.
+    /// The process has exited and been reaped.
     pub fn has_exited(&self) -> bool {
         self.lock().exited.is_some()
+    }
+
+    /// Kills the process and its group, if it still runs.
+    pub fn kill(&self) {
+        self.kill.notify_one();
     }
 
     fn new(function_name: String) -> Self {
@@ -138,6 +145,7 @@ impl Shared {
             function_name,
             state: Mutex::new(State::default()),
             wake: Notify::new(),
+            kill: Notify::new(),
             spawned_at: Instant::now(),
             ready_at: OnceLock::new(),
         }
@@ -273,7 +281,7 @@ impl Instance {
         }
         let watcher = shared.clone();
         tokio::spawn(async move {
-            let status = match child.wait().await {
+            let status = match process::supervise(child, &watcher.kill).await {
                 Ok(s) => describe_exit(s),
                 Err(e) => format!("wait failed: {e}"),
             };
@@ -316,7 +324,7 @@ impl Instance {
     }
 
     pub fn kill(&self) {
-        process::kill_group(self.pid);
+        self.shared.kill();
     }
 }
 

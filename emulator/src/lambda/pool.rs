@@ -529,21 +529,18 @@ impl Function {
     }
 
     /// Stops the function: no invocation starts any more (waiting ones and Event retries get an error), and every
-    /// instance that still runs, idle or busy, is killed. Exited ones are not signalled, since their pids may
-    /// have been reused.
+    /// instance that still runs, idle or busy, is killed.
     pub fn shutdown(&self) {
         self.permits.close();
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        for (pid, shared) in self
+        for (_, shared) in self
             .live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .drain()
             .map(|(_, v)| v)
         {
-            if !shared.has_exited() {
-                process::kill_group(pid);
-            }
+            shared.kill();
         }
     }
 }

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 
 use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
@@ -65,9 +66,65 @@ pub fn spawn(s: Spawn<'_>) -> std::io::Result<Child> {
     cmd.spawn()
 }
 
-/// Kills a process group. A group that is already gone is not an error.
-pub fn kill_group(pid: u32) {
+/// Kills a process group. A group that is already gone is not an error. Only [`supervise`] calls it, while the
+/// group's leader is not yet reaped, so that the group id cannot belong to another process.
+fn kill_group(pid: u32) {
     let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+}
+
+/// Kills the group of a child that was never reaped, when the task supervising it is dropped (the runtime shutting
+/// down).
+struct Unreaped {
+    pid: u32,
+    reaped: bool,
+}
+
+impl Drop for Unreaped {
+    fn drop(&mut self) {
+        if !self.reaped {
+            kill_group(self.pid);
+        }
+    }
+}
+
+/// Watches a started child until it exits, and reaps it. Each `kill` notification kills its process group.
+///
+/// **A process group is only ever signalled while its leader, the child, is not yet reaped**, so its id cannot have
+/// been reused by another process. The child's exit is seen with `waitid(WNOWAIT)` at each `SIGCHLD`, which leaves
+/// it a zombie: the group is then killed once more, to end anything the child left running in it, and only then is
+/// the child reaped.
+pub async fn supervise(
+    mut child: Child,
+    kill: &tokio::sync::Notify,
+) -> std::io::Result<ExitStatus> {
+    let Some(pid) = child.id() else {
+        return child.wait().await;
+    };
+    let mut guard = Unreaped { pid, reaped: false };
+    // Made before the first look, so that an exit between the look and the wait is not missed.
+    let mut sigchld = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())?;
+    let exited = || {
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        // An error means there is nothing left to wait for; `wait` below says what happened.
+        !matches!(
+            waitid(Id::Pid(Pid::from_raw(pid as i32)), flags),
+            Ok(WaitStatus::StillAlive)
+        )
+    };
+    while !exited() {
+        tokio::select! {
+            received = sigchld.recv() => if received.is_none() {
+                // The runtime is shutting down: wait for the child as tokio can.
+                break;
+            },
+            () = kill.notified() => kill_group(pid),
+        }
+    }
+    // The child is a zombie: its group id is still its own.
+    kill_group(pid);
+    let status = child.wait().await;
+    guard.reaped = true;
+    status
 }
 
 /// Calls `line` for each line the reader produces, until it closes.
