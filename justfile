@@ -28,9 +28,12 @@ venv:
 review:
     cargo insta review
 
-# Run the scenarios against a live endpoint and write what comes back as the goldens.
-record TARGET *PATHS:
-    cargo run -q -p offcloud -- scenario record --target {{TARGET}} {{PATHS}}
+# TARGET is the API's base URL, with the stage or without. ARGS: scenario files or folders (all of scenarios/ by
+# default) and `--aws-endpoint URL` for setup calls, `invoke` and `aws` steps. `cargo run -p offcloud -- scenario
+# list` shows which goldens are recorded and which emulated.
+[doc("Run the scenarios against a live API and write what comes back as the goldens, marked as recorded.")]
+record TARGET *ARGS:
+    cargo run -q -p offcloud -- scenario record --target '{{TARGET}}' {{ARGS}}
 
 # Benchmarks: invoke latency, cold start, start-up time, idle memory, API Gateway, DynamoDB (against dynoxide's
 # own server), POST /ports end to end, Python and Node.js functions (beside awslambdaric) and loading a template,

@@ -6,6 +6,7 @@ pub mod apigw;
 pub mod clock;
 pub mod config;
 pub mod dynamodb;
+pub mod faults;
 pub mod lambda;
 pub mod net;
 pub mod rdsdata;

@@ -148,17 +148,30 @@ enum ScenarioCommand {
         /// Scenario files or folders; defaults to `scenarios/`.
         paths: Vec<PathBuf>,
     },
-    /// Sends the scenarios' HTTP steps to a live API and writes what comes back as the goldens.
+    /// Sends the scenarios' steps to a live API and writes what comes back as the goldens, marked as recorded
+    /// from the API's host.
     #[command(
-        after_help = "Example:\n  offcloud scenario record --target https://abc123.execute-api.us-east-1.amazonaws.com/Prod scenarios/epoch-time"
+        after_help = "Example:\n  offcloud scenario record --target https://abc123.execute-api.us-east-1.amazonaws.com/Prod scenarios/epoch-time\n  offcloud scenario record --target http://127.0.0.1:3000 --aws-endpoint http://127.0.0.1:4566"
     )]
     Record {
-        /// The deployed API's base URL, with its stage.
+        /// The deployed API's base URL, with its stage (`.../Prod`) or without it; either way each URL holds the
+        /// stage once.
         #[arg(long)]
         target: String,
-        /// An AWS endpoint for `invoke` and `aws` steps (e.g. another emulator); without it those steps are skipped.
+        /// The AWS endpoint for setup calls, `invoke` and `aws` steps (e.g. another emulator). Without it, a
+        /// scenario with setup calls or `aws` steps that write stops the recording; `invoke` and read-only `aws`
+        /// steps are skipped and listed at the end.
         #[arg(long)]
         aws_endpoint: Option<String>,
+        /// Scenario files or folders; defaults to `scenarios/`.
+        paths: Vec<PathBuf>,
+    },
+    /// Lists every step's golden and where it came from: recorded from a live API (and its host) or emulated.
+    #[command(
+        after_help = "Example:\n  offcloud scenario list\n  offcloud scenario list scenarios/epoch-time"
+    )]
+    List {
+        /// Scenario files or folders; defaults to `scenarios/`.
         paths: Vec<PathBuf>,
     },
 }
@@ -343,89 +356,31 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 async fn scenario(cmd: ScenarioCommand) -> anyhow::Result<()> {
-    use offcloud::scenario::{self, golden, run};
+    use offcloud::scenario::cli;
     use std::io::IsTerminal;
     let cwd = std::env::current_dir()?;
     let workspace = offcloud::config::workspace_root(&cwd).unwrap_or(cwd);
-    let color = std::io::stdout().is_terminal();
-    let (paths, record) = match cmd {
-        ScenarioCommand::Run { paths } => (paths, None),
+    let mut out = std::io::stdout();
+    match cmd {
+        ScenarioCommand::Run { paths } => {
+            let color = out.is_terminal();
+            cli::run(&paths, &workspace, launch(), color, &mut out).await?
+        }
         ScenarioCommand::Record {
             target,
             aws_endpoint,
             paths,
-        } => (paths, Some((target, aws_endpoint))),
-    };
-    let paths = if paths.is_empty() {
-        vec![workspace.join("scenarios")]
-    } else {
-        paths
-    };
-    let files = scenario::discover(&paths);
-    if files.is_empty() {
-        bail!(
-            "no scenario files under {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let (mut passed, mut failed) = (0, 0);
-    for file in files {
-        let s = scenario::load(&file, &workspace)?;
-        let outcome = match &record {
-            None => run::replay(&s, &workspace, launch()).await,
-            Some((target, aws)) => {
-                let t = run::Target {
-                    api: Some(target.clone()),
-                    aws: aws.clone(),
-                };
-                run::run(&s, &t, &workspace).await
-            }
-        };
-        let steps = match outcome {
-            Ok(steps) => steps,
-            Err(e) => {
-                println!("FAIL {}: {e}", file.display());
-                failed += 1;
-                continue;
-            }
-        };
-        for step in steps {
-            let path = golden::path(&s, &step.name);
-            let label = format!("{} {}", file.display(), step.name);
-            if record.is_some() {
-                golden::write(&path, &s, &step.value)?;
-                println!("recorded {label} -> {}", path.display());
-                passed += 1;
-                continue;
-            }
-            match golden::read(&path) {
-                None => {
-                    println!("FAIL {label}: no golden at {}", path.display());
-                    failed += 1;
-                }
-                Some(g) => match golden::diff(&g, &step.value, color) {
-                    None => {
-                        println!("ok   {label}");
-                        passed += 1;
-                    }
-                    Some(d) => {
-                        println!(
-                            "FAIL {label}: differs from {} (- golden, + actual)\n{d}",
-                            path.display()
-                        );
-                        failed += 1;
-                    }
-                },
-            }
+        } => {
+            cli::record(
+                &paths,
+                &workspace,
+                &target,
+                aws_endpoint.as_deref(),
+                &mut out,
+            )
+            .await?
         }
-    }
-    println!("{passed} passed, {failed} failed");
-    if failed > 0 {
-        bail!("{failed} scenario steps failed");
+        ScenarioCommand::List { paths } => cli::list(&paths, &workspace, &mut out)?,
     }
     Ok(())
 }

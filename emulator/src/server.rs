@@ -7,7 +7,8 @@ use std::sync::Arc;
 use crate::apigw::{self, ApiGateway};
 use crate::clock::Env;
 use crate::config::Config;
-use crate::dynamodb::{self, DynamoDb};
+use crate::dynamodb::{self, DynamoDb, DynamoError};
+use crate::faults::{self, Faults, Service};
 use crate::lambda::{Lambda, LaunchOptions, invoke_wire};
 use crate::net::{self, Handler, WireRequest, WireResponse};
 use crate::rdsdata::{self, DataApi};
@@ -22,11 +23,35 @@ pub struct MainPort {
     pub rdsdata: Arc<DataApi>,
 }
 
+/// Waits out a fault's latency; the error it injects, if any.
+async fn injected(hit: Option<faults::Hit>) -> Option<String> {
+    let hit = hit?;
+    if !hit.latency.is_zero() {
+        tokio::time::sleep(hit.latency).await;
+    }
+    hit.error
+}
+
 impl MainPort {
+    fn faults(&self) -> &Faults {
+        self.lambda.faults()
+    }
+
     async fn rdsdata(&self, op: rdsdata::Operation, req: &WireRequest) -> WireResponse {
         let request_id = self.lambda.env().ids.uuid();
         let result = match rdsdata::wire::decode(req) {
             Ok(body) => {
+                let cluster = body["resourceArn"]
+                    .as_str()
+                    .or(body["dbClusterOrInstanceArn"].as_str())
+                    .unwrap_or_default();
+                let hit = self.faults().check(Service::Rdsdata, op.name(), &[cluster]);
+                if let Some(code) = injected(hit).await {
+                    return rdsdata::wire::encode_error(
+                        &rdsdata::RdsError::injected(&code),
+                        &request_id,
+                    );
+                }
                 let api = self.rdsdata.clone();
                 tokio::task::spawn_blocking(move || api.call(op, &body))
                     .await
@@ -52,10 +77,19 @@ impl MainPort {
                 op,
                 body,
                 content_type,
-            }) => match self.dynamodb.call(op, body).await {
-                Ok(out) => dynamodb::wire::encode(out, content_type, &request_id),
-                Err(e) => dynamodb::wire::encode_error(&e, content_type, &request_id),
-            },
+            }) => {
+                let tables = DynamoError::tables_of(&body);
+                let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
+                let hit = self.faults().check(Service::Dynamodb, op.name(), &tables);
+                if let Some(code) = injected(hit).await {
+                    let e = DynamoError::injected(&code);
+                    return dynamodb::wire::encode_error(&e, content_type, &request_id);
+                }
+                match self.dynamodb.call(op, body).await {
+                    Ok(out) => dynamodb::wire::encode(out, content_type, &request_id),
+                    Err(e) => dynamodb::wire::encode_error(&e, content_type, &request_id),
+                }
+            }
             Err((e, content_type)) => dynamodb::wire::encode_error(&e, content_type, &request_id),
         }
     }
@@ -63,6 +97,9 @@ impl MainPort {
 
 impl Handler for MainPort {
     async fn handle(&self, req: WireRequest) -> WireResponse {
+        if faults::admin::is_admin(&req.path) {
+            return faults::admin::handle(self.faults(), &req);
+        }
         if dynamodb::wire::is_dynamodb(&req) {
             return self.dynamodb(&req).await;
         }
@@ -123,6 +160,8 @@ pub struct Emulator {
     pub api_addr: Option<SocketAddr>,
     pub lambda: Arc<Lambda>,
     pub dynamodb: Arc<DynamoDb>,
+    /// The faults in force, as `/_offcloud/faults` sees them.
+    pub faults: Arc<Faults>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -139,7 +178,12 @@ impl Emulator {
             opts.data_dir.as_deref(),
             env.clone(),
         )?);
-        let lambda = Lambda::new(config, env.clone(), opts.launch.clone())?;
+        let faults = Arc::new(Faults::new(config.fault_seed));
+        for f in &config.faults {
+            // The config's validation refused any fault that cannot be honoured.
+            let _ = faults.add(f.get_ref().clone());
+        }
+        let lambda = Lambda::new(config, env.clone(), opts.launch.clone(), faults.clone())?;
         let port = Arc::new(MainPort {
             lambda: lambda.clone(),
             dynamodb: dynamodb.clone(),
@@ -168,6 +212,7 @@ impl Emulator {
             api_addr,
             lambda,
             dynamodb,
+            faults,
             tasks,
         })
     }

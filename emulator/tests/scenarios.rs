@@ -29,6 +29,16 @@ fn scenarios() {
             settings.set_prepend_module_to_snapshot(false);
             settings.remove_snapshot_suffix();
             settings.set_omit_expression(false);
+            // A golden this run agrees with keeps its origin, so that `--force-update-snapshots` does not relabel
+            // a recorded one; any other is what the emulator produced.
+            let golden = scenario::golden::path(&s, &step.name);
+            let origin = match scenario::golden::read(&golden) {
+                Some(g) if g == step.value => scenario::golden::read_origin(&golden).ok().flatten(),
+                _ => Some(scenario::golden::Origin::Emulated),
+            };
+            if let Some(origin) = &origin {
+                settings.set_info(origin);
+            }
             settings.bind(|| {
                 let value = step.value;
                 insta::assert_json_snapshot!(scenario::golden::name(&s, &step.name), value);
@@ -102,6 +112,7 @@ async fn record_against_a_live_endpoint_then_replay_offline() {
             && stdout.contains("+  \"status\": 403"),
         "{stdout}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -124,6 +135,11 @@ fn bad_scenario_files_name_the_file_line_and_reason() {
             "unknown function \"nope\"",
         ),
         ("purpose = \"y\"\n", 1, "missing field `name`"),
+        (
+            "name = \"x\"\npurpose = \"y\"\n[[step]]\nname = \"s\"\nhttp = { path = \"/x\" }\nfaults = [{ service = \"dynamodb\", error = \"Boom\" }]\n",
+            3,
+            "step \"s\": fault: unknown dynamodb error \"Boom\"",
+        ),
     ];
     for (i, (text, line, reason)) in cases.iter().enumerate() {
         let f = dir.join(format!("bad{i}.toml"));
@@ -133,4 +149,5 @@ fn bad_scenario_files_name_the_file_line_and_reason() {
         assert!(e.to_string().contains(reason), "{e}");
         assert!(e.to_string().starts_with(&f.display().to_string()), "{e}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

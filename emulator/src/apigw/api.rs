@@ -35,6 +35,7 @@ pub(super) struct Route {
 
 pub(super) struct Api {
     pub(super) id: String,
+    pub(super) name: String,
     pub(super) kind: ApiKind,
     pub(super) stage: String,
     pub(super) api_keys: Vec<String>,
@@ -138,6 +139,7 @@ pub(super) fn build_api(c: &ApiConfig) -> Api {
     }
     Api {
         id: c.id.clone().unwrap_or_else(|| short_id(&c.name, 10)),
+        name: c.name.clone(),
         kind: c.kind,
         stage: c.stage.clone().unwrap_or_default(),
         api_keys: c.api_keys.clone(),

@@ -50,6 +50,30 @@ fn gateway(status: u16, error_type: &str, message: &str) -> WireResponse {
         .header("x-amzn-errortype", error_type)
 }
 
+/// The gateway's own answer with a fault's 5xx status, worded as the gateway words that status for the kind of
+/// API: an internal error (500), a failed integration (502), an unavailable integration (503, HTTP APIs' timeout)
+/// and a timed-out one (504, REST APIs' `INTEGRATION_TIMEOUT`).
+fn injected(kind: ApiKind, status: u16) -> WireResponse {
+    match (status, kind) {
+        (503, _) => gateway(503, "ServiceUnavailableException", "Service Unavailable"),
+        (504, _) => gateway(
+            504,
+            "InternalServerErrorException",
+            "Endpoint request timed out",
+        ),
+        (_, ApiKind::Rest) => gateway(
+            status,
+            "InternalServerErrorException",
+            "Internal server error",
+        ),
+        (_, ApiKind::Http) => gateway(
+            status,
+            "InternalServerErrorException",
+            "Internal Server Error",
+        ),
+    }
+}
+
 /// Compiles a `selectionPattern` so that, like Java's `String.matches`, it must match the whole message.
 /// `.` does not match a newline in either. FIXME: Java-only regex syntax (possessive quantifiers, `\p{javaX}`)
 /// is rejected at start-up rather than supported.
@@ -412,9 +436,27 @@ impl Handler for ApiGateway {
         }
         if let Some((api, path, found)) = best {
             let resource = found.template.text.clone();
-            let resp = self
-                .dispatch(api, found.route, &resource, &path, found.params, &req)
-                .await;
+            let hit = self.lambda.faults().check(
+                crate::faults::Service::Apigateway,
+                &format!("{method} {resource}"),
+                &[&api.name],
+            );
+            let injected = match hit {
+                Some(h) => {
+                    if !h.latency.is_zero() {
+                        tokio::time::sleep(h.latency).await;
+                    }
+                    h.status.map(|s| injected(api.kind, s))
+                }
+                None => None,
+            };
+            let resp = match injected {
+                Some(resp) => resp,
+                None => {
+                    self.dispatch(api, found.route, &resource, &path, found.params, &req)
+                        .await
+                }
+            };
             return match (&api.cors, api.kind) {
                 (Some(c), ApiKind::Http) => cors::http_decorate(c, &req, resp),
                 _ if api.gateway_responses.is_empty() => resp,

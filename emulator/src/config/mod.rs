@@ -45,6 +45,12 @@ pub struct Config {
     /// Aurora clusters served by the RDS Data API.
     #[serde(default, rename = "cluster")]
     pub clusters: Vec<ClusterConfig>,
+    /// Faults injected from the start; see [`crate::faults`].
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<Spanned<crate::faults::FaultSpec>>,
+    /// The seed of the generator behind faults' `probability`, so that a run can be repeated.
+    #[serde(default)]
+    pub fault_seed: u64,
     /// The directory relative paths in this file are resolved against: the file's own directory's parent
     /// workspace root when there is one, otherwise the file's directory.
     #[serde(skip)]
@@ -339,6 +345,11 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let src = &self.source;
+        for f in &self.faults {
+            if let Some(problem) = f.get_ref().problem() {
+                return Err(src.error(f.span(), format!("fault: {problem}")));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for f in &self.functions {
             let name = f.name();

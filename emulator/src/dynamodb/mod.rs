@@ -110,6 +110,66 @@ pub enum DynamoError {
     Internal(String),
 }
 
+impl DynamoError {
+    /// An error a fault injects, by its code: DynamoDB's own types and messages.
+    /// Sources: the DynamoDB API reference's `TransactWriteItems` (the messages of `ProvisionedThroughputExceeded`
+    /// and `TransactionConflict`); `ThrottlingException` comes from the `com.amazon.coral.availability` namespace
+    /// with "Rate exceeded", as clients that retry on it match it (architect/dynalite's test helper).
+    pub fn injected(code: &str) -> Self {
+        let (status, namespace, message) = match code {
+            "ProvisionedThroughputExceededException" => (
+                400,
+                "com.amazonaws.dynamodb.v20120810",
+                "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.",
+            ),
+            "ThrottlingException" => (400, "com.amazon.coral.availability", "Rate exceeded"),
+            "TransactionConflictException" => (
+                400,
+                "com.amazonaws.dynamodb.v20120810",
+                "Transaction is ongoing for the item",
+            ),
+            _ => (
+                500,
+                "com.amazonaws.dynamodb.v20120810",
+                "Internal server error",
+            ),
+        };
+        let code = if status == 500 {
+            "InternalServerError"
+        } else {
+            code
+        };
+        DynamoError::Service {
+            status,
+            code: code.to_string(),
+            message: message.to_string(),
+            body: json!({"__type": format!("{namespace}#{code}"), "message": message}).to_string(),
+        }
+    }
+
+    /// The tables a request's body names: `TableName`, the keys of `RequestItems`, and the tables of
+    /// `TransactItems`.
+    pub fn tables_of(body: &[u8]) -> Vec<String> {
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return vec![];
+        };
+        let mut out: Vec<String> = v["TableName"]
+            .as_str()
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        if let Some(items) = v["RequestItems"].as_object() {
+            out.extend(items.keys().cloned());
+        }
+        for item in v["TransactItems"].as_array().into_iter().flatten() {
+            if let Some(action) = item.as_object().and_then(|o| o.values().next()) {
+                out.extend(action["TableName"].as_str().map(str::to_string));
+            }
+        }
+        out
+    }
+}
+
 /// A table declared in the config file, as CreateTable needs it.
 #[derive(Debug, Clone)]
 pub struct TableSpec(pub TableConfig);

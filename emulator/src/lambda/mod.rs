@@ -161,6 +161,7 @@ pub struct Lambda {
     retry_delays: Vec<Duration>,
     /// Each function's queue of `Event` invocations, by name.
     events: HashMap<String, events::EventQueue>,
+    faults: Arc<crate::faults::Faults>,
     env: Env,
 }
 
@@ -169,13 +170,14 @@ impl Lambda {
         config: &Config,
         env: Env,
         launch: LaunchOptions,
+        faults: Arc<crate::faults::Faults>,
     ) -> Result<Arc<Self>, crate::config::ConfigError> {
         let launch = Arc::new(launch);
         let mut functions = HashMap::new();
         let mut other_names = HashMap::new();
         let mut events = HashMap::new();
         for f in &config.functions {
-            let function = Function::new(config, f, env.clone(), launch.clone())?;
+            let function = Function::new(config, f, env.clone(), launch.clone(), faults.clone())?;
             events.insert(
                 f.name().to_string(),
                 events::EventQueue::new(f.max_queued_events, Duration::from_secs(f.max_event_age)),
@@ -200,12 +202,18 @@ impl Lambda {
                 .map(|ms| Duration::from_millis(*ms))
                 .collect(),
             events,
+            faults,
             env,
         }))
     }
 
     pub fn env(&self) -> &Env {
         &self.env
+    }
+
+    /// The faults in force, shared with the other services.
+    pub fn faults(&self) -> &Arc<crate::faults::Faults> {
+        &self.faults
     }
 
     /// Resolves a name, a partial ARN (`ACCOUNT:function:NAME`) or a full ARN, with an optional qualifier.

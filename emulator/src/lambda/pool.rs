@@ -51,6 +51,7 @@ pub struct Function {
     invocations: AtomicU64,
     env: Env,
     launch: Arc<LaunchOptions>,
+    faults: Arc<crate::faults::Faults>,
 }
 
 /// Serialises `cargo build` runs started for missing packages.
@@ -62,6 +63,7 @@ impl Function {
         f: &FunctionConfig,
         env: Env,
         launch: Arc<LaunchOptions>,
+        faults: Arc<crate::faults::Faults>,
     ) -> Result<Self, ConfigError> {
         let name = f.name().to_string();
         let cwd = match &f.cwd {
@@ -160,6 +162,7 @@ impl Function {
             invocations: AtomicU64::new(0),
             env,
             launch,
+            faults,
         })
     }
 
@@ -307,10 +310,26 @@ impl Function {
 
     /// Runs one synchronous invocation to its end.
     pub async fn invoke(&self, input: &InvokeInput) -> Result<InvokeOutput, LambdaError> {
+        let fault = self
+            .faults
+            .check(crate::faults::Service::Lambda, "Invoke", &[&self.name])
+            .unwrap_or_default();
+        if !fault.latency.is_zero() {
+            tokio::time::sleep(fault.latency).await;
+        }
+        let forced = fault.error.as_deref();
+        if forced == Some("TooManyRequestsException") {
+            return Err(LambdaError::TooManyRequests);
+        }
         let _permit = self.permit().await?;
         let request_id = self.env.ids.uuid();
         let log: LogBuffer = Arc::new(std::sync::Mutex::new(TailLog::new(input.tail_log)));
-        let (instance, cold) = match self.take_idle() {
+        let idle = if fault.cold_start {
+            None
+        } else {
+            self.take_idle()
+        };
+        let (instance, cold) = match idle {
             Some(i) => (Some(i), false),
             None => match self.start_instance().await {
                 Ok(i) => (Some(i), true),
@@ -334,6 +353,18 @@ impl Function {
         let started = Instant::now();
         let outcome = match &instance {
             None => Outcome::InvalidEntrypoint,
+            // A fault's timeout or crash: the function never sees the event, and its instance goes.
+            Some(instance) if forced == Some("Sandbox.Timedout") => {
+                tokio::time::sleep(self.timeout).await;
+                instance.kill();
+                Outcome::Timeout
+            }
+            Some(instance) if forced == Some("Runtime.ExitError") => {
+                instance.kill();
+                Outcome::Runtime(RuntimeOutcome::Exited {
+                    status: "signal: killed".into(),
+                })
+            }
             Some(instance) => {
                 self.invocations.fetch_add(1, Ordering::Relaxed);
                 let (tx, rx) = oneshot::channel();
@@ -383,7 +414,7 @@ impl Function {
             );
         }
         if let Some(i) = instance {
-            if i.is_healthy() {
+            if i.is_healthy() && forced.is_none() {
                 self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(i);
             } else {
                 i.kill();

@@ -53,6 +53,19 @@ pub enum Operation {
     ExecuteSql,
 }
 
+impl Operation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ExecuteStatement => "ExecuteStatement",
+            Self::BatchExecuteStatement => "BatchExecuteStatement",
+            Self::BeginTransaction => "BeginTransaction",
+            Self::CommitTransaction => "CommitTransaction",
+            Self::RollbackTransaction => "RollbackTransaction",
+            Self::ExecuteSql => "ExecuteSql",
+        }
+    }
+}
+
 /// A Data API error, with AWS's type, status and message.
 /// Source: botocore `rds-data` model, `errors` of each operation.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -67,6 +80,8 @@ pub enum RdsError {
     #[error("{0}")]
     StatementTimeout(String),
     #[error("{0}")]
+    ServiceUnavailable(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -77,6 +92,7 @@ impl RdsError {
             Self::DatabaseError(_) => "DatabaseErrorException",
             Self::TransactionNotFound(_) => "TransactionNotFoundException",
             Self::StatementTimeout(_) => "StatementTimeoutException",
+            Self::ServiceUnavailable(_) => "ServiceUnavailableError",
             Self::Internal(_) => "InternalServerErrorException",
         }
     }
@@ -85,7 +101,20 @@ impl RdsError {
         match self {
             Self::BadRequest(_) | Self::DatabaseError(_) | Self::StatementTimeout(_) => 400,
             Self::TransactionNotFound(_) => 404,
+            Self::ServiceUnavailable(_) => 503,
             Self::Internal(_) => 500,
+        }
+    }
+
+    /// An error a fault injects, by its code. The statement timeout's text is what callers of the Data API
+    /// recorded (customink/activerecord-aurora-serverless-adapter#20); the other is the model's documentation of
+    /// `ServiceUnavailableError`.
+    pub fn injected(code: &str) -> Self {
+        match code {
+            "StatementTimeoutException" => Self::StatementTimeout("Request timed out".into()),
+            _ => Self::ServiceUnavailable(
+                "The service specified by the resourceArn is not available.".into(),
+            ),
         }
     }
 }

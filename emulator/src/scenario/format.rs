@@ -63,6 +63,10 @@ pub struct Step {
     /// Response headers to snapshot besides the usual few (content type, error type, cookies, CORS origin).
     #[serde(default)]
     pub keep_headers: Vec<String>,
+    /// Faults in force while the step runs, injected through the AWS endpoint's `/_offcloud/faults` and removed
+    /// after it; see [`crate::faults`].
+    #[serde(default)]
+    pub faults: Vec<crate::faults::FaultSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -182,6 +186,11 @@ impl Scenario {
                 .iter()
                 .filter(|k| **k)
                 .count();
+            if let Some(problem) = st.faults.iter().find_map(crate::faults::FaultSpec::problem) {
+                return Err(
+                    source.error(step.span(), format!("step {:?}: fault: {problem}", st.name))
+                );
+            }
             if kinds != 1 {
                 return Err(source.error(
                     step.span(),

@@ -1,8 +1,10 @@
 //! Scenarios: files that replay the seeds' documented requests through the emulator, each response compared
 //! with a golden snapshot. Shared by the cargo test (`tests/scenarios.rs`) and `offcloud scenario`.
 
+pub mod cli;
 pub mod format;
 pub mod golden;
+pub mod record;
 pub mod redact;
 pub mod run;
 

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::format::{AwsCall, HttpCall, Invariant, Scenario, Step};
+use super::record::{Skipped, check, join_url};
 use super::redact::Redactor;
 use crate::clock::{Env, SequentialIds, SystemClock};
 use crate::lambda::LaunchOptions;
@@ -17,9 +18,10 @@ use crate::server::{Emulator, Options};
 /// Where steps are sent.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The API Gateway base URL (with the stage, for a live REST API).
+    /// The API Gateway base URL, with the stage or without it (see [`super::record::BaseUrl::join`]).
     pub api: Option<String>,
-    /// The AWS endpoint for `invoke` and `aws` steps; `None` skips them.
+    /// The AWS endpoint for setup calls, `invoke` and `aws` steps; see [`super::record::check`] for what happens
+    /// without one.
     pub aws: Option<String>,
 }
 
@@ -28,6 +30,13 @@ pub struct Target {
 pub struct StepOutcome {
     pub name: String,
     pub value: Value,
+}
+
+/// What a run produced: the steps' results, and the steps that could not be sent.
+#[derive(Debug, Clone, Default)]
+pub struct Ran {
+    pub steps: Vec<StepOutcome>,
+    pub skipped: Vec<Skipped>,
 }
 
 /// Headers worth a snapshot; the rest (dates, request ids, lengths) change or say nothing.
@@ -73,7 +82,7 @@ pub async fn replay(
     };
     let out = run(s, &target, workspace).await;
     emulator.shutdown();
-    out
+    Ok(out?.steps)
 }
 
 fn now_ms() -> u64 {
@@ -81,15 +90,13 @@ fn now_ms() -> u64 {
     SystemClock.now_ms()
 }
 
-/// Runs the setup calls and every step in order.
-pub async fn run(
-    s: &Scenario,
-    target: &Target,
-    workspace: &Path,
-) -> Result<Vec<StepOutcome>, String> {
+/// Runs the setup calls and every step in order. Without an AWS endpoint, a scenario that needs one fails before
+/// anything is sent, and the steps that can do without are skipped and listed (see [`check`]).
+pub async fn run(s: &Scenario, target: &Target, workspace: &Path) -> Result<Ran, String> {
+    let skipped = check(s, target).map_err(|e| e.to_string())?;
     let client = Client::new();
-    for call in &s.setup {
-        if let Some(aws) = &target.aws {
+    if let Some(aws) = &target.aws {
+        for call in &s.setup {
             let r = send_aws(&client, aws, call.get_ref()).await?;
             if !r.status.is_success() {
                 return Err(format!(
@@ -103,14 +110,27 @@ pub async fn run(
     }
     let mut redactor = Redactor::new(now_ms());
     let mut out = Vec::new();
+    let mut skipped = skipped;
     for step in &s.steps {
         let st = step.get_ref();
-        if (st.invoke.is_some() || st.aws.is_some()) && target.aws.is_none() {
-            tracing::warn!("step {}: skipped, no AWS endpoint given", st.name);
+        if skipped.iter().any(|k| k.step == st.name) {
             continue;
         }
         redactor.set_now(now_ms());
         let fail = |e: String| format!("step {:?}: {e}", st.name);
+        let injected = match inject(&client, target, &st.faults).await {
+            Ok(ids) => ids,
+            Err(reason) => {
+                // A live AWS endpoint cannot fail on demand: the step is not sent rather than recorded as if
+                // nothing had failed.
+                skipped.push(super::record::Skipped {
+                    file: s.file.clone(),
+                    step: st.name.clone(),
+                    reason,
+                });
+                continue;
+            }
+        };
         let value = match st.concurrent {
             Some(n) => concurrent(&client, target, workspace, st, n)
                 .await
@@ -123,6 +143,7 @@ pub async fn run(
                 v
             }
         };
+        remove(&client, target, &injected).await.map_err(fail)?;
         let mut value = value;
         redactor.uuids(&mut value);
         out.push(StepOutcome {
@@ -130,7 +151,69 @@ pub async fn run(
             value,
         });
     }
-    Ok(out)
+    Ok(Ran {
+        steps: out,
+        skipped,
+    })
+}
+
+/// Puts a step's faults in force at the AWS endpoint; their ids, or why they cannot be.
+async fn inject(
+    client: &Client,
+    target: &Target,
+    faults: &[crate::faults::FaultSpec],
+) -> Result<Vec<u64>, String> {
+    let mut ids = Vec::new();
+    for f in faults {
+        let aws = target.aws.as_deref().ok_or("no AWS endpoint")?;
+        let url = format!(
+            "{}{}",
+            aws.trim_end_matches('/'),
+            crate::faults::admin::PATH
+        );
+        let body = serde_json::to_vec(f).map_err(|e| e.to_string())?;
+        let r = client
+            .send(
+                "POST",
+                &url,
+                &[("content-type".to_string(), "application/json".to_string())],
+                Bytes::from(body),
+            )
+            .await
+            .map_err(|e| format!("its faults cannot be injected at {aws}: {e}"))?;
+        let id = serde_json::from_slice::<Value>(&r.body)
+            .ok()
+            .and_then(|v| v["id"].as_u64())
+            .filter(|_| r.status.as_u16() == 201)
+            .ok_or_else(|| {
+                format!(
+                    "its faults cannot be injected at {aws}, which answered {} to {}",
+                    r.status,
+                    crate::faults::admin::PATH
+                )
+            })?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Removes the faults a step put in force (a counted one may be gone already).
+async fn remove(client: &Client, target: &Target, ids: &[u64]) -> Result<(), String> {
+    let Some(aws) = target.aws.as_deref() else {
+        return Ok(());
+    };
+    for id in ids {
+        let url = format!(
+            "{}{}/{id}",
+            aws.trim_end_matches('/'),
+            crate::faults::admin::PATH
+        );
+        client
+            .send("DELETE", &url, &[], Bytes::new())
+            .await
+            .map_err(|e| format!("cannot remove fault {id}: {e}"))?;
+    }
+    Ok(())
 }
 
 async fn once(
@@ -154,7 +237,11 @@ async fn once(
             (Some(e), None) => e.to_string().into_bytes(),
             (None, None) => b"{}".to_vec(),
         };
-        let url = format!("{aws}/2015-03-31/functions/{}/invocations", inv.function);
+        let url = format!(
+            "{}/2015-03-31/functions/{}/invocations",
+            aws.trim_end_matches('/'),
+            inv.function
+        );
         let r = client
             .send("POST", &url, &[], Bytes::from(event))
             .await
@@ -293,7 +380,7 @@ async fn send_http(client: &Client, api: &str, h: &HttpCall) -> Result<WireRespo
         (None, Some(b)) => Bytes::from(b.clone()),
         (None, None) => Bytes::new(),
     };
-    let url = format!("{}{}", api.trim_end_matches('/'), h.path);
+    let url = join_url(api, &h.path).map_err(|e| e.to_string())?;
     client
         .send(&h.method, &url, &headers, body)
         .await
@@ -301,6 +388,7 @@ async fn send_http(client: &Client, api: &str, h: &HttpCall) -> Result<WireRespo
 }
 
 async fn send_aws(client: &Client, aws: &str, call: &AwsCall) -> Result<WireResponse, String> {
+    let aws = aws.trim_end_matches('/');
     let body = Bytes::from(call.body.to_string());
     match call.service.as_str() {
         "dynamodb" => {

@@ -1,0 +1,235 @@
+//! The `offcloud scenario` commands: `run` replays scenarios and compares them with their goldens, `record` writes
+//! the goldens from a live API, and `list` says where each golden came from. Each prints to the writer it is given.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::golden::{self, GoldenError, Origin};
+use super::record::{self, BaseUrl, NeedsAwsEndpoint, Skipped, UrlError};
+use super::run::{self, Target};
+use super::{Scenario, discover, load};
+use crate::config::ConfigError;
+use crate::lambda::LaunchOptions;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("no scenario files under {0}")]
+    NoFiles(String),
+    #[error(transparent)]
+    Scenario(#[from] ConfigError),
+    #[error("--target: {0}")]
+    Target(UrlError),
+    #[error("--aws-endpoint: {0}")]
+    AwsEndpoint(UrlError),
+    #[error("nothing was recorded:\n{}", lines(.0))]
+    NeedsAwsEndpoint(Vec<NeedsAwsEndpoint>),
+    #[error("{0} scenario steps failed")]
+    Failed(usize),
+    #[error(transparent)]
+    Golden(#[from] GoldenError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn lines(errors: &[NeedsAwsEndpoint]) -> String {
+    let all: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+    all.join("\n")
+}
+
+/// Every scenario file under `paths`, or under the workspace's `scenarios/` when none are given.
+fn files(paths: &[PathBuf], workspace: &Path) -> Result<Vec<PathBuf>, CommandError> {
+    let paths = if paths.is_empty() {
+        vec![workspace.join("scenarios")]
+    } else {
+        paths.to_vec()
+    };
+    let files = discover(&paths);
+    if files.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(CommandError::NoFiles(names.join(", ")));
+    }
+    Ok(files)
+}
+
+/// Replays each scenario through a fresh emulator and prints pass or fail per step, with a diff.
+pub async fn run(
+    paths: &[PathBuf],
+    workspace: &Path,
+    launch: LaunchOptions,
+    color: bool,
+    out: &mut impl Write,
+) -> Result<(), CommandError> {
+    let (mut passed, mut failed) = (0, 0);
+    for file in files(paths, workspace)? {
+        let s = load(&file, workspace)?;
+        let steps = match run::replay(&s, workspace, launch.clone()).await {
+            Ok(steps) => steps,
+            Err(e) => {
+                writeln!(out, "FAIL {}: {e}", file.display())?;
+                failed += 1;
+                continue;
+            }
+        };
+        for step in steps {
+            let path = golden::path(&s, &step.name);
+            let label = format!("{} {}", file.display(), step.name);
+            match golden::read(&path) {
+                None => {
+                    writeln!(out, "FAIL {label}: no golden at {}", path.display())?;
+                    failed += 1;
+                }
+                Some(g) => match golden::diff(&g, &step.value, color) {
+                    None => {
+                        writeln!(out, "ok   {label}")?;
+                        passed += 1;
+                    }
+                    Some(d) => {
+                        writeln!(
+                            out,
+                            "FAIL {label}: differs from {} (- golden, + actual)\n{d}",
+                            path.display()
+                        )?;
+                        failed += 1;
+                    }
+                },
+            }
+        }
+    }
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    if failed > 0 {
+        return Err(CommandError::Failed(failed));
+    }
+    Ok(())
+}
+
+/// Sends each scenario's steps to a live API (`target`, with its stage or without) and its setup calls and AWS
+/// steps to `aws`, and writes what comes back as the goldens, each marked as recorded from the host it came from.
+///
+/// Every scenario is checked before anything is sent: one that needs an AWS endpoint when none is given stops
+/// the recording with an error naming the file, the step and the flag. Steps that can do without are skipped
+/// and listed at the end.
+pub async fn record(
+    paths: &[PathBuf],
+    workspace: &Path,
+    target: &str,
+    aws: Option<&str>,
+    out: &mut impl Write,
+) -> Result<(), CommandError> {
+    let api = BaseUrl::parse(target).map_err(CommandError::Target)?;
+    if let Some(aws) = aws {
+        BaseUrl::parse(aws).map_err(CommandError::AwsEndpoint)?;
+    }
+    let t = Target {
+        api: Some(target.to_string()),
+        aws: aws.map(str::to_string),
+    };
+    let scenarios = files(paths, workspace)?
+        .iter()
+        .map(|f| load(f, workspace))
+        .collect::<Result<Vec<Scenario>, ConfigError>>()?;
+    let (mut missing, mut skipped): (Vec<NeedsAwsEndpoint>, Vec<Skipped>) = (vec![], vec![]);
+    for s in &scenarios {
+        match record::check(s, &t) {
+            Ok(k) => skipped.extend(k),
+            Err(e) => missing.push(e),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(CommandError::NeedsAwsEndpoint(missing));
+    }
+    let (mut recorded, mut failed) = (0, 0);
+    for s in &scenarios {
+        let ran = match run::run(s, &t, workspace).await {
+            Ok(ran) => ran,
+            Err(e) => {
+                writeln!(out, "FAIL {}: {e}", s.file.display())?;
+                failed += 1;
+                continue;
+            }
+        };
+        for step in ran.steps {
+            let host = s
+                .steps
+                .iter()
+                .find(|st| st.get_ref().name == step.name)
+                .and_then(|st| record::host_for(st.get_ref(), &t))
+                .unwrap_or_else(|| api.host().to_string());
+            let path = golden::path(s, &step.name);
+            golden::write(&path, s, &step.value, &Origin::Recorded { host }, workspace)?;
+            writeln!(
+                out,
+                "recorded {} {} -> {}",
+                s.file.display(),
+                step.name,
+                path.display()
+            )?;
+            recorded += 1;
+        }
+    }
+    if !skipped.is_empty() {
+        writeln!(
+            out,
+            "\nNot recorded: {} steps, whose goldens are left as they were:",
+            skipped.len()
+        )?;
+        for k in &skipped {
+            writeln!(out, "  {} {}: {}", k.file.display(), k.step, k.reason)?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "{recorded} recorded, {failed} failed, {} not recorded",
+        skipped.len()
+    )?;
+    if failed > 0 {
+        return Err(CommandError::Failed(failed));
+    }
+    Ok(())
+}
+
+/// Prints every step's golden with where it came from: `recorded` and the host, `emulated`, or `missing`.
+pub fn list(paths: &[PathBuf], workspace: &Path, out: &mut impl Write) -> Result<(), CommandError> {
+    let (mut recorded, mut emulated, mut missing, mut unreadable) = (0, 0, 0, 0);
+    let mut hosts = std::collections::BTreeSet::new();
+    for file in files(paths, workspace)? {
+        let s = load(&file, workspace)?;
+        for step in &s.steps {
+            let path = golden::path(&s, &step.get_ref().name);
+            let shown = path.strip_prefix(workspace).unwrap_or(&path).display();
+            let (kind, host) = if !path.exists() {
+                missing += 1;
+                ("missing".to_string(), "-".to_string())
+            } else {
+                match golden::read_origin(&path) {
+                    Ok(None | Some(Origin::Emulated)) => {
+                        emulated += 1;
+                        ("emulated".into(), "-".into())
+                    }
+                    Ok(Some(Origin::Recorded { host })) => {
+                        recorded += 1;
+                        hosts.insert(host.clone());
+                        ("recorded".into(), host)
+                    }
+                    Err(e) => {
+                        unreadable += 1;
+                        writeln!(out, "unreadable {e}")?;
+                        continue;
+                    }
+                }
+            };
+            writeln!(out, "{kind:<9} {host:<44} {shown}")?;
+        }
+    }
+    let hosts: Vec<String> = hosts.into_iter().collect();
+    let from = if hosts.is_empty() {
+        String::new()
+    } else {
+        format!(" (from {})", hosts.join(", "))
+    };
+    writeln!(
+        out,
+        "{recorded} recorded{from}, {emulated} emulated, {missing} missing, {unreadable} unreadable"
+    )?;
+    Ok(())
+}
