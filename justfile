@@ -14,6 +14,12 @@ test: venv
     cargo clippy --workspace --all-targets -- -D warnings
     PATH="$PWD/target/venv/bin:$PATH" cargo test --workspace
 
+# Mixed traffic across every service with faults on, a SIGKILL and restart halfway, then checks that no acknowledged
+# write was lost, memory and open files stayed flat and no process was orphaned. SECS is its length.
+soak SECS="600":
+    cargo build --workspace --bins
+    SOAK_SECS={{SECS}} ./target/debug/offcloud-soak
+
 # The Python packages the tests use (AWS's awslambdaric, to compare Offcloud's client with; boto3; the AWS CLI), in
 # a virtualenv under target/, made on first use.
 venv:

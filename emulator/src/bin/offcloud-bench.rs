@@ -5,8 +5,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "shared/served.rs"]
+mod served;
+use served::{Served, rss_kb, serve};
 
 /// A keep-alive HTTP/1.1 client. `split` writes the headers and the body in two writes, as Python's
 /// `http.client` (so boto3 and the AWS CLI) does.
@@ -251,57 +255,6 @@ fn baseline_server() -> String {
     addr
 }
 
-struct Served {
-    child: Child,
-    main: String,
-    api: Option<String>,
-    ready: Duration,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(bin: &Path, config: &Path) -> Served {
-    serve_args(bin, &[std::ffi::OsStr::new("--config"), config.as_os_str()])
-}
-
-fn serve_args(bin: &Path, args: &[&std::ffi::OsStr]) -> Served {
-    let t = Instant::now();
-    let mut child = Command::new(bin)
-        .args(["serve", "--port", "0", "--api-port", "0"])
-        .args(args)
-        .env("OFFCLOUD_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("offcloud starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut main, mut api) = (String::new(), None);
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let url = line.rsplit("http://").next().unwrap_or("").to_string();
-        if line.contains("AWS endpoint") {
-            main = url;
-        } else if line.contains("API Gateway") {
-            api = Some(url);
-        } else if line.starts_with("offcloud: ready") {
-            break;
-        }
-    }
-    let ready = t.elapsed();
-    std::thread::spawn(move || lines.for_each(drop));
-    Served {
-        child,
-        main,
-        api,
-        ready,
-    }
-}
-
 /// PutItem and GetItem rows against a DynamoDB endpoint whose `lambda-apigateway` table exists. Returns, per
 /// operation, the sequential p50 and the 8-client throughput.
 fn dynamodb_rows(
@@ -503,15 +456,6 @@ fn create_table(addr: &str) {
     );
     let status = Conn::new(addr, false).send(&req, 0);
     assert_eq!(status, 200, "CreateTable on dynoxide");
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 const PY_HANDLER: &str = "def handler(event, context):\n    return {'ok': True}\n";

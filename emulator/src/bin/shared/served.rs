@@ -1,0 +1,68 @@
+//! Starting `offcloud serve` as a child process and reading its memory, shared by `just bench` and `just soak`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `offcloud serve`, killed when dropped.
+pub struct Served {
+    pub child: Child,
+    pub main: String,
+    pub api: Option<String>,
+    pub ready: Duration,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn serve(bin: &Path, config: &Path) -> Served {
+    serve_args(bin, &[std::ffi::OsStr::new("--config"), config.as_os_str()])
+}
+
+pub fn serve_args(bin: &Path, args: &[&std::ffi::OsStr]) -> Served {
+    let t = Instant::now();
+    let mut child = Command::new(bin)
+        .args(["serve", "--port", "0", "--api-port", "0"])
+        .args(args)
+        .env("OFFCLOUD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("offcloud starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut main, mut api) = (String::new(), None);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let url = line.rsplit("http://").next().unwrap_or("").to_string();
+        if line.contains("AWS endpoint") {
+            main = url;
+        } else if line.contains("API Gateway") {
+            api = Some(url);
+        } else if line.starts_with("offcloud: ready") {
+            break;
+        }
+    }
+    let ready = t.elapsed();
+    std::thread::spawn(move || lines.for_each(drop));
+    Served {
+        child,
+        main,
+        api,
+        ready,
+    }
+}
+
+/// The resident set size of a process, in KB.
+pub fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
