@@ -166,22 +166,24 @@ fn open_files(pid: u32) -> usize {
         .unwrap_or(0)
 }
 
-/// Processes running one of the workspace's handler binaries, or Offcloud's exec shim.
-fn function_processes(root: &Path) -> HashSet<u32> {
-    let handlers = root.join("target");
+/// The function processes of the servers whose AWS endpoints are `endpoints`: every function process gets its
+/// server's endpoint as `AWS_ENDPOINT_URL`, so that processes of other servers on the machine are not counted.
+fn function_processes(endpoints: &[String]) -> Vec<u32> {
+    let wanted: Vec<String> = endpoints
+        .iter()
+        .map(|e| format!("AWS_ENDPOINT_URL=http://{e}"))
+        .collect();
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| {
             let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
-            let cmd = String::from_utf8_lossy(&cmd);
-            let first = cmd.split('\0').next().unwrap_or_default();
-            (first.starts_with(handlers.to_str()?)
-                && !first.ends_with("offcloud-soak")
-                && !cmd.contains("\0serve\0"))
-            .then_some(pid)
+            let env = std::fs::read(e.path().join("environ")).ok()?;
+            String::from_utf8_lossy(&env)
+                .split('\0')
+                .any(|v| wanted.iter().any(|w| w == v))
+                .then_some(pid)
         })
         .collect()
 }
@@ -279,7 +281,6 @@ fn main() -> std::process::ExitCode {
     let config = root.join("fixtures/offcloud.toml");
     let data = root.join(format!("target/soak-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let before = function_processes(&root);
     let rt = tokio::runtime::Runtime::new().expect("a runtime");
     let tally = Arc::new(Mutex::new(Tally::default()));
     let mut starts = vec![0; clients];
@@ -292,6 +293,7 @@ fn main() -> std::process::ExitCode {
 
     // First half, then SIGKILL.
     let (mut first, t) = start(&bin, &config, &data);
+    let mut endpoints = vec![first.main.clone()];
     rt.block_on(async {
         t.faults(true).await;
         run_clients(&t, &tally, clients, &mut starts, Instant::now() + half).await;
@@ -302,6 +304,7 @@ fn main() -> std::process::ExitCode {
 
     // Second half on the same data, measured from after its warm-up to the end.
     let (second, t) = start(&bin, &config, &data);
+    endpoints.push(second.main.clone());
     let pid = second.child.id();
     let rest = Duration::from_secs(secs - half.as_secs());
     let (rss, fds, (lost_items, lost_rows)) = rt.block_on(async {
@@ -325,10 +328,7 @@ fn main() -> std::process::ExitCode {
     });
     drop(second);
     std::thread::sleep(Duration::from_secs(2));
-    let orphans: Vec<u32> = function_processes(&root)
-        .difference(&before)
-        .copied()
-        .collect();
+    let orphans = function_processes(&endpoints);
     let _ = std::fs::remove_dir_all(&data);
 
     let tally = tally.lock().unwrap_or_else(|e| e.into_inner());
