@@ -253,23 +253,7 @@ async fn beyond_reserved_concurrency_invocations_are_throttled() {
         .start()
         .await;
     let client = h.lambda().await;
-    let slow = {
-        let client = client.clone();
-        tokio::spawn(async move {
-            client
-                .invoke()
-                .function_name("f")
-                .payload(Blob::new(r#"{"action":"sleep","ms":3000}"#))
-                .send()
-                .await
-        })
-    };
-    // Wait until the slow invocation holds the one permit, however loaded the machine is.
-    let f = h.emulator.lambda.resolve("f", None).unwrap().clone();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while f.invocations() == 0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let (slow, f) = crate::support::occupy(&h, "f", 3000).await;
     assert_eq!(f.invocations(), 1, "the slow invocation started");
     let err = client
         .invoke()
@@ -513,6 +497,9 @@ fn a_short_soak_loses_nothing() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("ok   acknowledged DynamoDB items lost: 0 of "), "{text}");
+    assert!(
+        text.contains("ok   acknowledged DynamoDB items lost: 0 of "),
+        "{text}"
+    );
     assert!(!text.contains("FAIL"), "{text}");
 }

@@ -44,6 +44,13 @@ async fn admin(h: &Harness, method: &str, path: &str, body: Value) -> (u16, Valu
     (r.0, serde_json::from_slice(&r.2).unwrap_or(Value::Null))
 }
 
+/// Adds a fault through the admin endpoint; its id.
+async fn add_fault(h: &Harness, fault: Value) -> u64 {
+    let (status, v) = admin(h, "POST", "/_offcloud/faults", fault).await;
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_u64().unwrap()
+}
+
 async fn put_item(h: &Harness) -> (u16, Vec<(String, String)>, Value) {
     let r = raw(
         &h.emulator.main_addr.to_string(),
@@ -63,16 +70,12 @@ async fn put_item(h: &Harness) -> (u16, Vec<(String, String)>, Value) {
 #[tokio::test]
 async fn dynamodb_faults_come_and_go_through_the_admin_endpoint() {
     let h = Builder::new(config("")).start().await;
-    let (status, v) = admin(
+    let id = add_fault(
         &h,
-        "POST",
-        "/_offcloud/faults",
         json!({"service": "dynamodb", "operation": "PutItem", "table": "things",
                "error": "ProvisionedThroughputExceededException", "count": 2}),
     )
     .await;
-    assert_eq!(status, 201);
-    let id = v["id"].as_u64().unwrap();
     let (status, _, body) = put_item(&h).await;
     assert_eq!(status, 400);
     assert_eq!(
@@ -92,10 +95,8 @@ async fn dynamodb_faults_come_and_go_through_the_admin_endpoint() {
     assert_eq!(listed["faults"], json!([]));
 
     // Throttling and server errors, removed by id and all at once.
-    let (_, v) = admin(
+    let id = add_fault(
         &h,
-        "POST",
-        "/_offcloud/faults",
         json!({"service": "dynamodb", "error": "ThrottlingException"}),
     )
     .await;
@@ -109,16 +110,14 @@ async fn dynamodb_faults_come_and_go_through_the_admin_endpoint() {
     let (status, _) = admin(
         &h,
         "DELETE",
-        &format!("/_offcloud/faults/{}", v["id"]),
+        &format!("/_offcloud/faults/{id}"),
         Value::Null,
     )
     .await;
     assert_eq!(status, 204);
     assert_eq!(put_item(&h).await.0, 200);
-    admin(
+    add_fault(
         &h,
-        "POST",
-        "/_offcloud/faults",
         json!({"service": "dynamodb", "error": "InternalServerError"}),
     )
     .await;
@@ -179,18 +178,14 @@ async fn the_admin_endpoint_refuses_faults_it_cannot_honour() {
 #[tokio::test]
 async fn data_api_faults_answer_the_data_apis_errors() {
     let h = Builder::new(config("")).start().await;
-    admin(
+    add_fault(
         &h,
-        "POST",
-        "/_offcloud/faults",
         json!({"service": "rdsdata", "cluster": "c", "operation": "ExecuteStatement",
                "error": "StatementTimeoutException", "count": 1}),
     )
     .await;
-    admin(
+    add_fault(
         &h,
-        "POST",
-        "/_offcloud/faults",
         json!({"service": "rdsdata", "operation": "BeginTransaction", "error": "ServiceUnavailableError", "count": 1}),
     )
     .await;

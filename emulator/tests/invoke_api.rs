@@ -354,22 +354,7 @@ async fn a_throttled_event_is_retried_until_it_runs() {
     );
     let h = Builder::new(config).start().await;
     let client = h.lambda().await;
-    let slow = {
-        let client = client.clone();
-        tokio::spawn(async move {
-            client
-                .invoke()
-                .function_name("f")
-                .payload(Blob::new(r#"{"action":"sleep","ms":500}"#))
-                .send()
-                .await
-        })
-    };
-    let f = h.emulator.lambda.resolve("f", None).unwrap().clone();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while f.invocations() == 0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let (slow, f) = crate::support::occupy(&h, "f", 500).await;
     let out = client
         .invoke()
         .function_name("f")

@@ -276,3 +276,39 @@ pub fn json_of(r: &Resp) -> serde_json::Value {
     serde_json::from_slice(&r.2)
         .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&r.2)))
 }
+
+/// Starts a synchronous invocation of `function` that sleeps `ms`, and waits until it holds an instance, however
+/// loaded the machine is. Returns the invocation and the function.
+#[allow(dead_code)]
+pub async fn occupy(
+    h: &Harness,
+    function: &str,
+    ms: u64,
+) -> (
+    tokio::task::JoinHandle<
+        Result<
+            aws_sdk_lambda::operation::invoke::InvokeOutput,
+            aws_sdk_lambda::error::SdkError<aws_sdk_lambda::operation::invoke::InvokeError>,
+        >,
+    >,
+    std::sync::Arc<offcloud::lambda::Function>,
+) {
+    let client = h.lambda().await;
+    let name = function.to_string();
+    let slow = tokio::spawn(async move {
+        client
+            .invoke()
+            .function_name(name)
+            .payload(aws_sdk_lambda::primitives::Blob::new(format!(
+                r#"{{"action":"sleep","ms":{ms}}}"#
+            )))
+            .send()
+            .await
+    });
+    let f = h.emulator.lambda.resolve(function, None).unwrap().clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while f.invocations() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    (slow, f)
+}
