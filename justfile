@@ -14,6 +14,11 @@ test: venv
     cargo clippy --workspace --all-targets -- -D warnings
     PATH="$PWD/target/venv/bin:$PATH" cargo test --workspace
 
+# The property tests with CASES inputs each instead of `just test`'s few. A failure prints the shrunk input and the
+# PROPTEST_RNG_SEED that replays the run.
+fuzz CASES="2000":
+    PROPTEST_CASES={{CASES}} cargo test -p offcloud --test integration properties
+
 # Mixed traffic across every service with faults on, a SIGKILL and restart halfway, then checks that no acknowledged
 # write was lost, memory and open files stayed flat and no process was orphaned. SECS is its length.
 soak SECS="600":

@@ -11,6 +11,7 @@ mod injection;
 mod invoke_api;
 mod mapping;
 mod process;
+mod properties;
 mod rdsdata;
 mod recording;
 mod runtime_api;

@@ -62,7 +62,24 @@ fn apply_headers(mut r: WireResponse, v: &Value) -> Result<WireResponse, Malform
     Ok(r)
 }
 
+/// Headers that frame the message or the connection: the gateway frames its own answer, and a function's would
+/// contradict it (a wrong `Content-Length` makes the answer unsendable).
+/// FIXME: AWS is said to keep some of these as `x-amzn-Remapped-<name>` rather than drop them; unverified.
+const FRAMING: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+];
+
 fn append(mut r: WireResponse, name: &str, value: &str) -> WireResponse {
+    if FRAMING.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+        return r;
+    }
     if let (Ok(n), Ok(v)) = (
         http::HeaderName::try_from(name),
         http::HeaderValue::try_from(value),
@@ -87,7 +104,8 @@ fn status_of(v: &Value) -> Option<u16> {
         Value::String(s) => s.parse().ok(),
         _ => None,
     }
-    .filter(|s| (100..=599).contains(s))
+    // A 1xx is not a final answer, and HTTP cannot carry it as one: it is a malformed result.
+    .filter(|s| (200..=599).contains(s))
 }
 
 /// The body; a base64 one is decoded only when `decode` says so.
@@ -179,6 +197,10 @@ mod tests {
         assert_eq!(status(br#"{"headers":{"X-A":"1"}}"#), Ok(200));
         assert_eq!(status(br#"{"body":"x"}"#), Ok(200));
         assert_eq!(status(br#"{"statusCode":"201"}"#), Ok(201));
+        assert!(
+            status(br#"{"statusCode":100}"#).is_err(),
+            "a 1xx is no final answer"
+        );
         assert!(status(br#"{"statusCode":"test"}"#).is_err());
         assert!(status(br#"{"statusCode":200,"wrongValue":1}"#).is_err());
         assert!(status(br#"{"statusCode":200,"multiValueHeaders":{"a":"b"}}"#).is_err());
@@ -188,6 +210,20 @@ mod tests {
         assert_eq!(r.headers["x-bool"], "true");
         assert_eq!(r.headers["content-type"], "application/json");
         assert!(rest_response(br#"{"statusCode":200,"headers":null}"#, false).is_ok());
+    }
+
+    #[test]
+    fn a_functions_framing_headers_are_dropped() {
+        let r = rest_response(
+            br#"{"statusCode":200,"headers":{"Content-Length":"5","Transfer-Encoding":"A","X-Kept":"1"},"body":"abc"}"#,
+            false,
+        )
+        .unwrap();
+        assert!(r.headers.get("content-length").is_none());
+        assert!(r.headers.get("transfer-encoding").is_none());
+        assert_eq!(r.headers.get("x-kept").unwrap(), "1");
+        let r = http_response(br#"{"headers":{"connection":"close"},"body":"x"}"#).unwrap();
+        assert!(r.headers.get("connection").is_none());
     }
 
     #[test]

@@ -331,7 +331,18 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         self.kill();
-        self.server.abort();
+        // The Runtime API may still be answering the call that ended the instance (`/init/error`, or an `/error`
+        // the pool judged fatal); it stops a moment later, so that the runtime reads its answer.
+        let server = self.server.abort_handle();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    server.abort();
+                });
+            }
+            Err(_) => server.abort(),
+        }
     }
 }
 
