@@ -78,10 +78,13 @@ impl MainPort {
                 body,
                 content_type,
             }) => {
-                let tables = DynamoError::tables_of(&body);
-                let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
-                let hit = self.faults().check(Service::Dynamodb, op.name(), &tables);
-                if let Some(code) = injected(hit).await {
+                // The body is read for its tables only while a fault is in force.
+                let hit = self.faults().is_armed().then(|| {
+                    let tables = DynamoError::tables_of(&body);
+                    let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
+                    self.faults().check(Service::Dynamodb, op.name(), &tables)
+                });
+                if let Some(code) = injected(hit.flatten()).await {
                     let e = DynamoError::injected(&code);
                     return dynamodb::wire::encode_error(&e, content_type, &request_id);
                 }

@@ -436,11 +436,17 @@ impl Handler for ApiGateway {
         }
         if let Some((api, path, found)) = best {
             let resource = found.template.text.clone();
-            let hit = self.lambda.faults().check(
-                crate::faults::Service::Apigateway,
-                &format!("{method} {resource}"),
-                &[&api.name],
-            );
+            let faults = self.lambda.faults();
+            let hit = faults
+                .is_armed()
+                .then(|| {
+                    faults.check(
+                        crate::faults::Service::Apigateway,
+                        &format!("{method} {resource}"),
+                        &[&api.name],
+                    )
+                })
+                .flatten();
             let injected = match hit {
                 Some(h) => {
                     if !h.latency.is_zero() {

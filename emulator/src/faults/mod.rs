@@ -128,10 +128,15 @@ impl Faults {
             .collect()
     }
 
+    /// Whether any fault is in force: callers skip the work of naming a call's resources when none is.
+    pub fn is_armed(&self) -> bool {
+        self.count.load(Ordering::SeqCst) > 0
+    }
+
     /// Whether call `operation` of `service` on `resources` (the tables, cluster, function or API it touches) is
     /// hit by a fault, and how.
     pub fn check(&self, service: Service, operation: &str, resources: &[&str]) -> Option<Hit> {
-        if self.count.load(Ordering::SeqCst) == 0 {
+        if !self.is_armed() {
             return None;
         }
         let mut s = self.state();
