@@ -8,7 +8,7 @@ serve *ARGS:
     ./target/debug/offcloud serve --config fixtures/offcloud.toml {{ARGS}}
 
 # Run every test offline: unit tests, integration tests, scenarios, clippy and formatting.
-test: venv
+test: venv mariadb
     cargo fmt --all --check
     cargo build --workspace --all-targets
     cargo clippy --workspace --all-targets -- -D warnings
@@ -35,6 +35,22 @@ venv:
     python3 -m venv target/venv || { echo "Python's venv module is missing: run 'apt-get install -y python3-venv'"; exit 1; }
     target/venv/bin/pip install --quiet --disable-pip-version-check awslambdaric boto3 awscli
 
+# MariaDB, which the MySQL differential test (`tests/mysql/`) starts in a temporary folder of its own. Installed
+# from Debian where this user may; otherwise the exact command is printed and the run stops.
+mariadb:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export PATH="$PATH:/usr/sbin:/sbin"
+    if command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null; then exit 0; fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "Installing mariadb-server for the MySQL differential test"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mariadb-server >/dev/null \
+        || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mariadb-server >/dev/null; }
+      exit 0
+    fi
+    echo "The MySQL differential test needs MariaDB: run 'sudo apt-get install -y mariadb-server'"
+    exit 1
+
 # Accept changed snapshot goldens interactively.
 review:
     cargo insta review
@@ -49,7 +65,8 @@ record TARGET *ARGS:
 # Benchmarks: invoke latency, cold start, start-up time, idle memory, API Gateway, DynamoDB (against dynoxide's
 # own server), POST /ports end to end, Python and Node.js functions (beside awslambdaric) and loading a template,
 # each against a baseline measured in the same run.
-bench: venv
+bench: venv mariadb
     cargo build --release --workspace --bins
     test -x target/tools/bin/dynoxide || cargo install --locked --quiet --root target/tools dynoxide-rs@3.2.0 --no-default-features --features native-sqlite,http-server,cli
     PATH="$PWD/target/venv/bin:$PATH" ./target/release/offcloud-bench
+    cargo test -q -p offcloud --test mysql_differential 2>/dev/null | grep '^MySQL differential'

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 #[path = "shared/served.rs"]
 mod served;
-use served::{Served, rss_kb, serve};
+use served::{Served, anon_rss_kb, rss_kb, serve};
 
 /// A keep-alive HTTP/1.1 client. `split` writes the headers and the body in two writes, as Python's
 /// `http.client` (so boto3 and the AWS CLI) does.
@@ -786,6 +786,7 @@ fn main() {
     }
     drop(warm);
     let idle_rss = rss_kb(s.child.id());
+    let idle_anon = anon_rss_kb(s.child.id());
     drop(s);
     if !want("startup") {
         return;
@@ -795,10 +796,12 @@ fn main() {
     let mut ready = Vec::new();
     let mut cold = Vec::new();
     let mut rss = Vec::new();
+    let mut anon = Vec::new();
     for _ in 0..15 {
         let s = serve(&bin, &config);
         ready.push(s.ready);
         rss.push(rss_kb(s.child.id()));
+        anon.push(anon_rss_kb(s.child.id()));
         let mut c = Conn::new(&s.main, false);
         let t = Instant::now();
         c.request("POST", invoke, b"{}");
@@ -823,5 +826,12 @@ fn main() {
         "idle RSS of offcloud serve",
         rss[rss.len() / 2] as f64 / 1024.0,
         idle_rss as f64 / 1024.0
+    );
+    anon.sort();
+    println!(
+        "{:<46} {:>7.1} MB at start, {:>5.1} MB after the load above",
+        "  of which anonymous (not the binary's text)",
+        anon[anon.len() / 2] as f64 / 1024.0,
+        idle_anon as f64 / 1024.0
     );
 }
