@@ -1,0 +1,280 @@
+//! MySQL statements, parsed with `sqlparser` (MySQL dialect), checked, and translated into SQLite's dialect.
+//!
+//! Translation is by syntax tree, never by text: `NOW()`, `UTC_TIMESTAMP()`, `CURRENT_TIMESTAMP()`,
+//! `SYSDATE()` and `CURDATE()` become literals from the emulator's clock (and `DEFAULT CURRENT_TIMESTAMP` a call of
+//! the storage's clock function), `ON DUPLICATE KEY UPDATE` becomes SQLite's upsert (with `VALUES(col)` as
+//! `excluded.col`), `AUTO_INCREMENT` becomes `AUTOINCREMENT`, text columns compare without case as under MySQL's
+//! default `_ci` collations, `"text"` is a string as in MySQL, `/` divides without truncating, and MySQL's table
+//! options (`ENGINE=`, `CHARSET=`, ...) are dropped. Only functions that mean the same in both are let through; a
+//! construct we cannot run as MySQL would fails with an error that names it, rather than giving another answer. MySQL's error texts come from the MySQL 5.7 reference manual ("Server Error Message
+//! Reference"), the version behind Aurora Serverless v1, whose Data API the seed used.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    ObjectName, OnConflict, OnConflictAction, OnInsert, Statement, TableObject,
+    visit_expressions_mut, visit_relations_mut,
+};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+
+use super::RdsError;
+use ddl::translate_create_table;
+use exprs::rewrite_expr;
+
+mod ddl;
+mod exprs;
+#[cfg(test)]
+mod tests;
+
+/// The longest SQL text the Data API takes (botocore `rds-data` model, `SqlStatement` max 65536).
+pub const MAX_SQL: usize = 65_536;
+
+/// What a statement does, as far as the Data API's answer is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// `CREATE DATABASE`: a new SQLite file, attached under its name.
+    CreateDatabase { name: String, if_not_exists: bool },
+    /// A statement that returns rows.
+    Query,
+    /// `INSERT` into `table`, with the column list and, per row, the value expressions as SQL text.
+    Insert {
+        table: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+    /// `UPDATE` or `DELETE` on `table`.
+    Write { table: String, delete: bool },
+    /// Anything else that runs as it is translated (DDL).
+    Other,
+}
+
+/// One statement, ready for SQLite.
+#[derive(Debug, Clone)]
+pub struct Translated {
+    pub kind: Kind,
+    pub sql: String,
+}
+
+/// The Coral text for SQL longer than the model allows.
+pub fn too_long(member: &str) -> RdsError {
+    RdsError::BadRequest(format!(
+        "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length less than or equal to {MAX_SQL}"
+    ))
+}
+
+/// MySQL's syntax error, pointing at where the parser stopped.
+fn syntax_error(sql: &str, line: u64, column: u64) -> RdsError {
+    let offset = sql
+        .lines()
+        .take(line.saturating_sub(1) as usize)
+        .map(|l| l.len() + 1)
+        .sum::<usize>()
+        + column.saturating_sub(1) as usize;
+    let near: String = sql
+        .get(offset.min(sql.len())..)
+        .unwrap_or("")
+        .chars()
+        .take(80)
+        .collect();
+    RdsError::BadRequest(format!(
+        "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '{near}' at line {line}"
+    ))
+}
+
+/// Where sqlparser's message says it stopped: `... at Line: 1, Column: 8`.
+fn position(message: &str) -> (u64, u64) {
+    let num = |key: &str| {
+        message
+            .rfind(key)
+            .and_then(|i| {
+                message[i + key.len()..]
+                    .trim_start()
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(1)
+    };
+    (num("Line:"), num("Column:"))
+}
+
+fn name(o: &ObjectName) -> String {
+    o.0.iter()
+        .map(|p| p.to_string().trim_matches('`').to_string())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Parses one MySQL statement and translates it. `now` is `YYYY-MM-DD HH:MM:SS` from the emulator's clock, and
+/// `database` the connection's default database, which SQLite knows as `main`: `database.table` is `table`.
+/// Parses one MySQL statement and translates it. `now` is `YYYY-MM-DD HH:MM:SS` from the emulator's clock, and
+/// `database` the connection's default database, which SQLite knows as `main`: `database.table` is `table`.
+pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Translated, RdsError> {
+    if sql.chars().count() > MAX_SQL {
+        return Err(too_long("sql"));
+    }
+    let mut statements = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| {
+        let (line, column) = position(&e.to_string());
+        syntax_error(sql, line, column)
+    })?;
+    match statements.len() {
+        0 => return Err(syntax_error(sql, 1, 1)),
+        1 => {}
+        // The Data API runs one statement per call; MySQL, without multi-statements, stops at the second.
+        _ => {
+            let second = sql.find(';').map(|i| i + 1).unwrap_or(0);
+            let near: String = sql[second..].trim_start().chars().take(80).collect();
+            return Err(RdsError::BadRequest(format!(
+                "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '{near}' at line 1"
+            )));
+        }
+    }
+    let mut st = statements.remove(0);
+    if let Some(db) = database {
+        let _ = visit_relations_mut(&mut st, |n| {
+            if n.0.len() == 2 && n.0[0].to_string().trim_matches('`') == db {
+                n.0.remove(0);
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        if let Statement::CreateTable(t) = &mut st
+            && t.name.0.len() == 2
+            && t.name.0[0].to_string().trim_matches('`') == db
+        {
+            t.name.0.remove(0);
+        }
+    }
+    let kind = match &mut st {
+        Statement::CreateDatabase {
+            db_name,
+            if_not_exists,
+            ..
+        } => {
+            return Ok(Translated {
+                kind: Kind::CreateDatabase {
+                    name: name(db_name),
+                    if_not_exists: *if_not_exists,
+                },
+                sql: String::new(),
+            });
+        }
+        Statement::Query(_) => Kind::Query,
+        Statement::Insert(insert) => {
+            let table = match &insert.table {
+                TableObject::TableName(n) => name(n),
+                TableObject::TableFunction(_) | TableObject::TableQuery(_) => {
+                    return Err(unsupported("INSERT into anything but a named table"));
+                }
+            };
+            // MySQL's INSERT IGNORE skips rows that break a key, as SQLite's INSERT OR IGNORE does.
+            // FIXME: MySQL's IGNORE also turns other errors (too long values, bad foreign keys) into warnings.
+            if insert.ignore {
+                insert.ignore = false;
+                insert.or = Some(sqlparser::ast::SqliteOnConflict::Ignore);
+            }
+            if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = insert.on.take() {
+                insert.on = Some(OnInsert::OnConflict(OnConflict {
+                    conflict_target: None,
+                    action: OnConflictAction::DoUpdate(sqlparser::ast::DoUpdate {
+                        assignments,
+                        selection: None,
+                    }),
+                }));
+            }
+            let rows = match insert.source.as_deref().map(|q| q.body.as_ref()) {
+                Some(sqlparser::ast::SetExpr::Values(v)) => v
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(ToString::to_string).collect())
+                    .collect(),
+                _ => vec![],
+            };
+            Kind::Insert {
+                table,
+                columns: insert.columns.iter().map(name).collect(),
+                rows,
+            }
+        }
+        Statement::Update(update) => Kind::Write {
+            table: update
+                .table
+                .relation
+                .to_string()
+                .trim_matches('`')
+                .to_string(),
+            delete: false,
+        },
+        Statement::Delete(d) => {
+            let tables = match &d.from {
+                sqlparser::ast::FromTable::WithFromKeyword(t)
+                | sqlparser::ast::FromTable::WithoutKeyword(t) => t,
+            };
+            Kind::Write {
+                table: tables
+                    .first()
+                    .map(|t| t.relation.to_string().trim_matches('`').to_string())
+                    .unwrap_or_default(),
+                delete: true,
+            }
+        }
+        Statement::CreateTable(t) => {
+            translate_create_table(t)?;
+            Kind::Other
+        }
+        Statement::CreateIndex(_) => Kind::Other,
+        // SQLite drops one table at a time, and a MySQL database is a file here.
+        Statement::Drop {
+            object_type:
+                sqlparser::ast::ObjectType::Table
+                | sqlparser::ast::ObjectType::Index
+                | sqlparser::ast::ObjectType::View,
+            names,
+            cascade: false,
+            ..
+        } if names.len() == 1 => Kind::Other,
+        Statement::Drop { object_type, .. } => {
+            return Err(unsupported(&format!(
+                "this DROP {object_type} (one table, index or view at a time)"
+            )));
+        }
+        Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. } => {
+            return Err(unsupported(
+                "transaction statements in SQL; use BeginTransaction, CommitTransaction and RollbackTransaction",
+            ));
+        }
+        other => {
+            let text = other.to_string();
+            let word: String = text
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Err(unsupported(&word));
+        }
+    };
+    // A column's `DEFAULT CURRENT_TIMESTAMP` was made a call of the storage's clock function above.
+    if !matches!(st, Statement::CreateTable(_))
+        && let ControlFlow::Break(e) = visit_expressions_mut(&mut st, |e| rewrite_expr(e, now))
+    {
+        return Err(e);
+    }
+    Ok(Translated {
+        kind,
+        sql: st.to_string(),
+    })
+}
+
+pub(crate) fn unsupported(what: &str) -> RdsError {
+    RdsError::BadRequest(format!("Offcloud's Data API does not support {what}"))
+}
+/// Splits a schema file into statements, with sqlparser, so that `;` inside strings is no split.
+pub fn split(script: &str) -> Result<Vec<String>, RdsError> {
+    let statements = Parser::parse_sql(&MySqlDialect {}, script).map_err(|e| {
+        let (line, column) = position(&e.to_string());
+        syntax_error(script, line, column)
+    })?;
+    Ok(statements.iter().map(ToString::to_string).collect())
+}

@@ -1,0 +1,163 @@
+//! Translation, statement by statement.
+use super::*;
+
+const NOW: &str = "2026-11-22 10:00:00";
+
+#[test]
+fn create_table_drops_mysql_options_and_keeps_types() {
+    let t = translate(
+        "CREATE TABLE ec2 (id VARCHAR(70) NOT NULL, n INT, created DATETIME DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (id)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
+        NOW,
+        None,
+    )
+    .unwrap();
+    assert_eq!(t.kind, Kind::Other);
+    assert!(!t.sql.contains("ENGINE"), "{}", t.sql);
+    assert!(
+        t.sql.contains("VARCHAR(70) NOT NULL COLLATE NOCASE"),
+        "{}",
+        t.sql
+    );
+    assert!(t.sql.contains("PRIMARY KEY (id)"), "{}", t.sql);
+}
+
+#[test]
+fn auto_increment_becomes_sqlite_autoincrement() {
+    let t = translate(
+        "CREATE TABLE p (id INT NOT NULL AUTO_INCREMENT, name TEXT, PRIMARY KEY (id))",
+        NOW,
+        None,
+    )
+    .unwrap();
+    assert!(
+        t.sql
+            .contains("id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT"),
+        "{}",
+        t.sql
+    );
+    assert!(!t.sql.contains("PRIMARY KEY (id)"), "{}", t.sql);
+}
+
+#[test]
+fn the_default_database_is_sqlite_s_main() {
+    let t = translate(
+        "SELECT * FROM ec2_inventory_db.ec2 JOIN other.t ON 1",
+        NOW,
+        Some("ec2_inventory_db"),
+    )
+    .unwrap();
+    assert_eq!(t.sql, "SELECT * FROM ec2 JOIN other.t ON 1");
+    let t = translate(
+        "CREATE TABLE ec2_inventory_db.ec2 (id INT, at DATETIME DEFAULT CURRENT_TIMESTAMP)",
+        NOW,
+        Some("ec2_inventory_db"),
+    )
+    .unwrap();
+    assert_eq!(
+        t.sql,
+        "CREATE TABLE ec2 (id INT, at DATETIME DEFAULT (offcloud_now()))"
+    );
+}
+
+#[test]
+fn clock_functions_come_from_the_emulator_clock() {
+    let t = translate("SELECT NOW(), UTC_TIMESTAMP(), CURDATE()", NOW, None).unwrap();
+    assert_eq!(
+        t.sql,
+        "SELECT '2026-11-22 10:00:00', '2026-11-22 10:00:00', '2026-11-22'"
+    );
+}
+
+#[test]
+fn on_duplicate_key_update_is_an_upsert() {
+    let t = translate(
+        "INSERT INTO t (id, n) VALUES (:id, 1) ON DUPLICATE KEY UPDATE n = VALUES(n) + 1",
+        NOW,
+        None,
+    )
+    .unwrap();
+    assert!(
+        t.sql
+            .ends_with("ON CONFLICT DO UPDATE SET n = excluded.n + 1"),
+        "{}",
+        t.sql
+    );
+    assert_eq!(
+        t.kind,
+        Kind::Insert {
+            table: "t".into(),
+            columns: vec!["id".into(), "n".into()],
+            rows: vec![vec![":id".into(), "1".into()]],
+        }
+    );
+}
+
+#[test]
+fn syntax_errors_read_as_mysql_s() {
+    let e = translate("SELEC * FROM t", NOW, None).unwrap_err();
+    assert!(
+        e.to_string().starts_with("You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near 'SELEC * FROM t' at line 1"),
+        "{e}"
+    );
+    let e = translate("SELECT 1; SELECT 2", NOW, None).unwrap_err();
+    assert!(e.to_string().contains("near 'SELECT 2' at line 1"), "{e}");
+}
+
+#[test]
+fn unsupported_constructs_are_named() {
+    let e = translate("GRANT ALL ON *.* TO x", NOW, None).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("Offcloud's Data API does not support GRANT"),
+        "{e}"
+    );
+    let e = translate(&"x".repeat(MAX_SQL + 1), NOW, None).unwrap_err();
+    assert!(e.to_string().contains("65536"), "{e}");
+}
+
+#[test]
+fn mysql_meanings_are_kept_or_refused() {
+    let t = |sql: &str| translate(sql, NOW, None).map(|t| t.sql);
+    assert_eq!(t("SELECT 7 / 2").unwrap(), "SELECT CAST((7) AS REAL) / 2");
+    assert_eq!(
+        t("SELECT 7 DIV 2").unwrap(),
+        "SELECT CAST((7 / 2) AS INTEGER)"
+    );
+    assert_eq!(t("SELECT \"a\" FROM t").unwrap(), "SELECT 'a' FROM t");
+    assert_eq!(
+        t("SELECT CONCAT(a, '-', b) FROM t").unwrap(),
+        "SELECT (a || '-' || b) FROM t"
+    );
+    assert_eq!(
+        t("SELECT IF(a, 1, 2), LENGTH(a) FROM t").unwrap(),
+        "SELECT iif(a, 1, 2), octet_length(a) FROM t"
+    );
+    let e = t("SELECT DATE_FORMAT(a, '%Y') FROM t").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Offcloud's Data API does not support the function DATE_FORMAT()"
+    );
+    let e = t("SELECT a || b FROM t").unwrap_err();
+    assert!(e.to_string().contains("the || operator"), "{e}");
+    let binary = translate("CREATE TABLE t (a VARCHAR(5) COLLATE utf8_bin)", NOW, None).unwrap();
+    assert!(!binary.sql.contains("NOCASE"), "{}", binary.sql);
+}
+
+#[test]
+fn insert_ignore_and_drops() {
+    let t = |sql: &str| translate(sql, NOW, None).map(|t| t.sql);
+    assert_eq!(
+        t("INSERT IGNORE INTO t (a) VALUES (1)").unwrap(),
+        "INSERT OR IGNORE INTO t (a) VALUES (1)"
+    );
+    assert_eq!(
+        t("DROP TABLE IF EXISTS t").unwrap(),
+        "DROP TABLE IF EXISTS t"
+    );
+    let e = t("DROP DATABASE x").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("Offcloud's Data API does not support this DROP DATABASE"),
+        "{e}"
+    );
+}
