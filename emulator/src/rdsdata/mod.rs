@@ -377,7 +377,11 @@ impl DataApi {
         // FIXME: MySQL counts an ON DUPLICATE KEY UPDATE that changed a row as 2 records; SQLite counts 1.
         out.insert(
             "numberOfRecordsUpdated".into(),
-            json!(if query { 0 } else { outcome.changes }),
+            json!(if query || ran.translated.kind.is_ddl() {
+                0
+            } else {
+                outcome.changes
+            }),
         );
         if !ran.generated.is_empty() {
             out.insert("generatedFields".into(), Value::Array(ran.generated));
@@ -425,7 +429,12 @@ impl DataApi {
                 );
                 result.insert("numberOfRecordsUpdated".into(), json!(0));
             } else {
-                result.insert("numberOfRecordsUpdated".into(), json!(ran.outcome.changes));
+                let changes = if ran.translated.kind.is_ddl() {
+                    0
+                } else {
+                    ran.outcome.changes
+                };
+                result.insert("numberOfRecordsUpdated".into(), json!(changes));
             }
             results.push(Value::Object(result));
         }
@@ -561,10 +570,19 @@ impl DataApi {
         let stale = std::cell::Cell::new(false);
         let run = |conn: &Conn, db: &str| {
             let query = translated.kind == Kind::Query;
-            let outcome = storage::run(conn, &translated.sql, params, query).map_err(|e| {
+            let fail = |e: DbError| {
                 stale.set(e == DbError::Snapshot);
                 mysql::error(conn, db, &translated, params, e)
-            })?;
+            };
+            let outcome = storage::run(conn, &translated.sql, params, query).map_err(fail)?;
+            for statement in &translated.after {
+                storage::run(conn, statement, &[], false).map_err(fail)?;
+            }
+            if let Kind::Truncate { table } = &translated.kind
+                && storage::autoincrement(conn, table)
+            {
+                storage::reset_autoincrement(conn, table).map_err(fail)?;
+            }
             let generated = match &translated.kind {
                 Kind::Insert { table, .. }
                     if outcome.changes > 0 && storage::autoincrement(conn, table) =>
@@ -593,7 +611,7 @@ impl DataApi {
                     }
                     // MySQL commits the open transaction before DDL, and the transaction goes on after it.
                     // Source: https://dev.mysql.com/doc/refman/5.7/en/implicit-commit.html
-                    let ddl = translated.kind == Kind::Other;
+                    let ddl = translated.kind.is_ddl();
                     if ddl {
                         storage::commit(&lease.conn)?;
                     }

@@ -3,7 +3,7 @@
 //! v1, whose Data API the seed used.
 
 use super::RdsError;
-use super::sql::{Kind, Translated};
+use super::sql::{self, Kind, Translated};
 use super::storage::{self, Conn, DbError, Param, Sql};
 
 /// SQLite's failure of `t`, in MySQL's words. `db` is the connection's default database.
@@ -15,6 +15,15 @@ pub fn error(conn: &Conn, db: &str, t: &Translated, params: &[Param], e: DbError
         // ER_BAD_NULL_ERROR (1048).
         DbError::NotNull(col) => bad(format!("Column '{col}' cannot be null")),
         // ER_NO_SUCH_TABLE (1146).
+        // ER_BAD_TABLE_ERROR (1051).
+        DbError::NoSuchTable(table) if t.kind == Kind::DropTable => {
+            let table = if table.contains('.') {
+                table
+            } else {
+                format!("{db}.{table}")
+            };
+            bad(format!("Unknown table '{table}'"))
+        }
         DbError::NoSuchTable(table) if table.contains('.') => {
             bad(format!("Table '{table}' doesn't exist"))
         }
@@ -37,6 +46,10 @@ pub fn error(conn: &Conn, db: &str, t: &Translated, params: &[Param], e: DbError
             bad("Deadlock found when trying to get lock; try restarting transaction".into())
         }
         DbError::ResultTooLarge => bad("Database response exceeded size limit".into()),
+        // ER_DUP_FIELDNAME (1060).
+        DbError::DuplicateColumn(col) => bad(format!("Duplicate column name '{col}'")),
+        DbError::Check(name) => bad(sql::check_failure(&name)
+            .unwrap_or_else(|| format!("Check constraint '{name}' is violated."))),
         // FIXME: other SQLite failures keep SQLite's words.
         DbError::Other(text) => bad(text),
     }
@@ -62,29 +75,61 @@ fn duplicate(conn: &Conn, t: &Translated, params: &[Param], cols: &[String]) -> 
         .collect();
     let mut entry = None;
     let mut key = cols.first().cloned().unwrap_or_default();
+    // A unique index that could not be made over rows that break it (`ALTER TABLE ... ADD UNIQUE KEY`, `CREATE
+    // UNIQUE INDEX`) names the first value two rows share.
+    if let Some((table, key)) = std::iter::once(&t.sql)
+        .chain(&t.after)
+        .find_map(|s| sql::unique_index_of(s, &cols))
+    {
+        let entry = storage::first_duplicate(conn, &table, &cols)
+            .map(|v| v.iter().map(text).collect::<Vec<_>>().join("-"))
+            .unwrap_or_default();
+        return RdsError::BadRequest(format!("Duplicate entry '{entry}' for key '{key}'"));
+    }
+    let table = match &t.kind {
+        Kind::Insert { table, .. } | Kind::Write { table, .. } => Some(table),
+        _ => None,
+    };
+    // The key's MySQL name: PRIMARY, a named key's own name, or an unnamed one's first column.
+    if let Some(table) = table {
+        match storage::unique_index(conn, table, &cols) {
+            Some((_, true)) => key = "PRIMARY".into(),
+            Some((index, false)) => {
+                let bare = table.rsplit('.').next().unwrap_or(table);
+                if let Some(k) = sql::key_of_index(bare, &index) {
+                    key = k.to_string();
+                }
+            }
+            None if storage::primary_key(conn, table) == cols => key = "PRIMARY".into(),
+            None => {}
+        }
+    }
     if let Kind::Insert {
         table,
         columns,
         rows,
     } = &t.kind
     {
-        if storage::primary_key(conn, table) == cols {
-            key = "PRIMARY".into();
-        }
         let positions: Option<Vec<usize>> = cols
             .iter()
             .map(|c| columns.iter().position(|x| x == c))
             .collect();
         if let Some(positions) = positions {
+            // The first row whose key is taken: by a row already there, or by an earlier row of this INSERT.
+            let mut seen: Vec<Vec<String>> = Vec::new();
             for row in rows {
                 let exprs: Option<Vec<String>> =
                     positions.iter().map(|&p| row.get(p).cloned()).collect();
-                if let Some(values) = exprs.and_then(|e| storage::evaluate(conn, &e, params))
-                    && storage::row_exists(conn, table, &cols, &values)
-                {
-                    entry = Some(values.iter().map(text).collect::<Vec<_>>().join("-"));
+                let Some(values) = exprs.and_then(|e| storage::evaluate(conn, &e, params)) else {
+                    continue;
+                };
+                let shown: Vec<String> = values.iter().map(text).collect();
+                let folded: Vec<String> = shown.iter().map(|v| v.to_lowercase()).collect();
+                if seen.contains(&folded) || storage::row_exists(conn, table, &cols, &values) {
+                    entry = Some(shown.join("-"));
                     break;
                 }
+                seen.push(folded);
             }
         }
     }

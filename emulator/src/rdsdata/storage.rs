@@ -75,6 +75,9 @@ pub enum DbError {
     Snapshot,
     /// A query's rows came to more than [`MAX_RESULT_BYTES`]; reading stopped there.
     ResultTooLarge,
+    /// A CHECK constraint failed, with its name.
+    Check(String),
+    DuplicateColumn(String),
     Other(String),
 }
 
@@ -105,6 +108,11 @@ impl From<rusqlite::Error> for DbError {
                     let col = msg.rsplit('.').next().unwrap_or(&msg);
                     return DbError::NotNull(col.to_string());
                 }
+                // SQLITE_CONSTRAINT_CHECK: "CHECK constraint failed: name".
+                (ErrorCode::ConstraintViolation, 275) => {
+                    let name = msg.trim_start_matches("CHECK constraint failed: ");
+                    return DbError::Check(name.trim_matches('"').to_string());
+                }
                 // SQLITE_BUSY_SNAPSHOT.
                 (ErrorCode::DatabaseBusy, 517) => return DbError::Snapshot,
                 (ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked, _) => return DbError::Busy,
@@ -117,6 +125,9 @@ impl From<rusqlite::Error> for DbError {
         }
         if let Some(rest) = text.strip_prefix("no such column: ") {
             return DbError::NoSuchColumn(first_word(rest));
+        }
+        if let Some(rest) = text.strip_prefix("duplicate column name: ") {
+            return DbError::DuplicateColumn(first_word(rest));
         }
         if let Some(rest) = text.strip_prefix("no such function: ") {
             return DbError::NoSuchFunction(first_word(rest));
@@ -467,6 +478,74 @@ pub fn autoincrement(conn: &Conn, table: &str) -> bool {
 
 fn split_table(table: &str) -> (&str, &str) {
     table.split_once('.').unwrap_or(("main", table))
+}
+
+/// The name of the unique index of `table` over exactly `columns`, and whether it is the primary key.
+pub fn unique_index(conn: &Conn, table: &str, columns: &[String]) -> Option<(String, bool)> {
+    let (schema, name) = split_table(table);
+    let mut st = conn
+        .0
+        .prepare(&format!("PRAGMA \"{schema}\".index_list(\"{name}\")"))
+        .ok()?;
+    let indexes: Vec<(String, bool, String)> = st
+        .query_map([], |r| Ok((r.get(1)?, r.get::<_, i64>(2)? == 1, r.get(3)?)))
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default();
+    for (index, unique, origin) in indexes {
+        if !unique {
+            continue;
+        }
+        let Ok(mut info) = conn
+            .0
+            .prepare(&format!("PRAGMA \"{schema}\".index_info(\"{index}\")"))
+        else {
+            continue;
+        };
+        let cols: Vec<String> = info
+            .query_map([], |r| r.get::<_, String>(2))
+            .map(|rows| rows.flatten().collect())
+            .unwrap_or_default();
+        if cols == columns {
+            return Some((index, origin == "pk"));
+        }
+    }
+    None
+}
+
+/// The first value of `columns` that two rows of `table` share, which stops a unique index being made.
+pub fn first_duplicate(conn: &Conn, table: &str, columns: &[String]) -> Option<Vec<Sql>> {
+    let (schema, name) = split_table(table);
+    let cols: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+    let cols = cols.join(", ");
+    let sql = format!(
+        "SELECT {cols} FROM \"{schema}\".\"{name}\" GROUP BY {cols} HAVING count(*) > 1 ORDER BY min(rowid) LIMIT 1"
+    );
+    let mut st = conn.0.prepare(&sql).ok()?;
+    let n = columns.len();
+    st.query_row([], |r| {
+        (0..n)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Null => Sql::Null,
+                    ValueRef::Integer(v) => Sql::Integer(v),
+                    ValueRef::Real(v) => Sql::Real(v),
+                    ValueRef::Text(t) => Sql::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Sql::Blob(b.to_vec()),
+                })
+            })
+            .collect()
+    })
+    .ok()
+}
+
+/// Sets `table`'s next `AUTO_INCREMENT` value back to 1 (`TRUNCATE TABLE`).
+pub fn reset_autoincrement(conn: &Conn, table: &str) -> Result<(), DbError> {
+    let (schema, name) = split_table(table);
+    conn.0.execute(
+        &format!("DELETE FROM \"{schema}\".sqlite_sequence WHERE name = ?1"),
+        [name],
+    )?;
+    Ok(())
 }
 
 /// The primary key columns of `table`, in key order.

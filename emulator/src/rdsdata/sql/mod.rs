@@ -45,8 +45,22 @@ pub enum Kind {
     },
     /// `UPDATE` or `DELETE` on `table`.
     Write { table: String, delete: bool },
+    /// `TRUNCATE TABLE`: every row deleted, and the table's `AUTO_INCREMENT` counter reset.
+    Truncate { table: String },
+    /// `DROP TABLE`, whose missing table MySQL words apart from other statements'.
+    DropTable,
     /// Anything else that runs as it is translated (DDL).
     Other,
+}
+
+impl Kind {
+    /// DDL, which commits an open transaction first, and counts no rows.
+    pub fn is_ddl(&self) -> bool {
+        matches!(
+            self,
+            Kind::Other | Kind::Truncate { .. } | Kind::DropTable | Kind::CreateDatabase { .. }
+        )
+    }
 }
 
 /// One statement, ready for SQLite.
@@ -54,7 +68,11 @@ pub enum Kind {
 pub struct Translated {
     pub kind: Kind,
     pub sql: String,
+    /// Statements that run after `sql`, as part of it (the indexes of a new table's keys, say).
+    pub after: Vec<String>,
 }
+
+pub use ddl::{check_failure, key_of_index, unique_index_of};
 
 /// The Coral text for SQL longer than the model allows.
 pub fn too_long(member: &str) -> RdsError {
@@ -99,7 +117,7 @@ fn position(message: &str) -> (u64, u64) {
     (num("Line:"), num("Column:"))
 }
 
-fn name(o: &ObjectName) -> String {
+pub(crate) fn name(o: &ObjectName) -> String {
     o.0.iter()
         .map(|p| p.to_string().trim_matches('`').to_string())
         .collect::<Vec<_>>()
@@ -145,6 +163,7 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
             t.name.0.remove(0);
         }
     }
+    let mut after = Vec::new();
     let kind = match &mut st {
         Statement::CreateDatabase {
             db_name,
@@ -157,6 +176,7 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
                     if_not_exists: *if_not_exists,
                 },
                 sql: String::new(),
+                after: vec![],
             });
         }
         Statement::Query(_) => Kind::Query,
@@ -219,10 +239,49 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
             }
         }
         Statement::CreateTable(t) => {
-            translate_create_table(t)?;
+            after = translate_create_table(t)?;
             Kind::Other
         }
-        Statement::CreateIndex(_) => Kind::Other,
+        Statement::CreateIndex(c) => {
+            ddl::translate_create_index(c)?;
+            Kind::Other
+        }
+        Statement::AlterTable(a) => {
+            let mut statements = ddl::translate_alter(a)?.into_iter();
+            let first = statements.next().ok_or_else(|| syntax_error(sql, 1, 1))?;
+            return Ok(Translated {
+                kind: Kind::Other,
+                sql: first,
+                after: statements.collect(),
+            });
+        }
+        Statement::Truncate(t) if t.table_names.len() == 1 => {
+            let table = name(&t.table_names[0].name);
+            return Ok(Translated {
+                sql: format!("DELETE FROM {}", t.table_names[0].name),
+                kind: Kind::Truncate { table },
+                after: vec![],
+            });
+        }
+        // MySQL's `DROP INDEX key ON table`.
+        Statement::Drop {
+            object_type: sqlparser::ast::ObjectType::Index,
+            names,
+            table: Some(table),
+            ..
+        } if names.len() == 1 => {
+            return Ok(Translated {
+                kind: Kind::Other,
+                sql: ddl::drop_index(&name(&names[0]), &name(table)),
+                after: vec![],
+            });
+        }
+        Statement::Drop {
+            object_type: sqlparser::ast::ObjectType::Table,
+            names,
+            cascade: false,
+            ..
+        } if names.len() == 1 => Kind::DropTable,
         // SQLite drops one table at a time, and a MySQL database is a file here.
         Statement::Drop {
             object_type:
@@ -264,6 +323,7 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
     Ok(Translated {
         kind,
         sql: st.to_string(),
+        after,
     })
 }
 

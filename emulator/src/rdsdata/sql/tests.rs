@@ -30,8 +30,8 @@ fn auto_increment_becomes_sqlite_autoincrement() {
     )
     .unwrap();
     assert!(
-        t.sql
-            .contains("id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT"),
+        t.sql.contains("id INTEGER NOT NULL")
+            && t.sql.contains("PRIMARY KEY AUTOINCREMENT, name"),
         "{}",
         t.sql
     );
@@ -48,14 +48,14 @@ fn the_default_database_is_sqlite_s_main() {
     .unwrap();
     assert_eq!(t.sql, "SELECT * FROM ec2 JOIN other.t ON 1");
     let t = translate(
-        "CREATE TABLE ec2_inventory_db.ec2 (id INT, at DATETIME DEFAULT CURRENT_TIMESTAMP)",
+        "CREATE TABLE ec2_inventory_db.ec2 (id BLOB, at DATETIME DEFAULT CURRENT_TIMESTAMP)",
         NOW,
         Some("ec2_inventory_db"),
     )
     .unwrap();
     assert_eq!(
         t.sql,
-        "CREATE TABLE ec2 (id INT, at DATETIME DEFAULT (offcloud_now()))"
+        "CREATE TABLE ec2 (id BLOB, at DATETIME DEFAULT (offcloud_now()))"
     );
 }
 
@@ -159,5 +159,88 @@ fn insert_ignore_and_drops() {
         e.to_string()
             .starts_with("Offcloud's Data API does not support this DROP DATABASE"),
         "{e}"
+    );
+}
+
+#[test]
+fn keys_become_named_indexes_and_enums_and_strict_mode_become_checks() {
+    let t = translate(
+        "CREATE TABLE `u` (`id` INT NOT NULL AUTO_INCREMENT, `email` VARCHAR(5) NOT NULL, \
+         `kind` ENUM('a','b'), PRIMARY KEY (`id`), UNIQUE KEY `uniq_email` (`email`), KEY `idx_kind` (`kind`)) \
+         ENGINE=InnoDB AUTO_INCREMENT=1000",
+        NOW,
+        None,
+    )
+    .unwrap();
+    assert!(!t.sql.contains("KEY `"), "{}", t.sql);
+    assert!(
+        t.sql.contains(
+            "CONSTRAINT \"offcloud:length:email\" CHECK (length(rtrim(`email`, ' ')) <= 5)"
+        ),
+        "{}",
+        t.sql
+    );
+    assert!(
+        t.sql.contains("`kind` ENUM COLLATE NOCASE CONSTRAINT \"offcloud:enum:kind\" CHECK (`kind` IN ('a', 'b'))"),
+        "{}",
+        t.sql
+    );
+    assert_eq!(
+        t.after,
+        [
+            "CREATE UNIQUE INDEX \"u.uniq_email\" ON u (`email`)",
+            "CREATE INDEX \"u.idx_kind\" ON u (`kind`)",
+            "INSERT INTO sqlite_sequence (name, seq) VALUES ('u', 999)",
+        ]
+    );
+    assert_eq!(
+        unique_index_of(&t.after[0], &["email".to_string()]),
+        Some(("u".to_string(), "uniq_email".to_string()))
+    );
+    assert_eq!(
+        check_failure("offcloud:length:email").unwrap(),
+        "Data too long for column 'email' at row 1"
+    );
+    assert_eq!(check_failure("other"), None);
+}
+
+#[test]
+fn alter_table_forms_sqlite_can_do_in_place() {
+    let t = |sql: &str| translate(sql, NOW, None).map(|t| (t.sql, t.after));
+    let (first, after) = t(
+        "ALTER TABLE t ADD COLUMN n TINYINT NOT NULL, ADD UNIQUE KEY uq (n), DROP COLUMN old, \
+                            RENAME COLUMN a TO b, DROP INDEX ix, RENAME TO t2",
+    )
+    .unwrap();
+    assert_eq!(
+        first,
+        "ALTER TABLE t ADD COLUMN n TINYINT NOT NULL CONSTRAINT \"offcloud:range:n\" CHECK (n BETWEEN -128 AND 127) DEFAULT 0"
+    );
+    assert_eq!(
+        after,
+        [
+            "CREATE UNIQUE INDEX \"t.uq\" ON t (n)",
+            "ALTER TABLE t DROP COLUMN old",
+            "ALTER TABLE t RENAME COLUMN a TO b",
+            "DROP INDEX \"t.ix\"",
+            "ALTER TABLE t RENAME TO t2",
+        ]
+    );
+    let e = t("ALTER TABLE t MODIFY n BIGINT").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("Offcloud's Data API does not support ALTER TABLE ... MODIFY"),
+        "{e}"
+    );
+    let e = t("ALTER TABLE t ADD COLUMN c INT AFTER b").unwrap_err();
+    assert!(e.to_string().contains("FIRST or AFTER"), "{e}");
+    let tr = translate("TRUNCATE TABLE t", NOW, None).unwrap();
+    assert_eq!(
+        (tr.sql.as_str(), tr.kind),
+        ("DELETE FROM t", Kind::Truncate { table: "t".into() })
+    );
+    assert_eq!(
+        translate("DROP INDEX ix ON t", NOW, None).unwrap().sql,
+        "DROP INDEX \"t.ix\""
     );
 }
