@@ -23,6 +23,7 @@ use ddl::translate_create_table;
 use exprs::rewrite_expr;
 
 mod ddl;
+mod dml;
 mod exprs;
 #[cfg(test)]
 mod tests;
@@ -217,27 +218,13 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
             }
         }
         Statement::Update(update) => Kind::Write {
-            table: update
-                .table
-                .relation
-                .to_string()
-                .trim_matches('`')
-                .to_string(),
+            table: dml::translate_update(update)?,
             delete: false,
         },
-        Statement::Delete(d) => {
-            let tables = match &d.from {
-                sqlparser::ast::FromTable::WithFromKeyword(t)
-                | sqlparser::ast::FromTable::WithoutKeyword(t) => t,
-            };
-            Kind::Write {
-                table: tables
-                    .first()
-                    .map(|t| t.relation.to_string().trim_matches('`').to_string())
-                    .unwrap_or_default(),
-                delete: true,
-            }
-        }
+        Statement::Delete(d) => Kind::Write {
+            table: dml::translate_delete(d)?,
+            delete: true,
+        },
         Statement::CreateTable(t) => {
             after = translate_create_table(t)?;
             Kind::Other

@@ -30,8 +30,7 @@ fn auto_increment_becomes_sqlite_autoincrement() {
     )
     .unwrap();
     assert!(
-        t.sql.contains("id INTEGER NOT NULL")
-            && t.sql.contains("PRIMARY KEY AUTOINCREMENT, name"),
+        t.sql.contains("id INTEGER NOT NULL") && t.sql.contains("PRIMARY KEY AUTOINCREMENT, name"),
         "{}",
         t.sql
     );
@@ -242,5 +241,53 @@ fn alter_table_forms_sqlite_can_do_in_place() {
     assert_eq!(
         translate("DROP INDEX ix ON t", NOW, None).unwrap().sql,
         "DROP INDEX \"t.ix\""
+    );
+}
+
+#[test]
+fn updates_count_changed_rows_and_see_earlier_assignments() {
+    let t = |sql: &str| translate(sql, NOW, None).unwrap().sql;
+    assert_eq!(
+        t("UPDATE t SET a = a + 1, b = a WHERE id = 1"),
+        "UPDATE t SET a = a + 1, b = (a + 1) WHERE (id = 1) AND (a IS DISTINCT FROM (a + 1) COLLATE BINARY \
+         OR b IS DISTINCT FROM ((a + 1)) COLLATE BINARY)"
+    );
+    assert_eq!(
+        t("UPDATE jobs SET s = 'run' ORDER BY p DESC LIMIT 2"),
+        "UPDATE jobs SET s = 'run' WHERE (rowid IN (SELECT rowid FROM jobs ORDER BY p DESC LIMIT 2)) AND \
+         (s IS DISTINCT FROM ('run') COLLATE BINARY)"
+    );
+    assert_eq!(
+        t("UPDATE o JOIN c ON c.id = o.cid SET o.s = 1 WHERE c.vip = 1"),
+        "UPDATE o SET s = 1 FROM c WHERE ((c.id = o.cid) AND (c.vip = 1)) AND (o.s IS DISTINCT FROM (1) COLLATE BINARY)"
+    );
+    let e = translate(
+        "UPDATE a JOIN b ON b.id = a.id SET a.x = 1, b.y = 2",
+        NOW,
+        None,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("more than one table"), "{e}");
+}
+
+#[test]
+fn deletes_with_limits_and_joins_go_through_rowids() {
+    let t = |sql: &str| translate(sql, NOW, None).unwrap();
+    let d = t("DELETE s FROM sessions s JOIN users u ON u.id = s.uid WHERE u.banned = 1");
+    assert_eq!(
+        d.sql,
+        "DELETE FROM sessions WHERE rowid IN (SELECT s.rowid FROM sessions s JOIN users u ON u.id = s.uid \
+         WHERE u.banned = 1)"
+    );
+    assert_eq!(
+        d.kind,
+        Kind::Write {
+            table: "sessions".into(),
+            delete: true
+        }
+    );
+    assert_eq!(
+        t("DELETE FROM logs ORDER BY at LIMIT 2").sql,
+        "DELETE FROM logs WHERE rowid IN (SELECT rowid FROM logs ORDER BY at LIMIT 2)"
     );
 }
