@@ -13,6 +13,7 @@
 //! `HttpEndpointNotEnabledException` and `InvalidSecretException` instead.
 
 pub mod fields;
+pub mod functions;
 pub mod lock;
 pub mod mysql;
 pub mod sql;

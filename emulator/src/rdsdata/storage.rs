@@ -18,7 +18,8 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, ToSql};
 
-use super::RdsError;
+use super::functions::{self, Val};
+use super::{RdsError, sql};
 
 /// A SQL value, as SQLite stores it.
 #[derive(Debug, Clone, PartialEq)]
@@ -296,6 +297,7 @@ impl ClusterFiles {
             Ok(now())
         })
         .map_err(sqlite)?;
+        register_mysql_functions(&c).map_err(sqlite)?;
         for other in self.databases().into_iter().filter(|o| o != db) {
             c.execute(
                 "ATTACH DATABASE ?1 AS ?2",
@@ -478,6 +480,41 @@ pub fn autoincrement(conn: &Conn, table: &str) -> bool {
 
 fn split_table(table: &str) -> (&str, &str) {
     table.split_once('.').unwrap_or(("main", table))
+}
+
+/// MySQL's functions ([`functions::FUNCTIONS`]), under [`sql::MYSQL_PREFIX`]. An error a function returns is the
+/// statement's, in MySQL's words.
+fn register_mysql_functions(c: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::types::Value as V;
+    for f in functions::FUNCTIONS {
+        let body = f.call;
+        let name = format!("{}{}", sql::MYSQL_PREFIX, f.name);
+        c.create_scalar_function(
+            name.as_str(),
+            f.args,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            move |ctx| {
+                let args: Vec<Val> = (0..ctx.len())
+                    .map(|i| match ctx.get_raw(i) {
+                        ValueRef::Null => Val::Null,
+                        ValueRef::Integer(n) => Val::Int(n),
+                        ValueRef::Real(r) => Val::Real(r),
+                        ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Blob(b) => Val::Blob(b.to_vec()),
+                    })
+                    .collect();
+                match body(&args) {
+                    Ok(Val::Null) => Ok(V::Null),
+                    Ok(Val::Int(n)) => Ok(V::Integer(n)),
+                    Ok(Val::Real(r)) => Ok(V::Real(r)),
+                    Ok(Val::Text(t)) => Ok(V::Text(t)),
+                    Ok(Val::Blob(b)) => Ok(V::Blob(b)),
+                    Err(message) => Err(rusqlite::Error::UserFunctionError(message.into())),
+                }
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// The name of the unique index of `table` over exactly `columns`, and whether it is the primary key.

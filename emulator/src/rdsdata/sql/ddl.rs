@@ -7,11 +7,10 @@
 
 use sqlparser::ast::{
     AlterTableOperation, CheckConstraint, ColumnDef, ColumnOption, ColumnOptionDef,
-    CreateTableOptions, DataType, EnumMember, Expr, FunctionArguments, Ident, ObjectName,
-    TableConstraint, Value,
+    CreateTableOptions, DataType, EnumMember, Expr, Ident, ObjectName, TableConstraint, Value,
 };
 
-use super::unsupported;
+use super::{call, unsupported};
 use crate::rdsdata::RdsError;
 
 /// The SQLite name of MySQL key `key` on `table`.
@@ -58,28 +57,6 @@ fn check(rule: &str, column: &str, expr: Expr) -> ColumnOptionDef {
             enforced: None,
         }),
     }
-}
-
-fn call(name: &str, args: Vec<Expr>) -> Expr {
-    Expr::Function(sqlparser::ast::Function {
-        name: ObjectName::from(vec![Ident::new(name)]),
-        uses_odbc_syntax: false,
-        parameters: FunctionArguments::None,
-        args: FunctionArguments::List(sqlparser::ast::FunctionArgumentList {
-            duplicate_treatment: None,
-            args: args
-                .into_iter()
-                .map(|a| {
-                    sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(a))
-                })
-                .collect(),
-            clauses: vec![],
-        }),
-        filter: None,
-        null_treatment: None,
-        over: None,
-        within_group: vec![],
-    })
 }
 
 fn number(n: i128) -> Expr {

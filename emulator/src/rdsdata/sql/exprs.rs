@@ -4,8 +4,43 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{Expr, FunctionArguments, ObjectName, Value};
 
-use super::unsupported;
+use super::{call, unsupported};
 use crate::rdsdata::RdsError;
+use crate::rdsdata::functions::FUNCTIONS;
+
+/// The prefix of MySQL's functions as the storage registers them with SQLite ([`FUNCTIONS`]), so that SQLite's own
+/// functions of the same names keep their meaning for the storage's SQL.
+pub const MYSQL_PREFIX: &str = "mysql_";
+
+/// `name`'s SQLite function for `argc` arguments, if Offcloud has MySQL's; MySQL's error for a known function
+/// called with the wrong number of arguments (ER_WRONG_PARAMCOUNT_TO_NATIVE_FCT, 1582).
+fn mysql_function(name: &str, argc: usize) -> Option<Result<String, RdsError>> {
+    let lower = name.to_ascii_lowercase();
+    let mut known = FUNCTIONS.iter().filter(|f| f.name == lower).peekable();
+    known.peek()?;
+    if known.any(|f| f.args < 0 || f.args as usize == argc) {
+        Some(Ok(format!("{MYSQL_PREFIX}{lower}")))
+    } else {
+        Some(Err(RdsError::BadRequest(format!(
+            "Incorrect parameter count in the call to native function '{name}'"
+        ))))
+    }
+}
+
+fn text(s: &str) -> Expr {
+    Expr::value(Value::SingleQuotedString(s.to_string()))
+}
+
+/// `INTERVAL n UNIT` as the amount and unit MySQL's `date_add` takes.
+fn interval(e: &Expr) -> Option<(Expr, Expr)> {
+    let Expr::Interval(i) = e else { return None };
+    let unit = i
+        .leading_field
+        .as_ref()
+        .map(|f| f.to_string())
+        .unwrap_or_else(|| "SECOND".into());
+    Some(((*i.value).clone(), text(&unit.to_ascii_uppercase())))
+}
 
 /// Functions that SQLite has under the same name with MySQL's meaning (for these arguments' types).
 /// Source: https://dev.mysql.com/doc/refman/5.7/en/functions.html and https://sqlite.org/lang_corefunc.html
@@ -103,6 +138,78 @@ pub fn rewrite_expr(e: &mut Expr, now: &str) -> ControlFlow<RdsError> {
             op: BinaryOperator::StringConcat,
             ..
         } => ControlFlow::Break(unsupported("the || operator; use OR or CONCAT()")),
+        // MySQL's `%` keeps fractions (10.5 % 3 is 1.5); SQLite's works on integers.
+        Expr::BinaryOp {
+            op: BinaryOperator::Modulo,
+            left,
+            right,
+        } => {
+            *e = call("mysql_mod", vec![(**left).clone(), (**right).clone()]);
+            ControlFlow::Continue(())
+        }
+        // `d + INTERVAL n UNIT` and `d - INTERVAL n UNIT`.
+        Expr::BinaryOp {
+            op: op @ (BinaryOperator::Plus | BinaryOperator::Minus),
+            left,
+            right,
+        } if interval(right).is_some() => {
+            let (amount, unit) = interval(right).expect("checked above");
+            let name = if *op == BinaryOperator::Plus {
+                "mysql_date_add"
+            } else {
+                "mysql_date_sub"
+            };
+            *e = call(name, vec![(**left).clone(), amount, unit]);
+            ControlFlow::Continue(())
+        }
+        Expr::Ceil { expr, .. } => {
+            *e = call("mysql_ceil", vec![(**expr).clone()]);
+            ControlFlow::Continue(())
+        }
+        Expr::Floor { expr, .. } => {
+            *e = call("mysql_floor", vec![(**expr).clone()]);
+            ControlFlow::Continue(())
+        }
+        // `SUBSTRING(s FROM p FOR n)`.
+        Expr::Substring {
+            expr,
+            substring_from,
+            substring_for,
+            ..
+        } => {
+            let mut args = vec![(**expr).clone()];
+            args.extend(substring_from.as_deref().cloned());
+            args.extend(substring_for.as_deref().cloned());
+            *e = call("mysql_substring", args);
+            ControlFlow::Continue(())
+        }
+        // `TRIM([LEADING|TRAILING|BOTH] [c] FROM s)`: SQLite's trims remove any of a set of characters, MySQL's a
+        // whole string, which is the same for one character.
+        Expr::Trim {
+            expr,
+            trim_where,
+            trim_what,
+            trim_characters: None,
+        } => {
+            let what = match trim_what.as_deref() {
+                None => text(" "),
+                Some(Expr::Value(v)) if matches!(&v.value, Value::SingleQuotedString(c) if c.chars().count() == 1) => {
+                    Expr::Value(v.clone())
+                }
+                Some(_) => {
+                    return ControlFlow::Break(unsupported(
+                        "TRIM of anything but one literal character",
+                    ));
+                }
+            };
+            let name = match trim_where {
+                Some(sqlparser::ast::TrimWhereField::Leading) => "ltrim",
+                Some(sqlparser::ast::TrimWhereField::Trailing) => "rtrim",
+                _ => "trim",
+            };
+            *e = call(name, vec![(**expr).clone(), what]);
+            ControlFlow::Continue(())
+        }
         Expr::Function(_) => rewrite_function(e, now),
         _ => ControlFlow::Continue(()),
     }
@@ -138,22 +245,36 @@ fn rewrite_function(e: &mut Expr, now: &str) -> ControlFlow<RdsError> {
             }
             _ => return ControlFlow::Break(unsupported("VALUES() of anything but a column")),
         },
-        // MySQL's CONCAT is NULL when any argument is; SQLite's concat() skips NULLs, and `||` does not.
-        "CONCAT" if !args.is_empty() => {
-            let mut it = args.into_iter();
-            let first = it.next().unwrap_or(Expr::value(Value::Null));
-            let joined = it.fold(first, |acc, x| Expr::BinaryOp {
-                left: Box::new(acc),
-                op: sqlparser::ast::BinaryOperator::StringConcat,
-                right: Box::new(x),
-            });
-            *e = Expr::Nested(Box::new(joined));
-        }
         "IF" if args.len() == 3 => rename(f, "iif"),
-        // MySQL's LENGTH counts bytes, CHAR_LENGTH characters.
-        "LENGTH" | "OCTET_LENGTH" => rename(f, "octet_length"),
-        "CHAR_LENGTH" | "CHARACTER_LENGTH" => rename(f, "length"),
         "LAST_INSERT_ID" if no_args => rename(f, "last_insert_rowid"),
+        // `DATE_ADD(d, INTERVAL n DAY)` is `mysql_date_add(d, n, 'DAY')`.
+        "DATE_ADD" | "DATE_SUB" | "ADDDATE" | "SUBDATE" if args.len() == 2 => {
+            let (amount, unit) = interval(&args[1]).unwrap_or((args[1].clone(), text("DAY")));
+            let add = matches!(fname.as_str(), "DATE_ADD" | "ADDDATE");
+            let name = if add {
+                "mysql_date_add"
+            } else {
+                "mysql_date_sub"
+            };
+            *e = call(name, vec![args[0].clone(), amount, unit]);
+        }
+        // The unit of TIMESTAMPDIFF is a keyword, which the parser reads as a column.
+        "TIMESTAMPDIFF" if args.len() == 3 => {
+            let unit = match &args[0] {
+                Expr::Identifier(i) => text(&i.value.to_ascii_uppercase()),
+                other => other.clone(),
+            };
+            *e = call(
+                "mysql_timestampdiff",
+                vec![unit, args[1].clone(), args[2].clone()],
+            );
+        }
+        name if mysql_function(name, args.len()).is_some() => {
+            match mysql_function(name, args.len()).expect("checked above") {
+                Ok(sqlite) => rename(f, &sqlite),
+                Err(e) => return ControlFlow::Break(e),
+            }
+        }
         name if SAME_IN_SQLITE.contains(&name) => {}
         name => {
             return ControlFlow::Break(unsupported(&format!("the function {name}()")));

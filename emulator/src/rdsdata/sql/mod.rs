@@ -25,6 +25,7 @@ use exprs::rewrite_expr;
 mod ddl;
 mod dml;
 mod exprs;
+mod labels;
 #[cfg(test)]
 mod tests;
 
@@ -74,6 +75,7 @@ pub struct Translated {
 }
 
 pub use ddl::{check_failure, key_of_index, unique_index_of};
+pub use exprs::MYSQL_PREFIX;
 
 /// The Coral text for SQL longer than the model allows.
 pub fn too_long(member: &str) -> RdsError {
@@ -180,7 +182,10 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
                 after: vec![],
             });
         }
-        Statement::Query(_) => Kind::Query,
+        Statement::Query(q) => {
+            labels::label_select_items(sql, q);
+            Kind::Query
+        }
         Statement::Insert(insert) => {
             let table = match &insert.table {
                 TableObject::TableName(n) => name(n),
@@ -311,6 +316,30 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
         kind,
         sql: st.to_string(),
         after,
+    })
+}
+
+/// A call of SQLite function `name`.
+pub(crate) fn call(name: &str, args: Vec<sqlparser::ast::Expr>) -> sqlparser::ast::Expr {
+    use sqlparser::ast::{
+        Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
+    };
+    sqlparser::ast::Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a)))
+                .collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
     })
 }
 

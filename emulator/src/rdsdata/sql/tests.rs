@@ -63,7 +63,7 @@ fn clock_functions_come_from_the_emulator_clock() {
     let t = translate("SELECT NOW(), UTC_TIMESTAMP(), CURDATE()", NOW, None).unwrap();
     assert_eq!(
         t.sql,
-        "SELECT '2026-11-22 10:00:00', '2026-11-22 10:00:00', '2026-11-22'"
+        "SELECT '2026-11-22 10:00:00' AS \"NOW()\", '2026-11-22 10:00:00' AS \"UTC_TIMESTAMP()\", '2026-11-22' AS \"CURDATE()\""
     );
 }
 
@@ -117,24 +117,31 @@ fn unsupported_constructs_are_named() {
 #[test]
 fn mysql_meanings_are_kept_or_refused() {
     let t = |sql: &str| translate(sql, NOW, None).map(|t| t.sql);
-    assert_eq!(t("SELECT 7 / 2").unwrap(), "SELECT CAST((7) AS REAL) / 2");
     assert_eq!(
-        t("SELECT 7 DIV 2").unwrap(),
-        "SELECT CAST((7 / 2) AS INTEGER)"
-    );
-    assert_eq!(t("SELECT \"a\" FROM t").unwrap(), "SELECT 'a' FROM t");
-    assert_eq!(
-        t("SELECT CONCAT(a, '-', b) FROM t").unwrap(),
-        "SELECT (a || '-' || b) FROM t"
+        t("SELECT 7 / 2 AS x").unwrap(),
+        "SELECT CAST((7) AS REAL) / 2 AS x"
     );
     assert_eq!(
-        t("SELECT IF(a, 1, 2), LENGTH(a) FROM t").unwrap(),
-        "SELECT iif(a, 1, 2), octet_length(a) FROM t"
+        t("SELECT 7 DIV 2 AS q").unwrap(),
+        "SELECT CAST((7 / 2) AS INTEGER) AS q"
     );
-    let e = t("SELECT DATE_FORMAT(a, '%Y') FROM t").unwrap_err();
+    assert_eq!(
+        t("SELECT \"a\" AS a FROM t").unwrap(),
+        "SELECT 'a' AS a FROM t"
+    );
+    assert_eq!(
+        t("SELECT IF(a, 1, 2) AS i, LENGTH(a) AS n, 10.5 % 3 AS m FROM t").unwrap(),
+        "SELECT iif(a, 1, 2) AS i, mysql_length(a) AS n, mysql_mod(10.5, 3) AS m FROM t"
+    );
+    let e = t("SELECT BENCHMARK(1, 1) AS b FROM t").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "Offcloud's Data API does not support the function DATE_FORMAT()"
+        "Offcloud's Data API does not support the function BENCHMARK()"
+    );
+    let e = t("SELECT LEFT('abc') AS l").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Incorrect parameter count in the call to native function 'LEFT'"
     );
     let e = t("SELECT a || b FROM t").unwrap_err();
     assert!(e.to_string().contains("the || operator"), "{e}");
@@ -289,5 +296,26 @@ fn deletes_with_limits_and_joins_go_through_rowids() {
     assert_eq!(
         t("DELETE FROM logs ORDER BY at LIMIT 2").sql,
         "DELETE FROM logs WHERE rowid IN (SELECT rowid FROM logs ORDER BY at LIMIT 2)"
+    );
+}
+
+#[test]
+fn unaliased_expressions_are_labelled_as_written() {
+    let t = |sql: &str| translate(sql, NOW, None).unwrap().sql;
+    assert_eq!(
+        t("SELECT 1+1, COUNT( * ), 'hello', id, t.name, UPPER(name) AS u FROM t"),
+        "SELECT 1 + 1 AS \"1+1\", COUNT(*) AS \"COUNT( * )\", 'hello' AS \"hello\", id, t.name, mysql_upper(name) AS u FROM t"
+    );
+    assert_eq!(
+        t("SELECT\n  CONCAT('[', c, ']'),\n  d + INTERVAL 1 DAY FROM t"),
+        "SELECT mysql_concat('[', c, ']') AS \"CONCAT('[', c, ']')\", mysql_date_add(d, 1, 'DAY') AS \"d + INTERVAL 1 DAY\" FROM t"
+    );
+    assert_eq!(
+        t("SELECT DISTINCT CAST(x AS SIGNED), FLOOR(2.7) FROM t"),
+        "SELECT DISTINCT CAST(x AS SIGNED) AS \"CAST(x AS SIGNED)\", mysql_floor(2.7) AS \"FLOOR(2.7)\" FROM t"
+    );
+    assert_eq!(
+        t("SELECT 'é' = 'e', LENGTH('日本') FROM t WHERE a IN (SELECT b FROM u)"),
+        "SELECT 'é' = 'e' AS \"'é' = 'e'\", mysql_length('日本') AS \"LENGTH('日本')\" FROM t WHERE a IN (SELECT b FROM u)"
     );
 }
