@@ -245,9 +245,10 @@ async fn mysql_error_texts() {
     )
     .await
     .unwrap_err();
+    // InnoDB prints the constraint with its actions (MariaDB does the same in `tests/mysql/`).
     assert_eq!(
         msg(e),
-        "Cannot add or update a child row: a foreign key constraint fails (`ec2_inventory_db`.`package`, CONSTRAINT `package_ibfk_1` FOREIGN KEY (`aws_instance_id`) REFERENCES `ec2` (`aws_instance_id`))"
+        "Cannot add or update a child row: a foreign key constraint fails (`ec2_inventory_db`.`package`, CONSTRAINT `package_ibfk_1` FOREIGN KEY (`aws_instance_id`) REFERENCES `ec2` (`aws_instance_id`) ON DELETE CASCADE)"
     );
     let e = exec(&c, "SELECT nope FROM ec2", vec![]).await.unwrap_err();
     assert_eq!(msg(e), "Unknown column 'nope' in 'field list'");

@@ -317,7 +317,7 @@ impl DataApi {
             ));
         }
         let ran = self.run_one(i, database, tx, sql, &params)?;
-        let (outcome, query) = (&ran.outcome, ran.translated.kind == Kind::Query);
+        let (outcome, query) = (&ran.outcome, ran.translated.kind.is_query());
         let mut out = Map::new();
         if query {
             let records: Vec<Value> = outcome
@@ -406,7 +406,7 @@ impl DataApi {
         for statement in sql::split(text)? {
             let ran = self.run_one(i, database, None, &statement, &[])?;
             let mut result = Map::new();
-            if ran.translated.kind == Kind::Query {
+            if ran.translated.kind.is_query() {
                 let o = &ran.outcome;
                 let records: Vec<Value> = o
                     .rows
@@ -570,10 +570,10 @@ impl DataApi {
         // Set when a transaction's first write finds that its snapshot is older than the last commit.
         let stale = std::cell::Cell::new(false);
         let run = |conn: &Conn, db: &str| {
-            let query = translated.kind == Kind::Query;
+            let query = translated.kind.is_query();
             let fail = |e: DbError| {
                 stale.set(e == DbError::Snapshot);
-                mysql::error(conn, db, &translated, params, e)
+                mysql::error(conn, db, sql, &translated, params, e)
             };
             let outcome = storage::run(conn, &translated.sql, params, query).map_err(fail)?;
             for statement in &translated.after {
@@ -597,7 +597,9 @@ impl DataApi {
             };
             Ok((outcome, generated))
         };
-        let writes = translated.kind != Kind::Query;
+        // A locking read takes the write lock in a transaction, as InnoDB's row locks would block other writers.
+        let writes =
+            translated.kind != Kind::Query && (tx.is_some() || !translated.kind.is_query());
         let (outcome, generated) = match tx {
             None => {
                 let db = self.database(i, database)?;

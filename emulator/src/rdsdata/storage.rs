@@ -79,6 +79,12 @@ pub enum DbError {
     /// A CHECK constraint failed, with its name.
     Check(String),
     DuplicateColumn(String),
+    /// A column name that two tables of the statement have.
+    Ambiguous(String),
+    /// An INSERT row with another number of values than columns.
+    ColumnCount,
+    /// SQLite's parser stopped at this token.
+    Syntax(String),
     Other(String),
 }
 
@@ -126,6 +132,22 @@ impl From<rusqlite::Error> for DbError {
         }
         if let Some(rest) = text.strip_prefix("no such column: ") {
             return DbError::NoSuchColumn(first_word(rest));
+        }
+        if let Some(rest) = text.strip_prefix("ambiguous column name: ") {
+            return DbError::Ambiguous(first_word(rest));
+        }
+        // "table t has no column named x", from an INSERT's column list.
+        if let Some((_, col)) = text.split_once(" has no column named ") {
+            return DbError::NoSuchColumn(first_word(col));
+        }
+        // "table t has 2 columns but 1 values were supplied", "2 values for 1 columns".
+        if text.contains(" values were supplied") || text.contains(" values for ") {
+            return DbError::ColumnCount;
+        }
+        if let Some(rest) = text.strip_prefix("near \"")
+            && let Some((token, _)) = rest.split_once("\": syntax error")
+        {
+            return DbError::Syntax(token.to_string());
         }
         if let Some(rest) = text.strip_prefix("duplicate column name: ") {
             return DbError::DuplicateColumn(first_word(rest));
@@ -645,6 +667,69 @@ pub fn tables(conn: &Conn) -> Vec<String> {
 pub fn evaluate(conn: &Conn, exprs: &[String], params: &[Param]) -> Option<Vec<Sql>> {
     let sql = format!("SELECT {}", exprs.join(", "));
     run(conn, &sql, params, true).ok()?.rows.into_iter().next()
+}
+
+/// The rows of a query, for working out an error's details.
+pub fn rows(conn: &Conn, sql: &str, params: &[Param]) -> Vec<Vec<Sql>> {
+    run(conn, sql, params, true)
+        .map(|o| o.rows)
+        .unwrap_or_default()
+}
+
+/// The columns of `table`, in order.
+pub fn column_names(conn: &Conn, table: &str) -> Vec<String> {
+    let (schema, name) = split_table(table);
+    let Ok(mut st) = conn
+        .0
+        .prepare(&format!("PRAGMA \"{schema}\".table_info(\"{name}\")"))
+    else {
+        return vec![];
+    };
+    st.query_map([], |r| r.get::<_, String>(1))
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default()
+}
+
+/// `table`'s `CREATE TABLE` statement, as SQLite keeps it.
+pub fn create_sql(conn: &Conn, table: &str) -> Option<String> {
+    let (schema, name) = split_table(table);
+    conn.0
+        .query_row(
+            &format!(
+                "SELECT sql FROM \"{schema}\".sqlite_master WHERE type = 'table' AND name = ?1"
+            ),
+            [name],
+            |r| r.get(0),
+        )
+        .ok()
+}
+
+/// Whether a row other than `rowid` has these values in these columns.
+pub fn other_row_exists(
+    conn: &Conn,
+    table: &str,
+    columns: &[String],
+    values: &[Sql],
+    rowid: &Sql,
+) -> bool {
+    let mut cond: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("\"{c}\" IS ?{}", i + 1))
+        .collect();
+    cond.push(format!("rowid IS NOT ?{}", columns.len() + 1));
+    let (schema, name) = split_table(table);
+    let sql = format!(
+        "SELECT 1 FROM \"{schema}\".\"{name}\" WHERE {}",
+        cond.join(" AND ")
+    );
+    conn.0
+        .query_row(
+            &sql,
+            rusqlite::params_from_iter(values.iter().chain(std::iter::once(rowid))),
+            |_| Ok(()),
+        )
+        .is_ok()
 }
 
 /// Whether a row with these values in these columns exists.

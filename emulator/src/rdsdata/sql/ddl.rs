@@ -506,3 +506,44 @@ fn implicit_default(t: &DataType) -> Expr {
         number(0)
     }
 }
+
+/// A foreign key as its table's `CREATE TABLE` declares it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DeclaredForeignKey {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    /// ` ON DELETE ...` and ` ON UPDATE ...`, as MySQL prints them in its errors.
+    pub actions: String,
+}
+
+/// The foreign keys a (translated) `CREATE TABLE` declares, in order.
+pub fn declared_foreign_keys(create: &str) -> Vec<DeclaredForeignKey> {
+    let Ok(statements) =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::SQLiteDialect {}, create)
+    else {
+        return vec![];
+    };
+    let Some(sqlparser::ast::Statement::CreateTable(t)) = statements.first() else {
+        return vec![];
+    };
+    t.constraints
+        .iter()
+        .filter_map(|c| match c {
+            TableConstraint::ForeignKey(fk) => {
+                let mut actions = String::new();
+                if let Some(a) = &fk.on_delete {
+                    actions.push_str(&format!(" ON DELETE {a}"));
+                }
+                if let Some(a) = &fk.on_update {
+                    actions.push_str(&format!(" ON UPDATE {a}"));
+                }
+                Some(DeclaredForeignKey {
+                    name: fk.name.as_ref().map(|n| n.value.clone()),
+                    columns: fk.columns.iter().map(|c| c.value.clone()).collect(),
+                    actions,
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}

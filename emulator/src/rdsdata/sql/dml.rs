@@ -283,3 +283,16 @@ pub fn translate_delete(d: &mut Delete) -> Result<String, RdsError> {
     }
     Ok(table)
 }
+
+/// An UPDATE's assignments as (column, value) SQL text.
+pub fn assignments(u: &Update) -> Vec<(String, String)> {
+    u.assignments
+        .iter()
+        .map(|a| {
+            (
+                a.target.to_string().trim_matches('`').to_string(),
+                a.value.to_string(),
+            )
+        })
+        .collect()
+}

@@ -246,6 +246,28 @@ fn rewrite_function(e: &mut Expr, now: &str) -> ControlFlow<RdsError> {
             _ => return ControlFlow::Break(unsupported("VALUES() of anything but a column")),
         },
         "IF" if args.len() == 3 => rename(f, "iif"),
+        // `GROUP_CONCAT(x ORDER BY y SEPARATOR s)` is SQLite's `group_concat(x, s ORDER BY y)`.
+        "GROUP_CONCAT" => {
+            if let FunctionArguments::List(l) = &mut f.args
+                && let Some(i) = l
+                    .clauses
+                    .iter()
+                    .position(|c| matches!(c, sqlparser::ast::FunctionArgumentClause::Separator(_)))
+            {
+                let sqlparser::ast::FunctionArgumentClause::Separator(sep) = l.clauses.remove(i)
+                else {
+                    unreachable!("found above")
+                };
+                if l.duplicate_treatment.is_some() {
+                    return ControlFlow::Break(unsupported(
+                        "GROUP_CONCAT(DISTINCT ... SEPARATOR ...)",
+                    ));
+                }
+                l.args.push(sqlparser::ast::FunctionArg::Unnamed(
+                    sqlparser::ast::FunctionArgExpr::Expr(Expr::Value(sep)),
+                ));
+            }
+        }
         "LAST_INSERT_ID" if no_args => rename(f, "last_insert_rowid"),
         // `DATE_ADD(d, INTERVAL n DAY)` is `mysql_date_add(d, n, 'DAY')`.
         "DATE_ADD" | "DATE_SUB" | "ADDDATE" | "SUBDATE" if args.len() == 2 => {

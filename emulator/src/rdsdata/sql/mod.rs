@@ -39,14 +39,23 @@ pub enum Kind {
     CreateDatabase { name: String, if_not_exists: bool },
     /// A statement that returns rows.
     Query,
+    /// `SELECT ... FOR UPDATE` or `LOCK IN SHARE MODE`: it returns rows, and in a transaction it takes the write
+    /// lock as a write would, as InnoDB's locking reads take row locks.
+    LockingQuery,
     /// `INSERT` into `table`, with the column list and, per row, the value expressions as SQL text.
     Insert {
         table: String,
         columns: Vec<String>,
         rows: Vec<Vec<String>>,
     },
-    /// `UPDATE` or `DELETE` on `table`.
-    Write { table: String, delete: bool },
+    /// `UPDATE` or `DELETE` on `table`; an UPDATE's assignments (column, value as SQL) and row filter, which
+    /// work out the entry of a duplicate key it made.
+    Write {
+        table: String,
+        delete: bool,
+        set: Vec<(String, String)>,
+        filter: Option<String>,
+    },
     /// `TRUNCATE TABLE`: every row deleted, and the table's `AUTO_INCREMENT` counter reset.
     Truncate { table: String },
     /// `DROP TABLE`, whose missing table MySQL words apart from other statements'.
@@ -56,6 +65,11 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// A statement that returns rows.
+    pub fn is_query(&self) -> bool {
+        matches!(self, Kind::Query | Kind::LockingQuery)
+    }
+
     /// DDL, which commits an open transaction first, and counts no rows.
     pub fn is_ddl(&self) -> bool {
         matches!(
@@ -74,7 +88,7 @@ pub struct Translated {
     pub after: Vec<String>,
 }
 
-pub use ddl::{check_failure, key_of_index, unique_index_of};
+pub use ddl::{check_failure, declared_foreign_keys, key_of_index, unique_index_of};
 pub use exprs::MYSQL_PREFIX;
 
 /// The Coral text for SQL longer than the model allows.
@@ -184,7 +198,12 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
         }
         Statement::Query(q) => {
             labels::label_select_items(sql, q);
-            Kind::Query
+            if q.locks.is_empty() {
+                Kind::Query
+            } else {
+                q.locks.clear();
+                Kind::LockingQuery
+            }
         }
         Statement::Insert(insert) => {
             let table = match &insert.table {
@@ -193,6 +212,41 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
                     return Err(unsupported("INSERT into anything but a named table"));
                 }
             };
+            // `INSERT INTO t SET a = 1, b = 2` is `INSERT INTO t (a, b) VALUES (1, 2)`.
+            if !insert.assignments.is_empty() {
+                let (columns, values) = std::mem::take(&mut insert.assignments)
+                    .into_iter()
+                    .map(|a| match a.target {
+                        sqlparser::ast::AssignmentTarget::ColumnName(n) => Ok((n, a.value)),
+                        sqlparser::ast::AssignmentTarget::Tuple(_) => {
+                            Err(unsupported("INSERT ... SET (a, b) = ..."))
+                        }
+                    })
+                    .collect::<Result<(Vec<_>, Vec<_>), _>>()?;
+                insert.columns = columns;
+                insert.source = Some(Box::new(sqlparser::ast::Query {
+                    with: None,
+                    body: Box::new(sqlparser::ast::SetExpr::Values(sqlparser::ast::Values {
+                        explicit_row: false,
+                        value_keyword: false,
+                        rows: vec![sqlparser::ast::Parens {
+                            opening_token:
+                                sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                            content: values,
+                            closing_token:
+                                sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                        }],
+                    })),
+                    order_by: None,
+                    limit_clause: None,
+                    fetch: None,
+                    locks: vec![],
+                    for_clause: None,
+                    settings: None,
+                    format_clause: None,
+                    pipe_operators: vec![],
+                }));
+            }
             // MySQL's INSERT IGNORE skips rows that break a key, as SQLite's INSERT OR IGNORE does.
             // FIXME: MySQL's IGNORE also turns other errors (too long values, bad foreign keys) into warnings.
             if insert.ignore {
@@ -222,13 +276,29 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
                 rows,
             }
         }
-        Statement::Update(update) => Kind::Write {
-            table: dml::translate_update(update)?,
-            delete: false,
-        },
+        Statement::Update(update) => {
+            let table = dml::translate_update(update)?;
+            let joined = update.from.is_some();
+            Kind::Write {
+                table,
+                delete: false,
+                set: if joined {
+                    vec![]
+                } else {
+                    dml::assignments(update)
+                },
+                filter: if joined {
+                    None
+                } else {
+                    update.selection.as_ref().map(ToString::to_string)
+                },
+            }
+        }
         Statement::Delete(d) => Kind::Write {
             table: dml::translate_delete(d)?,
             delete: true,
+            set: vec![],
+            filter: None,
         },
         Statement::CreateTable(t) => {
             after = translate_create_table(t)?;

@@ -286,12 +286,10 @@ fn deletes_with_limits_and_joins_go_through_rowids() {
         "DELETE FROM sessions WHERE rowid IN (SELECT s.rowid FROM sessions s JOIN users u ON u.id = s.uid \
          WHERE u.banned = 1)"
     );
-    assert_eq!(
-        d.kind,
-        Kind::Write {
-            table: "sessions".into(),
-            delete: true
-        }
+    assert!(
+        matches!(&d.kind, Kind::Write { table, delete: true, .. } if table == "sessions"),
+        "{:?}",
+        d.kind
     );
     assert_eq!(
         t("DELETE FROM logs ORDER BY at LIMIT 2").sql,

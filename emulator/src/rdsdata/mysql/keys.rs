@@ -1,59 +1,8 @@
-//! MySQL's error texts for SQLite's failures. The texts are MySQL 5.7's ("Server Error Message Reference",
-//! https://dev.mysql.com/doc/mysql-errors/5.7/en/server-error-reference.html), the version behind Aurora Serverless
-//! v1, whose Data API the seed used.
+//! MySQL's texts for broken keys: duplicate entries and foreign keys.
 
-use super::RdsError;
-use super::sql::{self, Kind, Translated};
-use super::storage::{self, Conn, DbError, Param, Sql};
-
-/// SQLite's failure of `t`, in MySQL's words. `db` is the connection's default database.
-pub fn error(conn: &Conn, db: &str, t: &Translated, params: &[Param], e: DbError) -> RdsError {
-    let bad = RdsError::BadRequest;
-    match e {
-        DbError::Unique(cols) => duplicate(conn, t, params, &cols),
-        DbError::ForeignKey => foreign_key(conn, db, t),
-        // ER_BAD_NULL_ERROR (1048).
-        DbError::NotNull(col) => bad(format!("Column '{col}' cannot be null")),
-        // ER_NO_SUCH_TABLE (1146).
-        // ER_BAD_TABLE_ERROR (1051).
-        DbError::NoSuchTable(table) if t.kind == Kind::DropTable => {
-            let table = if table.contains('.') {
-                table
-            } else {
-                format!("{db}.{table}")
-            };
-            bad(format!("Unknown table '{table}'"))
-        }
-        DbError::NoSuchTable(table) if table.contains('.') => {
-            bad(format!("Table '{table}' doesn't exist"))
-        }
-        DbError::NoSuchTable(table) => bad(format!("Table '{db}.{table}' doesn't exist")),
-        // ER_BAD_FIELD_ERROR (1054).
-        // FIXME: MySQL names the clause ('where clause', 'order clause', ...); we always say 'field list'.
-        DbError::NoSuchColumn(col) => bad(format!("Unknown column '{col}' in 'field list'")),
-        // ER_TABLE_EXISTS_ERROR (1050).
-        DbError::TableExists(table) => bad(format!("Table '{table}' already exists")),
-        // ER_SP_DOES_NOT_EXIST (1305).
-        DbError::NoSuchFunction(f) => bad(format!("FUNCTION {db}.{f} does not exist")),
-        // MySQL Connector/J's text for an unset parameter (the Data API runs `:name` parameters through JDBC).
-        DbError::Unbound(i) => bad(format!("No value specified for parameter {i}")),
-        // ER_LOCK_WAIT_TIMEOUT (1205). Writers wait for the cluster's write lock before they reach SQLite, so
-        // this is only SQLite's own busy timeout running out.
-        DbError::Busy => bad("Lock wait timeout exceeded; try restarting transaction".into()),
-        // ER_LOCK_DEADLOCK (1213). FIXME: InnoDB lets a transaction that read before another's commit write the
-        // newest rows; SQLite's snapshot cannot, so the transaction is rolled back as InnoDB does on a deadlock.
-        DbError::Snapshot => {
-            bad("Deadlock found when trying to get lock; try restarting transaction".into())
-        }
-        DbError::ResultTooLarge => bad("Database response exceeded size limit".into()),
-        // ER_DUP_FIELDNAME (1060).
-        DbError::DuplicateColumn(col) => bad(format!("Duplicate column name '{col}'")),
-        DbError::Check(name) => bad(sql::check_failure(&name)
-            .unwrap_or_else(|| format!("Check constraint '{name}' is violated."))),
-        // FIXME: other SQLite failures keep SQLite's words.
-        DbError::Other(text) => bad(text),
-    }
-}
+use super::super::RdsError;
+use super::super::sql::{self, Kind, Translated};
+use super::super::storage::{self, Conn, Param, Sql};
 
 fn text(v: &Sql) -> String {
     match v {
@@ -68,7 +17,7 @@ fn text(v: &Sql) -> String {
 /// `Duplicate entry 'v' for key 'PRIMARY'` (ER_DUP_ENTRY, 1062): the row of an INSERT that hit an existing key. A
 /// composite key's values are joined with `-`, and a unique key is named after its first column, as MySQL names
 /// unnamed keys.
-fn duplicate(conn: &Conn, t: &Translated, params: &[Param], cols: &[String]) -> RdsError {
+pub fn duplicate(conn: &Conn, t: &Translated, params: &[Param], cols: &[String]) -> RdsError {
     let cols: Vec<String> = cols
         .iter()
         .map(|c| c.rsplit('.').next().unwrap_or(c).to_string())
@@ -110,6 +59,14 @@ fn duplicate(conn: &Conn, t: &Translated, params: &[Param], cols: &[String]) -> 
         rows,
     } = &t.kind
     {
+        // Without a column list, the values are the table's columns in order.
+        let all;
+        let columns = if columns.is_empty() {
+            all = storage::column_names(conn, table);
+            &all
+        } else {
+            columns
+        };
         let positions: Option<Vec<usize>> = cols
             .iter()
             .map(|c| columns.iter().position(|x| x == c))
@@ -133,22 +90,76 @@ fn duplicate(conn: &Conn, t: &Translated, params: &[Param], cols: &[String]) -> 
             }
         }
     }
+    if let Kind::Write {
+        table,
+        delete: false,
+        set,
+        filter,
+    } = &t.kind
+    {
+        entry = updated_entry(conn, table, set, filter.as_deref(), params, &cols);
+    }
     match entry {
         Some(entry) => RdsError::BadRequest(format!("Duplicate entry '{entry}' for key '{key}'")),
-        // FIXME: outside a plain INSERT of existing values (an UPDATE, two equal rows in one INSERT) we cannot
-        // name the entry, which MySQL does.
+        // FIXME: where we cannot work the entry out (an INSERT ... SELECT, a multi-table UPDATE), MySQL still
+        // names it.
         None => RdsError::BadRequest(format!("Duplicate entry for key '{key}'")),
     }
 }
 
+/// The first key an UPDATE would have given a row that another row already has, or that it gave two rows.
+fn updated_entry(
+    conn: &Conn,
+    table: &str,
+    set: &[(String, String)],
+    filter: Option<&str>,
+    params: &[Param],
+    cols: &[String],
+) -> Option<String> {
+    let exprs: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            set.iter()
+                .rev()
+                .find(|(col, _)| col.eq_ignore_ascii_case(c))
+                .map(|(_, v)| format!("({v})"))
+                .unwrap_or_else(|| format!("\"{c}\""))
+        })
+        .collect();
+    let mut query = format!("SELECT rowid, {} FROM {table}", exprs.join(", "));
+    if let Some(f) = filter {
+        query.push_str(&format!(" WHERE {f}"));
+    }
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for row in storage::rows(conn, &query, params) {
+        let (rowid, values) = row.split_first()?;
+        let shown: Vec<String> = values.iter().map(text).collect();
+        let folded: Vec<String> = shown.iter().map(|v| v.to_lowercase()).collect();
+        if seen.contains(&folded) || storage::other_row_exists(conn, table, cols, values, rowid) {
+            return Some(shown.join("-"));
+        }
+        seen.push(folded);
+    }
+    None
+}
+
 /// MySQL's foreign key failures (ER_ROW_IS_REFERENCED_2, 1451, and ER_NO_REFERENCED_ROW_2, 1452), naming the
 /// constraint as InnoDB names it by default.
-fn foreign_key(conn: &Conn, db: &str, t: &Translated) -> RdsError {
+pub fn foreign_key(conn: &Conn, db: &str, t: &Translated) -> RdsError {
+    // The constraint as MySQL prints it: its declared name (or InnoDB's `<table>_ibfk_<n>`) and actions.
     let describe = |child: &str,
                     n: usize,
                     (parent, pcols, cols): &(String, Vec<String>, Vec<String>)| {
+        let declared = storage::create_sql(conn, child)
+            .map(|s| sql::declared_foreign_keys(&s))
+            .unwrap_or_default();
+        let found = declared.iter().find(|d| &d.columns == cols);
+        let name = found
+            .and_then(|d| d.name.clone())
+            .unwrap_or_else(|| format!("{child}_ibfk_{n}"));
+        let actions = found.map(|d| d.actions.clone()).unwrap_or_default();
         format!(
-            "(`{db}`.`{child}`, CONSTRAINT `{child}_ibfk_{n}` FOREIGN KEY (`{}`) REFERENCES `{parent}` (`{}`))",
+            "(`{db}`.`{child}`, CONSTRAINT `{name}` FOREIGN KEY (`{}`) REFERENCES `{parent}` (`{}`){actions})",
             cols.join("`, `"),
             pcols.join("`, `")
         )
@@ -157,6 +168,7 @@ fn foreign_key(conn: &Conn, db: &str, t: &Translated) -> RdsError {
         Kind::Write {
             table,
             delete: true,
+            ..
         } => {
             let parent = table.rsplit('.').next().unwrap_or(table);
             for child in storage::tables(conn) {
