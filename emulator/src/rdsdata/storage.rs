@@ -504,13 +504,17 @@ fn split_table(table: &str) -> (&str, &str) {
     table.split_once('.').unwrap_or(("main", table))
 }
 
-/// MySQL's functions ([`functions::FUNCTIONS`]), under [`sql::MYSQL_PREFIX`]. An error a function returns is the
+/// MySQL's functions ([`functions::FUNCTIONS`]), under [`sql::MYSQL_PREFIX`], and strict mode's checks
+/// ([`functions::CHECKS`]). An error a function returns is the
 /// statement's, in MySQL's words.
 fn register_mysql_functions(c: &Connection) -> rusqlite::Result<()> {
     use rusqlite::types::Value as V;
-    for f in functions::FUNCTIONS {
+    let mysql = functions::FUNCTIONS.iter().map(|f| (f, sql::MYSQL_PREFIX));
+    // The checks that translated tables' CHECK constraints call.
+    let checks = functions::CHECKS.iter().map(|f| (f, ""));
+    for (f, prefix) in mysql.chain(checks) {
         let body = f.call;
-        let name = format!("{}{}", sql::MYSQL_PREFIX, f.name);
+        let name = format!("{prefix}{}", f.name);
         c.create_scalar_function(
             name.as_str(),
             f.args,

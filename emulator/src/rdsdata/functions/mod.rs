@@ -16,11 +16,14 @@
 //! One module per family: `numeric`, `string`, `datetime` and `json`; `collation` is `utf8_general_ci`.
 //! This module holds the registry and the conversions between MySQL's types that every family uses.
 
+mod checks;
 mod collation;
 mod datetime;
 mod json;
 mod numeric;
 mod string;
+
+pub use checks::CHECKS;
 
 /// A SQL value as SQLite hands it over.
 #[derive(Debug, Clone, PartialEq)]

@@ -39,7 +39,7 @@ pub fn check_failure(name: &str) -> Option<String> {
         // ER_DATA_TOO_LONG (1406).
         "length" => format!("Data too long for column '{column}' at row 1"),
         // ER_WARN_DATA_OUT_OF_RANGE (1264).
-        "range" => format!("Out of range value for column '{column}' at row 1"),
+        "range" | "int" => format!("Out of range value for column '{column}' at row 1"),
         _ => return None,
     })
 }
@@ -72,6 +72,7 @@ fn strict_checks(col: &ColumnDef) -> Vec<ColumnOptionDef> {
     let id = || Expr::Identifier(col.name.clone());
     let text = col.data_type.to_string().to_ascii_uppercase();
     let unsigned = text.contains("UNSIGNED");
+    let text_literal = |s: &str| Expr::value(Value::SingleQuotedString(s.into()));
     let range = |bits: u32| {
         let (lo, hi) = if unsigned {
             (0, (1i128 << bits) - 1)
@@ -79,14 +80,27 @@ fn strict_checks(col: &ColumnDef) -> Vec<ColumnOptionDef> {
             (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
         };
         vec![check(
-            "range",
+            "int",
             name,
-            Expr::Between {
-                expr: Box::new(id()),
-                negated: false,
-                low: Box::new(number(lo)),
-                high: Box::new(number(hi)),
-            },
+            call(
+                "offcloud_check_int",
+                vec![
+                    id(),
+                    text_literal(name),
+                    number(lo),
+                    number(hi.min(i64::MAX.into())),
+                ],
+            ),
+        )]
+    };
+    let temporal = |kind: &str| {
+        vec![check(
+            "temporal",
+            name,
+            call(
+                "offcloud_check_temporal",
+                vec![id(), text_literal(name), text_literal(kind)],
+            ),
         )]
     };
     let max_chars = |n: u64| {
@@ -112,15 +126,11 @@ fn strict_checks(col: &ColumnDef) -> Vec<ColumnOptionDef> {
         | DataType::Integer(_)
         | DataType::IntUnsigned(_)
         | DataType::IntegerUnsigned(_) => range(32),
-        DataType::BigIntUnsigned(_) => vec![check(
-            "range",
-            name,
-            Expr::BinaryOp {
-                left: Box::new(id()),
-                op: sqlparser::ast::BinaryOperator::GtEq,
-                right: Box::new(number(0)),
-            },
-        )],
+        DataType::BigInt(_) => range(64),
+        DataType::BigIntUnsigned(_) => range(64),
+        DataType::Date => temporal("date"),
+        DataType::Datetime(_) | DataType::Timestamp(..) => temporal("datetime"),
+        DataType::Time(..) => temporal("time"),
         DataType::Varchar(Some(sqlparser::ast::CharacterLength::IntegerLength {
             length, ..
         }))

@@ -47,14 +47,14 @@ fn the_default_database_is_sqlite_s_main() {
     .unwrap();
     assert_eq!(t.sql, "SELECT * FROM ec2 JOIN other.t ON 1");
     let t = translate(
-        "CREATE TABLE ec2_inventory_db.ec2 (id BLOB, at DATETIME DEFAULT CURRENT_TIMESTAMP)",
+        "CREATE TABLE ec2_inventory_db.ec2 (id BLOB, at BLOB DEFAULT CURRENT_TIMESTAMP)",
         NOW,
         Some("ec2_inventory_db"),
     )
     .unwrap();
     assert_eq!(
         t.sql,
-        "CREATE TABLE ec2 (id BLOB, at DATETIME DEFAULT (offcloud_now()))"
+        "CREATE TABLE ec2 (id BLOB, at BLOB DEFAULT (offcloud_now()))"
     );
 }
 
@@ -220,7 +220,7 @@ fn alter_table_forms_sqlite_can_do_in_place() {
     .unwrap();
     assert_eq!(
         first,
-        "ALTER TABLE t ADD COLUMN n TINYINT NOT NULL CONSTRAINT \"offcloud:range:n\" CHECK (n BETWEEN -128 AND 127) DEFAULT 0"
+        "ALTER TABLE t ADD COLUMN n TINYINT NOT NULL CONSTRAINT \"offcloud:int:n\" CHECK (offcloud_check_int(n, 'n', -128, 127)) DEFAULT 0"
     );
     assert_eq!(
         after,
