@@ -222,6 +222,9 @@ pub fn field(v: &Sql, decl: Option<&str>, opts: ResultSetOptions) -> Value {
         Sql::Text(s) if matches!(base.as_str(), "DATETIME" | "TIMESTAMP") => {
             json!({"stringValue": timestamp(s)})
         }
+        // MySQL strips a CHAR's trailing spaces when it reads it (without PAD_CHAR_TO_FULL_LENGTH).
+        // FIXME: inside a statement (CONCAT, LENGTH) the spaces are still there, where MySQL has none.
+        Sql::Text(s) if base == "CHAR" => json!({"stringValue": s.trim_end_matches(' ')}),
         Sql::Text(s) => json!({"stringValue": s}),
         Sql::Blob(b) => json!({"blobValue": B64.encode(b)}),
     }

@@ -512,7 +512,11 @@ fn register_mysql_functions(c: &Connection) -> rusqlite::Result<()> {
     let mysql = functions::FUNCTIONS.iter().map(|f| (f, sql::MYSQL_PREFIX));
     // The checks that translated tables' CHECK constraints call.
     let checks = functions::CHECKS.iter().map(|f| (f, ""));
-    for (f, prefix) in mysql.chain(checks) {
+    // SQLite's LIKE, as MySQL's: without case or accents, and with a backslash as its escape.
+    let overrides = functions::SQLITE_OVERRIDES.iter().map(|f| (f, ""));
+    // Text columns and literals compare as under MySQL's default collation, utf8_general_ci.
+    c.create_collation(sql::MYSQL_COLLATION, functions::collate)?;
+    for (f, prefix) in mysql.chain(checks).chain(overrides) {
         let body = f.call;
         let name = format!("{prefix}{}", f.name);
         c.create_scalar_function(

@@ -41,7 +41,23 @@ pub(super) fn lower_char(c: char) -> char {
 }
 
 /// Compares two strings under utf8_general_ci, which pads the shorter with spaces.
-pub(super) fn collate(a: &str, b: &str) -> std::cmp::Ordering {
+pub fn collate(a: &str, b: &str) -> std::cmp::Ordering {
+    // Most keys are ASCII: compare their upper case, without the trailing spaces the padding makes equal.
+    if a.is_ascii() && b.is_ascii() {
+        let (a, b) = (a.trim_end_matches(' '), b.trim_end_matches(' '));
+        let mut x = a.bytes().map(|c| c.to_ascii_uppercase());
+        let mut y = b.bytes().map(|c| c.to_ascii_uppercase());
+        loop {
+            return match (x.next(), y.next()) {
+                (None, None) => std::cmp::Ordering::Equal,
+                // What is left of the longer string is compared with the padding's spaces.
+                (Some(c), None) => c.cmp(&b' '),
+                (None, Some(c)) => b' '.cmp(&c),
+                (Some(c), Some(d)) if c == d => continue,
+                (Some(c), Some(d)) => c.cmp(&d),
+            };
+        }
+    }
     let mut a = a.chars().map(weight);
     let mut b = b.chars().map(weight);
     loop {
@@ -54,5 +70,125 @@ pub(super) fn collate(a: &str, b: &str) -> std::cmp::Ordering {
                 }
             }
         }
+    }
+}
+
+/// MySQL's `LIKE` under utf8_general_ci: `%` and `_` are wildcards, `escape` (a backslash by default) takes the
+/// next character literally, characters compare by weight, and trailing spaces count (LIKE does not pad).
+pub fn like(pattern: &str, text: &str, escape: char) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum P {
+        Any,
+        One,
+        Char(char),
+    }
+    let mut parts = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        parts.push(match c {
+            c if c == escape => P::Char(weight(chars.next().unwrap_or(escape))),
+            '%' => P::Any,
+            '_' => P::One,
+            c => P::Char(weight(c)),
+        });
+    }
+    let text: Vec<char> = text.chars().map(weight).collect();
+    // Matching with backtracking to the last `%`, linear in practice.
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match parts.get(p) {
+            Some(P::Any) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(P::One) => {
+                p += 1;
+                t += 1;
+            }
+            Some(P::Char(c)) if *c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    parts[p..].iter().all(|x| *x == P::Any)
+}
+
+fn like_call(args: &[super::Val]) -> Result<super::Val, String> {
+    use super::Val;
+    let text = |v: &Val| match v {
+        Val::Null => None,
+        Val::Text(s) => Some(s.clone()),
+        Val::Int(n) => Some(n.to_string()),
+        Val::Real(r) => Some(super::fmt_double(*r)),
+        Val::Blob(b) => Some(String::from_utf8_lossy(b).into_owned()),
+    };
+    // SQLite calls like(pattern, text[, escape]).
+    let (Some(pattern), Some(value)) = (text(&args[0]), text(&args[1])) else {
+        return Ok(Val::Null);
+    };
+    let escape = match args.get(2).map(text) {
+        Some(Some(e)) => e.chars().next().unwrap_or('\\'),
+        Some(None) => return Ok(Val::Null),
+        None => '\\',
+    };
+    Ok(Val::Int(i64::from(like(&pattern, &value, escape))))
+}
+
+/// SQLite's own `like()`, which its LIKE operator calls, replaced by MySQL's.
+pub const SQLITE_OVERRIDES: &[super::Function] = &[
+    super::Function {
+        name: "like",
+        args: 2,
+        call: like_call,
+    },
+    super::Function {
+        name: "like",
+        args: 3,
+        call: like_call,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering::*;
+
+    #[test]
+    fn general_ci_ignores_case_accents_and_trailing_spaces() {
+        assert_eq!(collate("abc", "ABC"), Equal);
+        assert_eq!(collate("a", "a  "), Equal);
+        assert_eq!(collate("café", "CAFE"), Equal);
+        assert_eq!(collate("abc", "ABD"), Less);
+        assert_eq!(collate("_", "a"), Greater, "weights are upper case");
+        assert_eq!(collate("école", "zebra"), Less);
+        assert_eq!(collate("ab", "a"), Greater);
+        assert_eq!(
+            collate("a\t", "a"),
+            Less,
+            "a tab sorts before the padding space"
+        );
+    }
+
+    #[test]
+    fn like_is_mysql_s() {
+        assert!(like("a%", "ABC", '\\'));
+        assert!(like("%é%", "cafE", '\\'));
+        assert!(like("a_c", "abc", '\\'));
+        assert!(!like("a", "a ", '\\'), "trailing spaces count");
+        assert!(like("a\\_c", "a_c", '\\'));
+        assert!(!like("a\\_c", "abc", '\\'));
+        assert!(like("%b%b%", "abcbd", '\\'));
+        assert!(!like("%x", "abc", '\\'));
+        assert!(like("%", "", '\\'));
     }
 }

@@ -24,6 +24,7 @@ mod numeric;
 mod string;
 
 pub use checks::CHECKS;
+pub use collation::{SQLITE_OVERRIDES, collate};
 
 /// A SQL value as SQLite hands it over.
 #[derive(Debug, Clone, PartialEq)]
@@ -273,7 +274,7 @@ fn text(v: &Val) -> Option<String> {
 /// A DOUBLE as MySQL prints it (`my_gcvt()` with the widest field, as `String::set_real` calls it): the shortest
 /// digits that read back as the same double, in positional notation when the decimal exponent is between -15
 /// and 14 (`MAX_DECPT_FOR_F_FORMAT`), otherwise as `1e20`, `1.5e-16`.
-fn fmt_double(x: f64) -> String {
+pub(super) fn fmt_double(x: f64) -> String {
     if x == 0.0 {
         return if x.is_sign_negative() {
             "-0".into()

@@ -207,7 +207,9 @@ fn translate_column(col: &mut ColumnDef) -> Result<bool, RdsError> {
     if textual && !binary {
         col.options.push(ColumnOptionDef {
             name: None,
-            option: ColumnOption::Collation(ObjectName::from(vec![Ident::new("NOCASE")])),
+            option: ColumnOption::Collation(ObjectName::from(vec![Ident::new(
+                super::MYSQL_COLLATION,
+            )])),
         });
     }
     // Rows get their time from the emulator's clock, through the storage's clock function.

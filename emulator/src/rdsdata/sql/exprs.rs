@@ -12,6 +12,29 @@ use crate::rdsdata::functions::FUNCTIONS;
 /// functions of the same names keep their meaning for the storage's SQL.
 pub const MYSQL_PREFIX: &str = "mysql_";
 
+/// The collation of text columns and literals: MySQL's `utf8_general_ci`, registered by the storage.
+pub const MYSQL_COLLATION: &str = "mysql_ci";
+
+fn is_comparison(op: &sqlparser::ast::BinaryOperator) -> bool {
+    use sqlparser::ast::BinaryOperator::*;
+    matches!(op, Eq | NotEq | Lt | LtEq | Gt | GtEq | Spaceship)
+}
+
+fn is_column(e: &Expr) -> bool {
+    matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+}
+
+fn is_text_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)))
+}
+
+fn collated(e: &Expr) -> Expr {
+    Expr::Collate {
+        expr: Box::new(e.clone()),
+        collation: ObjectName::from(vec![sqlparser::ast::Ident::new(MYSQL_COLLATION)]),
+    }
+}
+
 /// `name`'s SQLite function for `argc` arguments, if Offcloud has MySQL's; MySQL's error for a known function
 /// called with the wrong number of arguments (ER_WRONG_PARAMCOUNT_TO_NATIVE_FCT, 1582).
 fn mysql_function(name: &str, argc: usize) -> Option<Result<String, RdsError>> {
@@ -97,6 +120,47 @@ pub fn rewrite_expr(e: &mut Expr, now: &str) -> ControlFlow<RdsError> {
             if let Value::DoubleQuotedString(s) = &v.value {
                 v.value = Value::SingleQuotedString(s.clone());
             }
+            ControlFlow::Continue(())
+        }
+        // A string literal compared with anything but a column compares under MySQL's collation; against a column,
+        // the column's collation applies, as MySQL's coercibility rules have it.
+        Expr::BinaryOp { op, left, right }
+            if is_comparison(op)
+                && ((is_text_literal(left) && !is_column(right))
+                    || (is_text_literal(right) && !is_column(left))) =>
+        {
+            if is_text_literal(left) {
+                **left = collated(left);
+            } else {
+                **right = collated(right);
+            }
+            ControlFlow::Continue(())
+        }
+        // `BINARY x` compares x byte by byte. The parser reads `BINARY a = b` as `BINARY (a = b)`, where MySQL's
+        // BINARY binds tighter: it belongs to `a`.
+        Expr::Cast {
+            data_type: sqlparser::ast::DataType::Binary(None),
+            expr,
+            ..
+        } => {
+            let binary = |x: Expr| {
+                let bare = match x {
+                    Expr::Collate { expr, .. } => *expr,
+                    other => other,
+                };
+                Expr::Collate {
+                    expr: Box::new(bare),
+                    collation: ObjectName::from(vec![sqlparser::ast::Ident::new("BINARY")]),
+                }
+            };
+            *e = match expr.as_ref() {
+                Expr::BinaryOp { left, op, right } if is_comparison(op) => Expr::BinaryOp {
+                    left: Box::new(binary((**left).clone())),
+                    op: op.clone(),
+                    right: right.clone(),
+                },
+                other => binary(other.clone()),
+            };
             ControlFlow::Continue(())
         }
         // MySQL's `/` never truncates (7 / 2 is 3.5000); SQLite's does on integers.

@@ -89,7 +89,7 @@ pub struct Translated {
 }
 
 pub use ddl::{check_failure, declared_foreign_keys, key_of_index, unique_index_of};
-pub use exprs::MYSQL_PREFIX;
+pub use exprs::{MYSQL_COLLATION, MYSQL_PREFIX};
 
 /// The Coral text for SQL longer than the model allows.
 pub fn too_long(member: &str) -> RdsError {

@@ -14,7 +14,7 @@ fn create_table_drops_mysql_options_and_keeps_types() {
     assert_eq!(t.kind, Kind::Other);
     assert!(!t.sql.contains("ENGINE"), "{}", t.sql);
     assert!(
-        t.sql.contains("VARCHAR(70) NOT NULL COLLATE NOCASE"),
+        t.sql.contains("VARCHAR(70) NOT NULL COLLATE mysql_ci"),
         "{}",
         t.sql
     );
@@ -146,7 +146,7 @@ fn mysql_meanings_are_kept_or_refused() {
     let e = t("SELECT a || b FROM t").unwrap_err();
     assert!(e.to_string().contains("the || operator"), "{e}");
     let binary = translate("CREATE TABLE t (a VARCHAR(5) COLLATE utf8_bin)", NOW, None).unwrap();
-    assert!(!binary.sql.contains("NOCASE"), "{}", binary.sql);
+    assert!(!binary.sql.contains("mysql_ci"), "{}", binary.sql);
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn keys_become_named_indexes_and_enums_and_strict_mode_become_checks() {
         t.sql
     );
     assert!(
-        t.sql.contains("`kind` ENUM COLLATE NOCASE CONSTRAINT \"offcloud:enum:kind\" CHECK (`kind` IN ('a', 'b'))"),
+        t.sql.contains("`kind` ENUM COLLATE mysql_ci CONSTRAINT \"offcloud:enum:kind\" CHECK (`kind` IN ('a', 'b'))"),
         "{}",
         t.sql
     );
@@ -314,6 +314,15 @@ fn unaliased_expressions_are_labelled_as_written() {
     );
     assert_eq!(
         t("SELECT 'é' = 'e', LENGTH('日本') FROM t WHERE a IN (SELECT b FROM u)"),
-        "SELECT 'é' = 'e' AS \"'é' = 'e'\", mysql_length('日本') AS \"LENGTH('日本')\" FROM t WHERE a IN (SELECT b FROM u)"
+        "SELECT 'é' COLLATE mysql_ci = 'e' AS \"'é' = 'e'\", mysql_length('日本') AS \"LENGTH('日本')\" FROM t WHERE a IN (SELECT b FROM u)"
+    );
+}
+
+#[test]
+fn literals_compare_under_mysql_s_collation_unless_binary() {
+    let t = |sql: &str| translate(sql, NOW, None).unwrap().sql;
+    assert_eq!(
+        t("SELECT BINARY 'abc' = 'ABC' AS a, s = 'x' AS b FROM t"),
+        "SELECT 'abc' COLLATE BINARY = 'ABC' AS a, s = 'x' AS b FROM t"
     );
 }
