@@ -32,7 +32,7 @@ use crate::clock::Env;
 use crate::config::{ClusterConfig, Config};
 use fields::ResultSetOptions;
 use lock::{WriteGuard, WriteLock};
-use sql::{Kind, Translated};
+use sql::{Conflict, Kind, Translated};
 use storage::{ClusterFiles, Conn, DbError, Outcome, Param};
 use transactions::Transactions;
 
@@ -575,7 +575,45 @@ impl DataApi {
                 stale.set(e == DbError::Snapshot);
                 mysql::error(conn, db, sql, &translated, params, e)
             };
-            let outcome = storage::run(conn, &translated.sql, params, query).map_err(fail)?;
+            // An upsert or REPLACE counts rows as MySQL does, from the table's rows before and after.
+            // FIXME: counting rows reads the whole table; a big one makes each upsert slower.
+            let conflict = match &translated.kind {
+                Kind::Insert {
+                    table,
+                    conflict: c @ (Conflict::Update | Conflict::Replace),
+                    ..
+                } => Some((table, *c, storage::count_rows(conn, table).map_err(fail)?)),
+                _ => None,
+            };
+            let returns = matches!(conflict, Some((_, Conflict::Update, _)));
+            let mut outcome =
+                storage::run(conn, &translated.sql, params, query || returns).map_err(fail)?;
+            let mut upserted_id = None;
+            let inserted_rows = outcome.changes;
+            if let Some((table, c, before)) = conflict {
+                let after = storage::count_rows(conn, table).map_err(fail)?;
+                if c == Conflict::Update {
+                    // One returned rowid per row inserted or changed.
+                    let written = outcome.rows.len() as i64;
+                    let inserted = after - before;
+                    outcome.changes = (inserted + 2 * (written - inserted)).max(0) as u64;
+                    if inserted == 0 {
+                        upserted_id = outcome.rows.first().and_then(|r| match r.first() {
+                            Some(storage::Sql::Integer(id)) => Some(*id),
+                            _ => None,
+                        });
+                    } else {
+                        outcome.last_insert_rowid = storage::last_insert_rowid(conn);
+                        upserted_id = Some(outcome.last_insert_rowid - inserted + 1);
+                    }
+                    outcome.rows.clear();
+                    outcome.columns.clear();
+                } else {
+                    // SQLite does not count the rows REPLACE deleted; MySQL does.
+                    let deleted = before + outcome.changes as i64 - after;
+                    outcome.changes += deleted.max(0) as u64;
+                }
+            }
             for statement in &translated.after {
                 storage::run(conn, statement, &[], false).map_err(fail)?;
             }
@@ -586,12 +624,18 @@ impl DataApi {
             }
             let generated = match &translated.kind {
                 Kind::Insert { table, .. }
-                    if outcome.changes > 0 && storage::autoincrement(conn, table) =>
+                    if upserted_id.is_some() && storage::autoincrement(conn, table) =>
+                {
+                    vec![json!({"longValue": upserted_id})]
+                }
+                Kind::Insert {
+                    table, conflict, ..
+                } if *conflict != Conflict::Update
+                    && outcome.changes > 0
+                    && storage::autoincrement(conn, table) =>
                 {
                     // MySQL's LAST_INSERT_ID(): the first id of a multi-row insert.
-                    vec![
-                        json!({"longValue": outcome.last_insert_rowid - outcome.changes as i64 + 1}),
-                    ]
+                    vec![json!({"longValue": outcome.last_insert_rowid - inserted_rows as i64 + 1})]
                 }
                 _ => vec![],
             };

@@ -684,6 +684,16 @@ pub fn rows(conn: &Conn, sql: &str, params: &[Param]) -> Vec<Vec<Sql>> {
         .unwrap_or_default()
 }
 
+/// How many rows `table` has.
+pub fn count_rows(conn: &Conn, table: &str) -> Result<i64, DbError> {
+    let (schema, name) = split_table(table);
+    Ok(conn.0.query_row(
+        &format!("SELECT count(*) FROM \"{schema}\".\"{name}\""),
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// The columns of `table`, in order.
 pub fn column_names(conn: &Conn, table: &str) -> Vec<String> {
     let (schema, name) = split_table(table);

@@ -57,6 +57,7 @@ pub fn duplicate(conn: &Conn, t: &Translated, params: &[Param], cols: &[String])
         table,
         columns,
         rows,
+        ..
     } = &t.kind
     {
         // Without a column list, the values are the table's columns in order.

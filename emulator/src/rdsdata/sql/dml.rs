@@ -179,30 +179,7 @@ pub fn translate_update(u: &mut Update) -> Result<String, RdsError> {
         )?);
     }
     // Only rows that change count, and are written: a column set to its own value is no change.
-    let changed = u
-        .assignments
-        .iter()
-        .zip(&targets)
-        .map(|(a, col)| {
-            let column = if joined {
-                Expr::CompoundIdentifier(vec![Ident::new(&called), Ident::new(col)])
-            } else {
-                Expr::Identifier(Ident::new(col))
-            };
-            Expr::IsDistinctFrom(
-                Box::new(column),
-                Box::new(Expr::Collate {
-                    expr: Box::new(Expr::Nested(Box::new(a.value.clone()))),
-                    collation: ObjectName::from(vec![Ident::new("BINARY")]),
-                }),
-            )
-        })
-        .reduce(|a, b| Expr::BinaryOp {
-            left: Box::new(a),
-            op: BinaryOperator::Or,
-            right: Box::new(b),
-        });
-    if let Some(changed) = changed {
+    if let Some(changed) = changed(&u.assignments, joined.then_some(called.as_str())) {
         u.selection = Some(and(u.selection.take(), changed));
     }
     Ok(table)
@@ -295,4 +272,33 @@ pub fn assignments(u: &Update) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// Whether assignments change a row: any column set to a value it does not hold, byte for byte. `table` qualifies
+/// the columns where the statement joins others.
+pub fn changed(assignments: &[sqlparser::ast::Assignment], table: Option<&str>) -> Option<Expr> {
+    assignments
+        .iter()
+        .filter_map(|a| {
+            let AssignmentTarget::ColumnName(n) = &a.target else {
+                return None;
+            };
+            let col = n.0.last()?.as_ident()?.clone();
+            let column = match table {
+                Some(t) => Expr::CompoundIdentifier(vec![Ident::new(t), col]),
+                None => Expr::Identifier(col),
+            };
+            Some(Expr::IsDistinctFrom(
+                Box::new(column),
+                Box::new(Expr::Collate {
+                    expr: Box::new(Expr::Nested(Box::new(a.value.clone()))),
+                    collation: ObjectName::from(vec![Ident::new("BINARY")]),
+                }),
+            ))
+        })
+        .reduce(|a, b| Expr::BinaryOp {
+            left: Box::new(a),
+            op: BinaryOperator::Or,
+            right: Box::new(b),
+        })
 }

@@ -47,6 +47,7 @@ pub enum Kind {
         table: String,
         columns: Vec<String>,
         rows: Vec<Vec<String>>,
+        conflict: Conflict,
     },
     /// `UPDATE` or `DELETE` on `table`; an UPDATE's assignments (column, value as SQL) and row filter, which
     /// work out the entry of a duplicate key it made.
@@ -62,6 +63,19 @@ pub enum Kind {
     DropTable,
     /// Anything else that runs as it is translated (DDL).
     Other,
+}
+
+/// What an INSERT does with a row whose key is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    Fail,
+    /// `INSERT IGNORE`.
+    Skip,
+    /// `ON DUPLICATE KEY UPDATE`: SQLite's upsert, which returns the rowids it wrote so that they can be counted
+    /// as MySQL counts them (1 per inserted row, 2 per changed one).
+    Update,
+    /// `REPLACE`: the rows in the way are deleted, and MySQL counts them too.
+    Replace,
 }
 
 impl Kind {
@@ -249,18 +263,30 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
             }
             // MySQL's INSERT IGNORE skips rows that break a key, as SQLite's INSERT OR IGNORE does.
             // FIXME: MySQL's IGNORE also turns other errors (too long values, bad foreign keys) into warnings.
+            let mut conflict = if insert.replace_into {
+                Conflict::Replace
+            } else {
+                Conflict::Fail
+            };
             if insert.ignore {
                 insert.ignore = false;
                 insert.or = Some(sqlparser::ast::SqliteOnConflict::Ignore);
+                conflict = Conflict::Skip;
             }
             if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = insert.on.take() {
+                // A row left as it was is not written, and not counted.
+                let selection = dml::changed(&assignments, None);
                 insert.on = Some(OnInsert::OnConflict(OnConflict {
                     conflict_target: None,
                     action: OnConflictAction::DoUpdate(sqlparser::ast::DoUpdate {
                         assignments,
-                        selection: None,
+                        selection,
                     }),
                 }));
+                insert.returning = Some(vec![sqlparser::ast::SelectItem::UnnamedExpr(
+                    sqlparser::ast::Expr::Identifier(sqlparser::ast::Ident::new("rowid")),
+                )]);
+                conflict = Conflict::Update;
             }
             let rows = match insert.source.as_deref().map(|q| q.body.as_ref()) {
                 Some(sqlparser::ast::SetExpr::Values(v)) => v
@@ -274,6 +300,7 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
                 table,
                 columns: insert.columns.iter().map(name).collect(),
                 rows,
+                conflict,
             }
         }
         Statement::Update(update) => {

@@ -76,8 +76,9 @@ fn on_duplicate_key_update_is_an_upsert() {
     )
     .unwrap();
     assert!(
-        t.sql
-            .ends_with("ON CONFLICT DO UPDATE SET n = excluded.n + 1"),
+        t.sql.ends_with(
+            "ON CONFLICT DO UPDATE SET n = excluded.n + 1 WHERE n IS DISTINCT FROM (excluded.n + 1) COLLATE BINARY RETURNING rowid"
+        ),
         "{}",
         t.sql
     );
@@ -87,6 +88,7 @@ fn on_duplicate_key_update_is_an_upsert() {
             table: "t".into(),
             columns: vec!["id".into(), "n".into()],
             rows: vec![vec![":id".into(), "1".into()]],
+            conflict: Conflict::Update,
         }
     );
 }
