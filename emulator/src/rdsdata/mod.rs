@@ -138,6 +138,7 @@ pub struct DataApi {
     clusters: Vec<Cluster>,
     transactions: Transactions,
     env: Env,
+    translations: sql::Cache,
 }
 
 /// The Coral text for a missing required member.
@@ -181,7 +182,7 @@ fn now_text(env: &Env) -> String {
 
 /// What one statement gave back.
 struct Ran {
-    translated: Translated,
+    translated: Arc<Translated>,
     outcome: Outcome,
     generated: Vec<Value>,
 }
@@ -197,6 +198,7 @@ impl DataApi {
             clusters,
             transactions: Transactions::default(),
             env,
+            translations: sql::Cache::default(),
         };
         for (i, c) in config.clusters.iter().enumerate() {
             for file in &c.schema {
@@ -554,7 +556,7 @@ impl DataApi {
             Some(id) => self.transactions.database(id),
             None => self.database(i, database).ok(),
         };
-        let translated = sql::translate(sql, &now_text(&self.env), default_db.as_deref())?;
+        let translated = self.translations.translate(sql, default_db.as_deref())?;
         if let Kind::CreateDatabase {
             name,
             if_not_exists,

@@ -315,9 +315,14 @@ impl ClusterFiles {
         c.pragma_update(None, "foreign_keys", "ON")
             .map_err(sqlite)?;
         let now = self.now.clone();
-        c.create_scalar_function(NOW_FUNCTION, 0, FunctionFlags::SQLITE_UTF8, move |_| {
-            Ok(now())
-        })
+        // Deterministic, so that SQLite reads the clock once per run of a statement: MySQL's NOW() is the time the
+        // statement began, the same in every row it writes.
+        c.create_scalar_function(
+            NOW_FUNCTION,
+            0,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            move |_| Ok(now()),
+        )
         .map_err(sqlite)?;
         register_mysql_functions(&c).map_err(sqlite)?;
         for other in self.databases().into_iter().filter(|o| o != db) {

@@ -308,3 +308,39 @@ fn open_transactions_are_capped_with_the_data_apis_connection_error() {
     commit(&api, &first);
     begin(&api).expect("a slot is free again");
 }
+
+#[test]
+fn now_is_read_when_a_cached_statement_runs() {
+    let (api, clock) = api();
+    call(
+        &api,
+        Operation::ExecuteStatement,
+        json!({"sql": "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME)"}),
+    )
+    .unwrap();
+    let insert = json!({"sql": "INSERT INTO t (at) VALUES (NOW()), (NOW())"});
+    call(&api, Operation::ExecuteStatement, insert.clone()).unwrap();
+    clock.0.fetch_add(61_000, Ordering::Relaxed);
+    call(&api, Operation::ExecuteStatement, insert).unwrap();
+    let rows = call(
+        &api,
+        Operation::ExecuteStatement,
+        json!({"sql": "SELECT at FROM t ORDER BY id"}),
+    )
+    .unwrap();
+    let at: Vec<&str> = rows["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0]["stringValue"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        at,
+        [
+            "2019-03-06 02:45:32.0",
+            "2019-03-06 02:45:32.0",
+            "2019-03-06 02:46:33.0",
+            "2019-03-06 02:46:33.0"
+        ]
+    );
+}

@@ -112,7 +112,7 @@ fn rename(f: &mut sqlparser::ast::Function, to: &str) {
 }
 
 /// Rewrites one expression from MySQL's meaning to SQLite's, or says why it cannot be.
-pub fn rewrite_expr(e: &mut Expr, now: &str) -> ControlFlow<RdsError> {
+pub fn rewrite_expr(e: &mut Expr) -> ControlFlow<RdsError> {
     use sqlparser::ast::BinaryOperator;
     match e {
         // MySQL reads "text" as a string (without ANSI_QUOTES); SQLite would look for a column of that name first.
@@ -274,14 +274,14 @@ pub fn rewrite_expr(e: &mut Expr, now: &str) -> ControlFlow<RdsError> {
             *e = call(name, vec![(**expr).clone(), what]);
             ControlFlow::Continue(())
         }
-        Expr::Function(_) => rewrite_function(e, now),
+        Expr::Function(_) => rewrite_function(e),
         _ => ControlFlow::Continue(()),
     }
 }
 
 /// MySQL's clock functions become literals from the emulator's clock; `VALUES(col)` in an upsert is
 /// `excluded.col`; functions with other names in SQLite are renamed; any other function is refused by name.
-fn rewrite_function(e: &mut Expr, now: &str) -> ControlFlow<RdsError> {
+fn rewrite_function(e: &mut Expr) -> ControlFlow<RdsError> {
     let Expr::Function(f) = e else {
         return ControlFlow::Continue(());
     };
@@ -292,13 +292,15 @@ fn rewrite_function(e: &mut Expr, now: &str) -> ControlFlow<RdsError> {
         FunctionArguments::List(l) => l.args.is_empty(),
         FunctionArguments::Subquery(_) => false,
     };
-    let literal = |s: String| Expr::Value(Value::SingleQuotedString(s).into());
     match fname.as_str() {
         "NOW" | "UTC_TIMESTAMP" | "CURRENT_TIMESTAMP" | "SYSDATE" | "LOCALTIMESTAMP" if no_args => {
-            *e = literal(now.to_string());
+            *e = call(crate::rdsdata::storage::NOW_FUNCTION, vec![]);
         }
         "CURDATE" | "UTC_DATE" | "CURRENT_DATE" if no_args => {
-            *e = literal(now.get(..10).unwrap_or(now).to_string());
+            *e = call(
+                "date",
+                vec![call(crate::rdsdata::storage::NOW_FUNCTION, vec![])],
+            );
         }
         "VALUES" => match args.as_slice() {
             [Expr::Identifier(col)] => {

@@ -22,6 +22,7 @@ use super::RdsError;
 use ddl::translate_create_table;
 use exprs::rewrite_expr;
 
+mod cache;
 mod ddl;
 mod dml;
 mod exprs;
@@ -102,6 +103,7 @@ pub struct Translated {
     pub after: Vec<String>,
 }
 
+pub use cache::Cache;
 pub use ddl::{check_failure, declared_foreign_keys, key_of_index, unique_index_of};
 pub use exprs::{MYSQL_COLLATION, MYSQL_PREFIX};
 
@@ -155,11 +157,10 @@ pub(crate) fn name(o: &ObjectName) -> String {
         .join(".")
 }
 
-/// Parses one MySQL statement and translates it. `now` is `YYYY-MM-DD HH:MM:SS` from the emulator's clock, and
-/// `database` the connection's default database, which SQLite knows as `main`: `database.table` is `table`.
-/// Parses one MySQL statement and translates it. `now` is `YYYY-MM-DD HH:MM:SS` from the emulator's clock, and
-/// `database` the connection's default database, which SQLite knows as `main`: `database.table` is `table`.
-pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Translated, RdsError> {
+/// Parses one MySQL statement and translates it. `database` is the connection's default database, which SQLite
+/// knows as `main`: `database.table` is `table`. The translation depends on nothing else (the clock is read by
+/// `offcloud_now()` when the statement runs), so it can be cached by its text.
+pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsError> {
     if sql.chars().count() > MAX_SQL {
         return Err(too_long("sql"));
     }
@@ -405,7 +406,7 @@ pub fn translate(sql: &str, now: &str, database: Option<&str>) -> Result<Transla
     };
     // A column's `DEFAULT CURRENT_TIMESTAMP` was made a call of the storage's clock function above.
     if !matches!(st, Statement::CreateTable(_))
-        && let ControlFlow::Break(e) = visit_expressions_mut(&mut st, |e| rewrite_expr(e, now))
+        && let ControlFlow::Break(e) = visit_expressions_mut(&mut st, rewrite_expr)
     {
         return Err(e);
     }

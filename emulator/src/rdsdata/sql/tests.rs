@@ -1,14 +1,11 @@
 //! Translation, statement by statement.
 use super::*;
 
-const NOW: &str = "2026-11-22 10:00:00";
-
 #[test]
 fn create_table_drops_mysql_options_and_keeps_types() {
     let t = translate(
         "CREATE TABLE ec2 (id VARCHAR(70) NOT NULL, n INT, created DATETIME DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (id)) ENGINE=InnoDB DEFAULT CHARSET=utf8",
-        NOW,
-        None,
+                None,
     )
     .unwrap();
     assert_eq!(t.kind, Kind::Other);
@@ -25,7 +22,6 @@ fn create_table_drops_mysql_options_and_keeps_types() {
 fn auto_increment_becomes_sqlite_autoincrement() {
     let t = translate(
         "CREATE TABLE p (id INT NOT NULL AUTO_INCREMENT, name TEXT, PRIMARY KEY (id))",
-        NOW,
         None,
     )
     .unwrap();
@@ -41,14 +37,12 @@ fn auto_increment_becomes_sqlite_autoincrement() {
 fn the_default_database_is_sqlite_s_main() {
     let t = translate(
         "SELECT * FROM ec2_inventory_db.ec2 JOIN other.t ON 1",
-        NOW,
         Some("ec2_inventory_db"),
     )
     .unwrap();
     assert_eq!(t.sql, "SELECT * FROM ec2 JOIN other.t ON 1");
     let t = translate(
         "CREATE TABLE ec2_inventory_db.ec2 (id BLOB, at BLOB DEFAULT CURRENT_TIMESTAMP)",
-        NOW,
         Some("ec2_inventory_db"),
     )
     .unwrap();
@@ -60,10 +54,10 @@ fn the_default_database_is_sqlite_s_main() {
 
 #[test]
 fn clock_functions_come_from_the_emulator_clock() {
-    let t = translate("SELECT NOW(), UTC_TIMESTAMP(), CURDATE()", NOW, None).unwrap();
+    let t = translate("SELECT NOW(), UTC_TIMESTAMP(), CURDATE()", None).unwrap();
     assert_eq!(
         t.sql,
-        "SELECT '2026-11-22 10:00:00' AS \"NOW()\", '2026-11-22 10:00:00' AS \"UTC_TIMESTAMP()\", '2026-11-22' AS \"CURDATE()\""
+        "SELECT offcloud_now() AS \"NOW()\", offcloud_now() AS \"UTC_TIMESTAMP()\", date(offcloud_now()) AS \"CURDATE()\""
     );
 }
 
@@ -71,7 +65,6 @@ fn clock_functions_come_from_the_emulator_clock() {
 fn on_duplicate_key_update_is_an_upsert() {
     let t = translate(
         "INSERT INTO t (id, n) VALUES (:id, 1) ON DUPLICATE KEY UPDATE n = VALUES(n) + 1",
-        NOW,
         None,
     )
     .unwrap();
@@ -95,30 +88,30 @@ fn on_duplicate_key_update_is_an_upsert() {
 
 #[test]
 fn syntax_errors_read_as_mysql_s() {
-    let e = translate("SELEC * FROM t", NOW, None).unwrap_err();
+    let e = translate("SELEC * FROM t", None).unwrap_err();
     assert!(
         e.to_string().starts_with("You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near 'SELEC * FROM t' at line 1"),
         "{e}"
     );
-    let e = translate("SELECT 1; SELECT 2", NOW, None).unwrap_err();
+    let e = translate("SELECT 1; SELECT 2", None).unwrap_err();
     assert!(e.to_string().contains("near 'SELECT 2' at line 1"), "{e}");
 }
 
 #[test]
 fn unsupported_constructs_are_named() {
-    let e = translate("GRANT ALL ON *.* TO x", NOW, None).unwrap_err();
+    let e = translate("GRANT ALL ON *.* TO x", None).unwrap_err();
     assert!(
         e.to_string()
             .starts_with("Offcloud's Data API does not support GRANT"),
         "{e}"
     );
-    let e = translate(&"x".repeat(MAX_SQL + 1), NOW, None).unwrap_err();
+    let e = translate(&"x".repeat(MAX_SQL + 1), None).unwrap_err();
     assert!(e.to_string().contains("65536"), "{e}");
 }
 
 #[test]
 fn mysql_meanings_are_kept_or_refused() {
-    let t = |sql: &str| translate(sql, NOW, None).map(|t| t.sql);
+    let t = |sql: &str| translate(sql, None).map(|t| t.sql);
     assert_eq!(
         t("SELECT 7 / 2 AS x").unwrap(),
         "SELECT CAST((7) AS REAL) / 2 AS x"
@@ -147,13 +140,13 @@ fn mysql_meanings_are_kept_or_refused() {
     );
     let e = t("SELECT a || b FROM t").unwrap_err();
     assert!(e.to_string().contains("the || operator"), "{e}");
-    let binary = translate("CREATE TABLE t (a VARCHAR(5) COLLATE utf8_bin)", NOW, None).unwrap();
+    let binary = translate("CREATE TABLE t (a VARCHAR(5) COLLATE utf8_bin)", None).unwrap();
     assert!(!binary.sql.contains("mysql_ci"), "{}", binary.sql);
 }
 
 #[test]
 fn insert_ignore_and_drops() {
-    let t = |sql: &str| translate(sql, NOW, None).map(|t| t.sql);
+    let t = |sql: &str| translate(sql, None).map(|t| t.sql);
     assert_eq!(
         t("INSERT IGNORE INTO t (a) VALUES (1)").unwrap(),
         "INSERT OR IGNORE INTO t (a) VALUES (1)"
@@ -176,8 +169,7 @@ fn keys_become_named_indexes_and_enums_and_strict_mode_become_checks() {
         "CREATE TABLE `u` (`id` INT NOT NULL AUTO_INCREMENT, `email` VARCHAR(5) NOT NULL, \
          `kind` ENUM('a','b'), PRIMARY KEY (`id`), UNIQUE KEY `uniq_email` (`email`), KEY `idx_kind` (`kind`)) \
          ENGINE=InnoDB AUTO_INCREMENT=1000",
-        NOW,
-        None,
+                None,
     )
     .unwrap();
     assert!(!t.sql.contains("KEY `"), "{}", t.sql);
@@ -214,7 +206,7 @@ fn keys_become_named_indexes_and_enums_and_strict_mode_become_checks() {
 
 #[test]
 fn alter_table_forms_sqlite_can_do_in_place() {
-    let t = |sql: &str| translate(sql, NOW, None).map(|t| (t.sql, t.after));
+    let t = |sql: &str| translate(sql, None).map(|t| (t.sql, t.after));
     let (first, after) = t(
         "ALTER TABLE t ADD COLUMN n TINYINT NOT NULL, ADD UNIQUE KEY uq (n), DROP COLUMN old, \
                             RENAME COLUMN a TO b, DROP INDEX ix, RENAME TO t2",
@@ -242,20 +234,20 @@ fn alter_table_forms_sqlite_can_do_in_place() {
     );
     let e = t("ALTER TABLE t ADD COLUMN c INT AFTER b").unwrap_err();
     assert!(e.to_string().contains("FIRST or AFTER"), "{e}");
-    let tr = translate("TRUNCATE TABLE t", NOW, None).unwrap();
+    let tr = translate("TRUNCATE TABLE t", None).unwrap();
     assert_eq!(
         (tr.sql.as_str(), tr.kind),
         ("DELETE FROM t", Kind::Truncate { table: "t".into() })
     );
     assert_eq!(
-        translate("DROP INDEX ix ON t", NOW, None).unwrap().sql,
+        translate("DROP INDEX ix ON t", None).unwrap().sql,
         "DROP INDEX \"t.ix\""
     );
 }
 
 #[test]
 fn updates_count_changed_rows_and_see_earlier_assignments() {
-    let t = |sql: &str| translate(sql, NOW, None).unwrap().sql;
+    let t = |sql: &str| translate(sql, None).unwrap().sql;
     assert_eq!(
         t("UPDATE t SET a = a + 1, b = a WHERE id = 1"),
         "UPDATE t SET a = a + 1, b = (a + 1) WHERE (id = 1) AND (a IS DISTINCT FROM (a + 1) COLLATE BINARY \
@@ -270,18 +262,13 @@ fn updates_count_changed_rows_and_see_earlier_assignments() {
         t("UPDATE o JOIN c ON c.id = o.cid SET o.s = 1 WHERE c.vip = 1"),
         "UPDATE o SET s = 1 FROM c WHERE ((c.id = o.cid) AND (c.vip = 1)) AND (o.s IS DISTINCT FROM (1) COLLATE BINARY)"
     );
-    let e = translate(
-        "UPDATE a JOIN b ON b.id = a.id SET a.x = 1, b.y = 2",
-        NOW,
-        None,
-    )
-    .unwrap_err();
+    let e = translate("UPDATE a JOIN b ON b.id = a.id SET a.x = 1, b.y = 2", None).unwrap_err();
     assert!(e.to_string().contains("more than one table"), "{e}");
 }
 
 #[test]
 fn deletes_with_limits_and_joins_go_through_rowids() {
-    let t = |sql: &str| translate(sql, NOW, None).unwrap();
+    let t = |sql: &str| translate(sql, None).unwrap();
     let d = t("DELETE s FROM sessions s JOIN users u ON u.id = s.uid WHERE u.banned = 1");
     assert_eq!(
         d.sql,
@@ -301,7 +288,7 @@ fn deletes_with_limits_and_joins_go_through_rowids() {
 
 #[test]
 fn unaliased_expressions_are_labelled_as_written() {
-    let t = |sql: &str| translate(sql, NOW, None).unwrap().sql;
+    let t = |sql: &str| translate(sql, None).unwrap().sql;
     assert_eq!(
         t("SELECT 1+1, COUNT( * ), 'hello', id, t.name, UPPER(name) AS u FROM t"),
         "SELECT 1 + 1 AS \"1+1\", COUNT(*) AS \"COUNT( * )\", 'hello' AS \"hello\", id, t.name, mysql_upper(name) AS u FROM t"
@@ -322,7 +309,7 @@ fn unaliased_expressions_are_labelled_as_written() {
 
 #[test]
 fn literals_compare_under_mysql_s_collation_unless_binary() {
-    let t = |sql: &str| translate(sql, NOW, None).unwrap().sql;
+    let t = |sql: &str| translate(sql, None).unwrap().sql;
     assert_eq!(
         t("SELECT BINARY 'abc' = 'ABC' AS a, s = 'x' AS b FROM t"),
         "SELECT 'abc' COLLATE BINARY = 'ABC' AS a, s = 'x' AS b FROM t"
