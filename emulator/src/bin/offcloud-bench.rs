@@ -685,7 +685,10 @@ fn main() {
         .parent()
         .unwrap()
         .to_path_buf();
-    let bin = root.join("target/release/offcloud");
+    // `OFFCLOUD_BIN` benchmarks another build, an earlier one say, against the same baseline.
+    let bin = std::env::var_os("OFFCLOUD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/release/offcloud"));
     let config = root.join("fixtures/offcloud.toml");
     assert!(
         bin.exists(),

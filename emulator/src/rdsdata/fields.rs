@@ -184,6 +184,52 @@ fn decimal_scale(decl: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// A double as a DECIMAL of `scale` digits: its shortest decimal form (the digits that were stored) rounded half
+/// away from zero, as MySQL rounds decimals, rather than the binary value's (1.005 is 1.01, not 1.00).
+fn decimal_text(f: f64, scale: usize) -> String {
+    let shortest = format!("{f}");
+    let (negative, digits) = match shortest.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, shortest.as_str()),
+    };
+    if digits.contains(['e', 'E', 'i', 'N']) {
+        return format!("{f:.scale$}");
+    }
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut kept: Vec<u8> = whole
+        .bytes()
+        .chain(fraction.bytes().chain(std::iter::repeat(b'0')).take(scale))
+        .collect();
+    if fraction.as_bytes().get(scale).is_some_and(|d| *d >= b'5') {
+        // Carry the rounding up through the digits.
+        let mut i = kept.len();
+        loop {
+            if i == 0 {
+                kept.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if kept[i] == b'9' {
+                kept[i] = b'0';
+            } else {
+                kept[i] += 1;
+                break;
+            }
+        }
+    }
+    let split = kept.len() - scale;
+    let mut text = String::from_utf8(kept[..split].to_vec()).unwrap_or_default();
+    if scale > 0 {
+        text.push('.');
+        text.push_str(std::str::from_utf8(&kept[split..]).unwrap_or_default());
+    }
+    let zero = text.bytes().all(|b| b == b'0' || b == b'.');
+    if negative && !zero {
+        text.insert(0, '-');
+    }
+    text
+}
+
 /// A JDBC timestamp's text, as the Data API gives DATETIME and TIMESTAMP: `2019-03-06 02:45:32.0`.
 fn timestamp(s: &str) -> String {
     if s.len() == 19 && !s.contains('.') {
@@ -213,8 +259,19 @@ pub fn field(v: &Sql, decl: Option<&str>, opts: ResultSetOptions) -> Value {
             match (opts.decimal_as_number, scale) {
                 (true, 0) => json!({"longValue": f as i64}),
                 (true, _) => json!({"doubleValue": f}),
-                (false, _) => json!({"stringValue": format!("{f:.scale$}")}),
+                (false, _) => json!({"stringValue": match v {
+                    Sql::Integer(n) if scale == 0 => n.to_string(),
+                    _ => decimal_text(f, scale),
+                }}),
             }
+        }
+        // An integer type computed as a double (FLOOR of a decimal, say).
+        Sql::Real(f)
+            if matches!(base.as_str(), "BIGINT" | "INT" | "INTEGER")
+                && f.fract() == 0.0
+                && f.abs() < 9.2e18 =>
+        {
+            field(&Sql::Integer(*f as i64), decl, opts)
         }
         Sql::Integer(n) if opts.long_as_string => json!({"stringValue": n.to_string()}),
         Sql::Integer(n) => json!({"longValue": n}),
@@ -311,6 +368,19 @@ pub fn column_metadata(c: &Column) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_round_their_stored_digits_half_up() {
+        assert_eq!(decimal_text(1.005, 2), "1.01");
+        assert_eq!(decimal_text(120.30000000000001, 2), "120.30");
+        assert_eq!(decimal_text(0.30000000000000004, 1), "0.3");
+        assert_eq!(decimal_text(1.6666666666666667, 6), "1.666667");
+        assert_eq!(decimal_text(-2.675, 2), "-2.68");
+        assert_eq!(decimal_text(9.995, 2), "10.00");
+        assert_eq!(decimal_text(-0.001, 2), "0.00");
+        assert_eq!(decimal_text(5.0, 0), "5");
+        assert_eq!(decimal_text(1e20, 2), "100000000000000000000.00");
+    }
 
     #[test]
     fn parameters_are_strict() {

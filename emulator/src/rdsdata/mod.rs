@@ -616,6 +616,15 @@ impl DataApi {
                     outcome.changes += deleted.max(0) as u64;
                 }
             }
+            // Select items that are expressions get the MySQL type of what they compute.
+            if let Some(p) = &translated.projection {
+                let decls = sql::decls(p, &|table, col| storage::column_decl(conn, table, col));
+                for (c, d) in outcome.columns.iter_mut().zip(decls) {
+                    if c.decl_type.is_none() {
+                        c.decl_type = d;
+                    }
+                }
+            }
             for statement in &translated.after {
                 storage::run(conn, statement, &[], false).map_err(fail)?;
             }

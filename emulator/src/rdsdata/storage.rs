@@ -689,6 +689,16 @@ pub fn rows(conn: &Conn, sql: &str, params: &[Param]) -> Vec<Vec<Sql>> {
         .unwrap_or_default()
 }
 
+/// The declared type of `table`'s column `column`.
+pub fn column_decl(conn: &Conn, table: &str, column: &str) -> Option<String> {
+    let (schema, name) = split_table(table);
+    let mut st = conn
+        .0
+        .prepare_cached("SELECT type FROM pragma_table_info(?1, ?2) WHERE name = ?3 COLLATE NOCASE")
+        .ok()?;
+    st.query_row((name, schema, column), |r| r.get(0)).ok()
+}
+
 /// How many rows `table` has.
 pub fn count_rows(conn: &Conn, table: &str) -> Result<i64, DbError> {
     let (schema, name) = split_table(table);

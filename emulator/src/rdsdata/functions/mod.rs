@@ -59,6 +59,8 @@ pub const FUNCTIONS: &[Function] = &[
     f("power", 2, numeric::pow),
     f("sqrt", 1, numeric::sqrt),
     f("truncate", 2, numeric::truncate),
+    f("round", 1, numeric::round),
+    f("round", 2, numeric::round),
     f("sign", 1, numeric::sign),
     f("greatest", -1, numeric::greatest),
     f("least", -1, numeric::least),

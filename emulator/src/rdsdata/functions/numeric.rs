@@ -67,6 +67,44 @@ pub(super) fn sqrt(a: &[Val]) -> Result<Val, String> {
 
 /// TRUNCATE(X,D): https://dev.mysql.com/doc/refman/5.7/en/mathematical-functions.html#function_truncate
 /// A negative D zeroes digits left of the point. Doubles are truncated as `my_double_round()` does.
+/// ROUND(x) and ROUND(x, d): half away from zero, on the digits the value was written with (1.005 rounds to 1.01),
+/// as MySQL rounds exact values. FIXME: MySQL rounds a DOUBLE by the C library, half to even; a value cannot say
+/// here whether it was a DOUBLE or a DECIMAL, so both round as decimals.
+pub(super) fn round(a: &[Val]) -> Result<Val, String> {
+    let Some(x) = num(&a[0]) else {
+        return Ok(Val::Null);
+    };
+    let d = match a.get(1) {
+        None => 0,
+        Some(v) => match int(v) {
+            Some(d) => d.clamp(-40, 40),
+            None => return Ok(Val::Null),
+        },
+    };
+    Ok(match x {
+        Num::Int(n) if d >= 0 => Val::Int(n),
+        Num::Int(_) if d <= -20 => Val::Int(0),
+        Num::Int(n) => {
+            let p = 10i128.pow((-d) as u32);
+            let n = i128::from(n);
+            let r = (n.abs() + p / 2) / p * p * n.signum();
+            i64::try_from(r)
+                .map(Val::Int)
+                .unwrap_or(Val::Real(r as f64))
+        }
+        Num::Real(x) => {
+            // Shift the shortest decimal form by d places, round, and shift back.
+            let text = format!("{:e}", x);
+            let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+            let exponent: i64 = exponent.parse().unwrap_or(0);
+            let shifted: f64 = format!("{mantissa}e{}", exponent + d).parse().unwrap_or(x);
+            let rounded = shifted.abs().round().copysign(shifted);
+            let back: f64 = format!("{rounded}e{}", -d).parse().unwrap_or(rounded);
+            Val::Real(if back == 0.0 { 0.0 } else { back })
+        }
+    })
+}
+
 pub(super) fn truncate(a: &[Val]) -> Result<Val, String> {
     let (Some(x), Some(d)) = (num(&a[0]), int(&a[1])) else {
         return Ok(Val::Null);
@@ -283,5 +321,24 @@ mod tests {
         check!("strcmp", [t("straße"), t("strase")] => i(0));
         check!("strcmp", [N, t("a")] => N);
         check!("strcmp", [i(10), t("9")] => i(-1));
+    }
+}
+
+#[cfg(test)]
+mod round_tests {
+    use super::*;
+
+    #[test]
+    fn round_is_half_away_from_zero_on_written_digits() {
+        let r = |a: &[Val]| round(a).unwrap();
+        assert_eq!(r(&[Val::Real(1.005), Val::Int(2)]), Val::Real(1.01));
+        assert_eq!(r(&[Val::Real(2.5)]), Val::Real(3.0));
+        assert_eq!(r(&[Val::Real(-2.5)]), Val::Real(-3.0));
+        assert_eq!(r(&[Val::Real(1.45), Val::Int(1)]), Val::Real(1.5));
+        assert_eq!(r(&[Val::Real(1234.5678), Val::Int(-2)]), Val::Real(1200.0));
+        assert_eq!(r(&[Val::Int(1250), Val::Int(-2)]), Val::Int(1300));
+        assert_eq!(r(&[Val::Int(-1250), Val::Int(-2)]), Val::Int(-1300));
+        assert_eq!(r(&[Val::Null, Val::Int(1)]), Val::Null);
+        assert_eq!(r(&[Val::Real(-0.4)]), Val::Real(0.0));
     }
 }

@@ -29,6 +29,7 @@ mod exprs;
 mod labels;
 #[cfg(test)]
 mod tests;
+mod types;
 
 /// The longest SQL text the Data API takes (botocore `rds-data` model, `SqlStatement` max 65536).
 pub const MAX_SQL: usize = 65_536;
@@ -101,11 +102,14 @@ pub struct Translated {
     pub sql: String,
     /// Statements that run after `sql`, as part of it (the indexes of a new table's keys, say).
     pub after: Vec<String>,
+    /// A query's select items that are expressions, whose MySQL types are worked out when it has run.
+    pub projection: Option<types::Projection>,
 }
 
 pub use cache::Cache;
 pub use ddl::{check_failure, declared_foreign_keys, key_of_index, unique_index_of};
 pub use exprs::{MYSQL_COLLATION, MYSQL_PREFIX};
+pub use types::decls;
 
 /// The Coral text for SQL longer than the model allows.
 pub fn too_long(member: &str) -> RdsError {
@@ -196,6 +200,7 @@ pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsErr
         }
     }
     let mut after = Vec::new();
+    let mut projection = None;
     let kind = match &mut st {
         Statement::CreateDatabase {
             db_name,
@@ -209,10 +214,12 @@ pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsErr
                 },
                 sql: String::new(),
                 after: vec![],
+                projection: None,
             });
         }
         Statement::Query(q) => {
             labels::label_select_items(sql, q);
+            projection = types::projection(q);
             if q.locks.is_empty() {
                 Kind::Query
             } else {
@@ -343,6 +350,7 @@ pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsErr
                 kind: Kind::Other,
                 sql: first,
                 after: statements.collect(),
+                projection: None,
             });
         }
         Statement::Truncate(t) if t.table_names.len() == 1 => {
@@ -351,6 +359,7 @@ pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsErr
                 sql: format!("DELETE FROM {}", t.table_names[0].name),
                 kind: Kind::Truncate { table },
                 after: vec![],
+                projection: None,
             });
         }
         // MySQL's `DROP INDEX key ON table`.
@@ -364,6 +373,7 @@ pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsErr
                 kind: Kind::Other,
                 sql: ddl::drop_index(&name(&names[0]), &name(table)),
                 after: vec![],
+                projection: None,
             });
         }
         Statement::Drop {
@@ -414,6 +424,7 @@ pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsErr
         kind,
         sql: st.to_string(),
         after,
+        projection,
     })
 }
 
