@@ -265,6 +265,18 @@ pub fn field(v: &Sql, decl: Option<&str>, opts: ResultSetOptions) -> Value {
                 }}),
             }
         }
+        // A JSON value is JSON text, numbers included.
+        Sql::Integer(n) if base == "JSON" => json!({"stringValue": n.to_string()}),
+        Sql::Real(f) if base == "JSON" => json!({"stringValue": f.to_string()}),
+        // A DOUBLE computed from integers ('10' * 2) is still a double.
+        Sql::Integer(n) if matches!(base.as_str(), "DOUBLE" | "FLOAT" | "REAL") => {
+            json!({"doubleValue": *n as f64})
+        }
+        // A DATE column keeps the date of a DATETIME it was given.
+        // FIXME: the time stays stored, and a statement comparing the column sees it.
+        Sql::Text(s) if base == "DATE" && s.len() > 10 && s.as_bytes()[10] == b' ' => {
+            json!({"stringValue": &s[..10]})
+        }
         // An integer type computed as a double (FLOOR of a decimal, say).
         Sql::Real(f)
             if matches!(base.as_str(), "BIGINT" | "INT" | "INTEGER")

@@ -19,7 +19,61 @@ pub const CHECKS: &[Function] = &[
         args: 3,
         call: check_temporal,
     },
+    Function {
+        name: "offcloud_check_decimal",
+        args: 4,
+        call: check_decimal,
+    },
+    Function {
+        name: "offcloud_divide_strict",
+        args: 2,
+        call: divide_strict,
+    },
 ];
+
+/// `offcloud_check_decimal(value, column, precision, scale)`: a DECIMAL column's value, which must have at most
+/// `precision - scale` digits before the point once rounded to `scale` places (1264), and be a number (1366).
+fn check_decimal(args: &[Val]) -> Result<Val, String> {
+    let col = column(args);
+    let (p, s) = (bound(args, 2), bound(args, 3));
+    let x = match &args[0] {
+        Val::Null | Val::Blob(_) => return Ok(Val::Int(1)),
+        Val::Int(n) => *n as f64,
+        Val::Real(r) => *r,
+        Val::Text(t) => match t.trim().parse::<f64>() {
+            Ok(x) => x,
+            Err(_) => {
+                return Err(format!(
+                    "Incorrect decimal value: '{t}' for column '{col}' at row 1"
+                ));
+            }
+        },
+    };
+    let limit = 10f64.powi((p - s).clamp(0, 65) as i32);
+    let rounded =
+        (x.abs() * 10f64.powi(s.clamp(0, 30) as i32)).round() / 10f64.powi(s.clamp(0, 30) as i32);
+    if rounded >= limit {
+        return Err(format!("Out of range value for column '{col}' at row 1"));
+    }
+    Ok(Val::Int(1))
+}
+
+/// `/` inside INSERT and UPDATE, where MySQL's strict mode (with ERROR_FOR_DIVISION_BY_ZERO) refuses a division
+/// by zero (1365); a SELECT gives NULL instead.
+fn divide_strict(args: &[Val]) -> Result<Val, String> {
+    let number = |v: &Val| match v {
+        Val::Null => None,
+        Val::Int(n) => Some(*n as f64),
+        Val::Real(r) => Some(*r),
+        Val::Text(t) => Some(t.trim().parse().unwrap_or(0.0)),
+        Val::Blob(_) => Some(0.0),
+    };
+    match (number(&args[0]), number(&args[1])) {
+        (Some(_), Some(0.0)) => Err("Division by 0".into()),
+        (Some(n), Some(d)) => Ok(Val::Real(n / d)),
+        _ => Ok(Val::Null),
+    }
+}
 
 fn column(args: &[Val]) -> &str {
     match args.get(1) {
@@ -152,6 +206,33 @@ mod tests {
         );
         assert_eq!(int(Val::Real(126.6)), Ok(Val::Int(1)));
         assert!(int(Val::Real(127.5)).is_err());
+    }
+
+    #[test]
+    fn decimals_and_divisions_as_strict_mode_takes_them() {
+        let d = |v: Val| check_decimal(&[v, Val::Text("d".into()), Val::Int(5), Val::Int(2)]);
+        assert_eq!(d(Val::Real(999.994)), Ok(Val::Int(1)));
+        assert_eq!(
+            d(Val::Real(999.995)).unwrap_err(),
+            "Out of range value for column 'd' at row 1"
+        );
+        assert_eq!(
+            d(Val::Int(-1000)).unwrap_err(),
+            "Out of range value for column 'd' at row 1"
+        );
+        assert_eq!(
+            d(Val::Text("x".into())).unwrap_err(),
+            "Incorrect decimal value: 'x' for column 'd' at row 1"
+        );
+        assert_eq!(
+            divide_strict(&[Val::Int(1), Val::Int(0)]).unwrap_err(),
+            "Division by 0"
+        );
+        assert_eq!(
+            divide_strict(&[Val::Int(1), Val::Int(4)]),
+            Ok(Val::Real(0.25))
+        );
+        assert_eq!(divide_strict(&[Val::Null, Val::Int(0)]), Ok(Val::Null));
     }
 
     #[test]

@@ -128,6 +128,23 @@ fn strict_checks(col: &ColumnDef) -> Vec<ColumnOptionDef> {
         | DataType::IntegerUnsigned(_) => range(32),
         DataType::BigInt(_) => range(64),
         DataType::BigIntUnsigned(_) => range(64),
+        DataType::Decimal(info) | DataType::Numeric(info) | DataType::Dec(info) => {
+            let (p, s) = match info {
+                sqlparser::ast::ExactNumberInfo::PrecisionAndScale(p, s) => {
+                    (*p as i128, *s as i128)
+                }
+                sqlparser::ast::ExactNumberInfo::Precision(p) => (*p as i128, 0),
+                sqlparser::ast::ExactNumberInfo::None => (10, 0),
+            };
+            vec![check(
+                "decimal",
+                name,
+                call(
+                    "offcloud_check_decimal",
+                    vec![id(), text_literal(name), number(p), number(s)],
+                ),
+            )]
+        }
         DataType::Date => temporal("date"),
         DataType::Datetime(_) | DataType::Timestamp(..) => temporal("datetime"),
         DataType::Time(..) => temporal("time"),

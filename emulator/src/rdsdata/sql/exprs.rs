@@ -136,6 +136,51 @@ pub fn rewrite_expr(e: &mut Expr) -> ControlFlow<RdsError> {
             }
             ControlFlow::Continue(())
         }
+        // MySQL's CASTs: SQLite's CAST to DATE or SIGNED would take the leading number of the text.
+        Expr::Cast {
+            kind: sqlparser::ast::CastKind::Cast,
+            data_type,
+            expr,
+            ..
+        } if matches!(
+            data_type,
+            sqlparser::ast::DataType::Date
+                | sqlparser::ast::DataType::Datetime(_)
+                | sqlparser::ast::DataType::Signed
+                | sqlparser::ast::DataType::SignedInteger
+                | sqlparser::ast::DataType::Char(_)
+        ) =>
+        {
+            let x = (**expr).clone();
+            *e = match data_type {
+                sqlparser::ast::DataType::Date => call("mysql_date", vec![x]),
+                // The date and time, normalised to `YYYY-MM-DD HH:MM:SS`.
+                sqlparser::ast::DataType::Datetime(_) => call(
+                    "mysql_date_add",
+                    vec![
+                        x,
+                        Expr::value(Value::Number("0".into(), false)),
+                        text("SECOND"),
+                    ],
+                ),
+                // MySQL rounds a fraction to the nearest integer.
+                sqlparser::ast::DataType::Signed | sqlparser::ast::DataType::SignedInteger => {
+                    Expr::Cast {
+                        kind: sqlparser::ast::CastKind::Cast,
+                        expr: Box::new(call("mysql_round", vec![x])),
+                        data_type: sqlparser::ast::DataType::Integer(None),
+                        format: None,
+                    }
+                }
+                _ => Expr::Cast {
+                    kind: sqlparser::ast::CastKind::Cast,
+                    expr: Box::new(x),
+                    data_type: sqlparser::ast::DataType::Text,
+                    format: None,
+                },
+            };
+            ControlFlow::Continue(())
+        }
         // `BINARY x` compares x byte by byte. The parser reads `BINARY a = b` as `BINARY (a = b)`, where MySQL's
         // BINARY binds tighter: it belongs to `a`.
         Expr::Cast {

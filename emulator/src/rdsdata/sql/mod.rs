@@ -420,6 +420,23 @@ pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsErr
     {
         return Err(e);
     }
+    // In a write, strict mode refuses a division by zero, which a query answers with NULL.
+    if matches!(st, Statement::Insert(_) | Statement::Update(_)) {
+        let _ = visit_expressions_mut(&mut st, |e| {
+            if let sqlparser::ast::Expr::BinaryOp {
+                left,
+                op: sqlparser::ast::BinaryOperator::Divide,
+                right,
+            } = e
+            {
+                *e = call(
+                    "offcloud_divide_strict",
+                    vec![(**left).clone(), (**right).clone()],
+                );
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
     Ok(Translated {
         kind,
         sql: st.to_string(),

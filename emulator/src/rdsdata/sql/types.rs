@@ -63,6 +63,7 @@ pub fn projection(q: &Query) -> Option<Projection> {
 /// A MySQL result type, as far as the Data API's choice of `Field` goes.
 #[derive(Debug, Clone, PartialEq)]
 enum Ty {
+    Json,
     Int,
     Decimal(u32),
     Double,
@@ -75,6 +76,7 @@ impl Ty {
     /// A declared type that the field rendering reads as this type.
     fn decl(&self) -> String {
         match self {
+            Ty::Json => "JSON".into(),
             Ty::Int => "BIGINT".into(),
             Ty::Decimal(s) => format!("DECIMAL(65,{s})"),
             Ty::Double => "DOUBLE".into(),
@@ -204,6 +206,8 @@ fn infer(e: &Expr, column: &dyn Fn(&Expr) -> Option<Ty>) -> Option<Ty> {
             },
             DataType::Date => Ty::Date,
             DataType::Datetime(_) | DataType::Timestamp(..) => Ty::DateTime,
+            DataType::Signed | DataType::SignedInteger => Ty::Int,
+            DataType::Char(_) | DataType::Text => Ty::Text,
             _ => return None,
         },
         Expr::Floor { .. } | Expr::Ceil { .. } => Ty::Int,
@@ -237,6 +241,43 @@ fn infer(e: &Expr, column: &dyn Fn(&Expr) -> Option<Ty>) -> Option<Ty> {
                     _ => Ty::Int,
                 },
                 "FROM_UNIXTIME" if a.len() == 1 => Ty::DateTime,
+                "JSON_EXTRACT" => Ty::Json,
+                "STR_TO_DATE" => {
+                    let format = match a.get(1) {
+                        Some(Expr::Value(v)) => match &v.value {
+                            Value::SingleQuotedString(f) => f.clone(),
+                            _ => return None,
+                        },
+                        _ => return None,
+                    };
+                    let timed = [
+                        "%H", "%k", "%h", "%I", "%l", "%i", "%s", "%S", "%T", "%r", "%f", "%p",
+                    ]
+                    .iter()
+                    .any(|t| format.contains(t));
+                    if timed { Ty::DateTime } else { Ty::Date }
+                }
+                "GREATEST" | "LEAST" => {
+                    let types: Vec<Ty> = a.iter().filter_map(|x| infer(x, column)).collect();
+                    if types.len() != a.len() {
+                        return None;
+                    }
+                    if types.iter().all(|t| *t == Ty::Int) {
+                        Ty::Int
+                    } else if types.iter().all(|t| matches!(t, Ty::Int | Ty::Decimal(_))) {
+                        Ty::Decimal(
+                            types
+                                .iter()
+                                .map(|t| if let Ty::Decimal(s) = t { *s } else { 0 })
+                                .max()
+                                .unwrap_or(0),
+                        )
+                    } else if types.iter().all(|t| *t == Ty::Text) {
+                        Ty::Text
+                    } else {
+                        Ty::Double
+                    }
+                }
                 "DATE_ADD" | "DATE_SUB" | "ADDDATE" | "SUBDATE" => match first()? {
                     Ty::DateTime => Ty::DateTime,
                     _ => return None,

@@ -91,7 +91,13 @@ pub(super) fn json_extract(a: &[Val]) -> Result<Val, String> {
     let wrap = paths.len() > 1 || has_wildcard(&paths[0]);
     Ok(match (found.len(), wrap) {
         (0, _) => Val::Null,
-        (_, false) => json_text(found[0]),
+        // A number comes back as a number, so that `JSON_EXTRACT(doc, '$.age') > 30` compares numbers as
+        // MySQL's JSON comparison does; the Data API still shows it as JSON text.
+        (_, false) => match found[0] {
+            Json::Int(n) => Val::Int(*n),
+            Json::Double(x) => Val::Real(*x),
+            other => json_text(other),
+        },
         (_, true) => json_text(&Json::Array(found.into_iter().cloned().collect())),
     })
 }
@@ -216,10 +222,11 @@ mod tests {
             r#"{"id": 1, "name": "Ann", "tags": ["a", "b"], "o": {"x": {"y": 2.5}}, "key with space": null}"#,
         );
         check!("json_extract", [doc.clone(), t("$.name")] => t(r#""Ann""#));
-        check!("json_extract", [doc.clone(), t("$.id")] => t("1"));
+        // Numbers come back as numbers, to compare as numbers.
+        check!("json_extract", [doc.clone(), t("$.id")] => i(1));
         check!("json_extract", [doc.clone(), t("$.tags[1]")] => t(r#""b""#));
         check!("json_extract", [doc.clone(), t("$.tags")] => t(r#"["a", "b"]"#));
-        check!("json_extract", [doc.clone(), t("$.o.x.y")] => t("2.5"));
+        check!("json_extract", [doc.clone(), t("$.o.x.y")] => r(2.5));
         check!("json_extract", [doc.clone(), t(r#"$."key with space""#)] => t("null"));
         check!("json_extract", [doc.clone(), t("$.missing")] => N);
         check!("json_extract", [doc.clone(), t("$.tags[5]")] => N);
@@ -227,8 +234,8 @@ mod tests {
         check!("json_extract", [doc.clone(), t("$.id"), t("$.nope")] => t("[1]"));
         check!("json_extract", [doc.clone(), t("$.tags[*]")] => t(r#"["a", "b"]"#));
         check!("json_extract", [doc.clone(), t("$**.y")] => t("[2.5]"));
-        check!("json_extract", [t("[10, 20, [30, 40]]"), t("$[2][1]")] => t("40"));
-        check!("json_extract", [t("[10, 20, [30, 40]]"), t("$[0]")] => t("10"));
+        check!("json_extract", [t("[10, 20, [30, 40]]"), t("$[2][1]")] => i(40));
+        check!("json_extract", [t("[10, 20, [30, 40]]"), t("$[0]")] => i(10));
         check!("json_extract", [t(r#"{"a": {"b": 1}}"#), t("$.a")] => t(r#"{"b": 1}"#));
         check!("json_extract", [N, t("$.a")] => N);
         check!("json_extract", [doc.clone(), N] => N);
