@@ -265,6 +265,15 @@ pub fn field(v: &Sql, decl: Option<&str>, opts: ResultSetOptions) -> Value {
                 }}),
             }
         }
+        // Text written into a binary column is its bytes (SQLite keeps it as text).
+        Sql::Text(s)
+            if matches!(
+                base.as_str(),
+                "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BINARY" | "VARBINARY"
+            ) =>
+        {
+            json!({"blobValue": B64.encode(s.as_bytes())})
+        }
         // A JSON value is JSON text, numbers included.
         Sql::Integer(n) if base == "JSON" => json!({"stringValue": n.to_string()}),
         Sql::Real(f) if base == "JSON" => json!({"stringValue": f.to_string()}),

@@ -181,6 +181,15 @@ pub fn normalise(message: &str) -> String {
 /// One wording for errors that MySQL 5.7 and MariaDB put differently and that cannot be turned into each other,
 /// applied to both sides.
 pub fn canonical(message: &str) -> String {
+    // An aggregate beside a column without GROUP BY: MySQL 5.7 says "In aggregated query without GROUP BY,
+    // expression #1 of SELECT list contains nonaggregated column 'db.t.id'; this is incompatible with
+    // sql_mode=only_full_group_by", MariaDB "Mixing of GROUP columns (MIN(),MAX(),COUNT(),...) with no GROUP
+    // columns is illegal if there is no GROUP BY clause".
+    if message.starts_with("In aggregated query without GROUP BY")
+        || message.starts_with("Mixing of GROUP columns")
+    {
+        return "a column beside an aggregate without GROUP BY".into();
+    }
     // ONLY_FULL_GROUP_BY: MySQL 5.7 says "Expression #2 of SELECT list is not in GROUP BY clause and contains
     // nonaggregated column 'db.t.v' which is not functionally dependent on columns in GROUP BY clause; this is
     // incompatible with sql_mode=only_full_group_by", MariaDB "'db.t.v' isn't in GROUP BY".

@@ -71,6 +71,7 @@ pub const FUNCTIONS: &[Function] = &[
     f("lpad", 3, string::lpad),
     f("rpad", 3, string::rpad),
     f("reverse", 1, string::reverse),
+    f("hex", 1, string::hex),
     f("locate", 2, string::locate),
     f("locate", 3, string::locate),
     f("instr", 2, string::instr),

@@ -68,10 +68,42 @@ pub(super) fn rpad(a: &[Val]) -> Result<Val, String> {
 }
 
 /// REVERSE(str): https://dev.mysql.com/doc/refman/5.7/en/string-functions.html#function_reverse
+#[cfg(test)]
+#[test]
+fn hex_is_mysql_s() {
+    assert_eq!(hex(&[Val::Int(255)]), Ok(Val::Text("FF".into())));
+    assert_eq!(
+        hex(&[Val::Text("abc".into())]),
+        Ok(Val::Text("616263".into()))
+    );
+    assert_eq!(
+        hex(&[Val::Blob(vec![0, 255])]),
+        Ok(Val::Text("00FF".into()))
+    );
+    assert_eq!(
+        hex(&[Val::Int(-1)]),
+        Ok(Val::Text("FFFFFFFFFFFFFFFF".into()))
+    );
+    assert_eq!(hex(&[Val::Null]), Ok(Val::Null));
+}
+
 pub(super) fn reverse(a: &[Val]) -> Result<Val, String> {
     Ok(match &a[0] {
         Val::Blob(b) => Val::Blob(b.iter().rev().copied().collect()),
         v => text(v).map_or(Val::Null, |s| Val::Text(s.chars().rev().collect())),
+    })
+}
+
+/// HEX(x): a number's value in hexadecimal (rounded first, as a 64-bit two's complement when negative), and a
+/// string's or blob's bytes as upper-case hexadecimal pairs.
+pub(super) fn hex(a: &[Val]) -> Result<Val, String> {
+    let bytes = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    Ok(match &a[0] {
+        Val::Null => Val::Null,
+        Val::Int(n) => Val::Text(format!("{:X}", *n as u64)),
+        Val::Real(r) => Val::Text(format!("{:X}", r.round() as i64 as u64)),
+        Val::Text(s) => Val::Text(bytes(s.as_bytes())),
+        Val::Blob(b) => Val::Text(bytes(b)),
     })
 }
 

@@ -26,6 +26,7 @@ mod cache;
 mod ddl;
 mod dml;
 mod exprs;
+mod grouping;
 mod labels;
 #[cfg(test)]
 mod tests;
@@ -218,6 +219,7 @@ pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsErr
             });
         }
         Statement::Query(q) => {
+            grouping::check(q, database)?;
             labels::label_select_items(sql, q);
             projection = types::projection(q);
             if q.locks.is_empty() {

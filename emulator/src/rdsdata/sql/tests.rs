@@ -290,8 +290,8 @@ fn deletes_with_limits_and_joins_go_through_rowids() {
 fn unaliased_expressions_are_labelled_as_written() {
     let t = |sql: &str| translate(sql, None).unwrap().sql;
     assert_eq!(
-        t("SELECT 1+1, COUNT( * ), 'hello', id, t.name, UPPER(name) AS u FROM t"),
-        "SELECT 1 + 1 AS \"1+1\", COUNT(*) AS \"COUNT( * )\", 'hello' AS \"hello\", id, t.name, mysql_upper(name) AS u FROM t"
+        t("SELECT 1+1, LENGTH( 'x' ), 'hello', id, t.name, UPPER(name) AS u FROM t"),
+        "SELECT 1 + 1 AS \"1+1\", mysql_length('x') AS \"LENGTH( 'x' )\", 'hello' AS \"hello\", id, t.name, mysql_upper(name) AS u FROM t"
     );
     assert_eq!(
         t("SELECT\n  CONCAT('[', c, ']'),\n  d + INTERVAL 1 DAY FROM t"),
@@ -314,4 +314,21 @@ fn literals_compare_under_mysql_s_collation_unless_binary() {
         t("SELECT BINARY 'abc' = 'ABC' AS a, s = 'x' AS b FROM t"),
         "SELECT 'abc' COLLATE BINARY = 'ABC' AS a, s = 'x' AS b FROM t"
     );
+}
+
+#[test]
+fn aggregates_beside_columns_without_group_by_are_refused_as_mysql_does() {
+    let e = translate("SELECT id, COUNT(*) FROM t", Some("db")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "In aggregated query without GROUP BY, expression #1 of SELECT list contains nonaggregated column 'db.t.id'; this is incompatible with sql_mode=only_full_group_by"
+    );
+    for ok in [
+        "SELECT COUNT(*), MAX(id) FROM t",
+        "SELECT id, COUNT(*) FROM t GROUP BY id",
+        "SELECT (SELECT COUNT(*) FROM u WHERE u.x = t.id) FROM t",
+        "SELECT id FROM t",
+    ] {
+        translate(ok, Some("db")).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
 }
