@@ -12,14 +12,20 @@
 //! FIXME: Aurora Serverless v2 and provisioned clusters answer `DatabaseErrorException`,
 //! `HttpEndpointNotEnabledException` and `InvalidSecretException` instead.
 
+mod error;
 pub mod fields;
 pub mod functions;
 pub mod lock;
 pub mod mysql;
+mod render;
+mod run;
 pub mod sql;
 pub mod storage;
 pub mod transactions;
 pub mod wire;
+
+pub use error::RdsError;
+pub use wire::Operation;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,94 +37,12 @@ use serde_json::{Map, Value, json};
 use crate::clock::Env;
 use crate::config::{ClusterConfig, Config};
 use fields::ResultSetOptions;
-use lock::{WriteGuard, WriteLock};
-use sql::{Conflict, Kind, Translated};
-use storage::{ClusterFiles, Conn, DbError, Outcome, Param};
+use lock::WriteLock;
+use storage::ClusterFiles;
 use transactions::Transactions;
 
-/// The largest result: 1 MiB ("Database response exceeded size limit"), measured as the records' JSON.
-/// Source: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.troubleshooting.html
-/// FIXME: the same page's 64 KB per row ("Packet for query is too large") is not enforced, nor is the 45 s
-/// statement timeout that `continueAfterTimeout` is about.
-const MAX_RESPONSE: usize = 1024 * 1024;
 /// The longest `transactionId` (botocore `rds-data` model, `Id` max 192).
 const MAX_TRANSACTION_ID: usize = 192;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    ExecuteStatement,
-    BatchExecuteStatement,
-    BeginTransaction,
-    CommitTransaction,
-    RollbackTransaction,
-    ExecuteSql,
-}
-
-impl Operation {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::ExecuteStatement => "ExecuteStatement",
-            Self::BatchExecuteStatement => "BatchExecuteStatement",
-            Self::BeginTransaction => "BeginTransaction",
-            Self::CommitTransaction => "CommitTransaction",
-            Self::RollbackTransaction => "RollbackTransaction",
-            Self::ExecuteSql => "ExecuteSql",
-        }
-    }
-}
-
-/// A Data API error, with AWS's type, status and message.
-/// Source: botocore `rds-data` model, `errors` of each operation.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum RdsError {
-    #[error("{0}")]
-    BadRequest(String),
-    /// Concurrent statements in one transaction.
-    #[error("{0}")]
-    DatabaseError(String),
-    #[error("Transaction {0} isn't found")]
-    TransactionNotFound(String),
-    #[error("{0}")]
-    StatementTimeout(String),
-    #[error("{0}")]
-    ServiceUnavailable(String),
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl RdsError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::BadRequest(_) => "BadRequestException",
-            Self::DatabaseError(_) => "DatabaseErrorException",
-            Self::TransactionNotFound(_) => "TransactionNotFoundException",
-            Self::StatementTimeout(_) => "StatementTimeoutException",
-            Self::ServiceUnavailable(_) => "ServiceUnavailableError",
-            Self::Internal(_) => "InternalServerErrorException",
-        }
-    }
-
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::BadRequest(_) | Self::DatabaseError(_) | Self::StatementTimeout(_) => 400,
-            Self::TransactionNotFound(_) => 404,
-            Self::ServiceUnavailable(_) => 503,
-            Self::Internal(_) => 500,
-        }
-    }
-
-    /// An error a fault injects, by its code. The statement timeout's text is what callers of the Data API
-    /// recorded (customink/activerecord-aurora-serverless-adapter#20); the other is the model's documentation of
-    /// `ServiceUnavailableError`.
-    pub fn injected(code: &str) -> Self {
-        match code {
-            "StatementTimeoutException" => Self::StatementTimeout("Request timed out".into()),
-            _ => Self::ServiceUnavailable(
-                "The service specified by the resourceArn is not available.".into(),
-            ),
-        }
-    }
-}
 
 struct Cluster {
     arn: String,
@@ -178,13 +102,6 @@ fn now_text(env: &Env) -> String {
         .unwrap_or_default()
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
-}
-
-/// What one statement gave back.
-struct Ran {
-    translated: Arc<Translated>,
-    outcome: Outcome,
-    generated: Vec<Value>,
 }
 
 impl DataApi {
@@ -322,62 +239,8 @@ impl DataApi {
         let (outcome, query) = (&ran.outcome, ran.translated.kind.is_query());
         let mut out = Map::new();
         if query {
-            let records: Vec<Value> = outcome
-                .rows
-                .iter()
-                .map(|r| {
-                    r.iter()
-                        .zip(&outcome.columns)
-                        .map(|(v, c)| fields::field(v, c.decl_type.as_deref(), opts))
-                        .collect()
-                })
-                .collect();
-            if Value::Array(records.clone()).to_string().len() > MAX_RESPONSE {
-                return Err(RdsError::BadRequest(
-                    "Database response exceeded size limit".into(),
-                ));
-            }
-            if json_records {
-                // Each object keeps the columns in the statement's order, as AWS's JSON does.
-                let objects: Vec<String> = outcome
-                    .rows
-                    .iter()
-                    .map(|r| {
-                        let members: Vec<String> = r
-                            .iter()
-                            .zip(&outcome.columns)
-                            .map(|(v, c)| {
-                                format!(
-                                    "{}:{}",
-                                    Value::String(c.name.clone()),
-                                    fields::plain(v, c.decl_type.as_deref(), opts)
-                                )
-                            })
-                            .collect();
-                        format!("{{{}}}", members.join(","))
-                    })
-                    .collect();
-                out.insert(
-                    "formattedRecords".into(),
-                    Value::String(format!("[{}]", objects.join(","))),
-                );
-            } else {
-                out.insert("records".into(), Value::Array(records));
-            }
-            if metadata {
-                out.insert(
-                    "columnMetadata".into(),
-                    Value::Array(
-                        outcome
-                            .columns
-                            .iter()
-                            .map(fields::column_metadata)
-                            .collect(),
-                    ),
-                );
-            }
+            render::rows(&mut out, outcome, opts, json_records, metadata)?;
         }
-        // FIXME: MySQL counts an ON DUPLICATE KEY UPDATE that changed a row as 2 records; SQLite counts 1.
         out.insert(
             "numberOfRecordsUpdated".into(),
             json!(if query || ran.translated.kind.is_ddl() {
@@ -442,7 +305,7 @@ impl DataApi {
             results.push(Value::Object(result));
         }
         let out = json!({"sqlStatementResults": results});
-        if out.to_string().len() > MAX_RESPONSE {
+        if out.to_string().len() > render::MAX_RESPONSE {
             return Err(RdsError::BadRequest(
                 "Database response exceeded size limit".into(),
             ));
@@ -523,179 +386,6 @@ impl DataApi {
         self.clusters[i].files.checkin(lease.conn);
         drop(lease.write);
         Ok(json!({"transactionStatus": ended?}))
-    }
-
-    /// Waits for cluster `i`'s write lock, as InnoDB waits for a row lock: ER_LOCK_WAIT_TIMEOUT (1205) past the
-    /// cluster's `innodb_lock_wait_timeout`.
-    fn write_lock(&self, i: usize) -> Result<WriteGuard, RdsError> {
-        let c = &self.clusters[i];
-        c.lock.acquire(c.lock_wait).ok_or_else(|| {
-            RdsError::BadRequest("Lock wait timeout exceeded; try restarting transaction".into())
-        })
-    }
-
-    fn database(&self, i: usize, requested: Option<&str>) -> Result<String, RdsError> {
-        requested
-            .map(str::to_string)
-            .or_else(|| self.clusters[i].database.clone())
-            // ER_NO_DB_ERROR (1046).
-            .ok_or_else(|| RdsError::BadRequest("No database selected".into()))
-    }
-
-    /// Translates and runs one statement, in a transaction or on its own.
-    fn run_one(
-        &self,
-        i: usize,
-        database: Option<&str>,
-        tx: Option<&str>,
-        sql: &str,
-        params: &[Param],
-    ) -> Result<Ran, RdsError> {
-        let files = &self.clusters[i].files;
-        let default_db = match tx {
-            Some(id) => self.transactions.database(id),
-            None => self.database(i, database).ok(),
-        };
-        let translated = self.translations.translate(sql, default_db.as_deref())?;
-        if let Kind::CreateDatabase {
-            name,
-            if_not_exists,
-        } = &translated.kind
-        {
-            files.create_database(name, *if_not_exists)?;
-            return Ok(Ran {
-                translated,
-                outcome: Outcome::default(),
-                generated: vec![],
-            });
-        }
-        // Set when a transaction's first write finds that its snapshot is older than the last commit.
-        let stale = std::cell::Cell::new(false);
-        let run = |conn: &Conn, db: &str| {
-            let query = translated.kind.is_query();
-            let fail = |e: DbError| {
-                stale.set(e == DbError::Snapshot);
-                mysql::error(conn, db, sql, &translated, params, e)
-            };
-            // An upsert or REPLACE counts rows as MySQL does, from the table's rows before and after.
-            // FIXME: counting rows reads the whole table; a big one makes each upsert slower.
-            let conflict = match &translated.kind {
-                Kind::Insert {
-                    table,
-                    conflict: c @ (Conflict::Update | Conflict::Replace),
-                    ..
-                } => Some((table, *c, storage::count_rows(conn, table).map_err(fail)?)),
-                _ => None,
-            };
-            let returns = matches!(conflict, Some((_, Conflict::Update, _)));
-            let mut outcome =
-                storage::run(conn, &translated.sql, params, query || returns).map_err(fail)?;
-            let mut upserted_id = None;
-            let inserted_rows = outcome.changes;
-            if let Some((table, c, before)) = conflict {
-                let after = storage::count_rows(conn, table).map_err(fail)?;
-                if c == Conflict::Update {
-                    // One returned rowid per row inserted or changed.
-                    let written = outcome.rows.len() as i64;
-                    let inserted = after - before;
-                    outcome.changes = (inserted + 2 * (written - inserted)).max(0) as u64;
-                    if inserted == 0 {
-                        upserted_id = outcome.rows.first().and_then(|r| match r.first() {
-                            Some(storage::Sql::Integer(id)) => Some(*id),
-                            _ => None,
-                        });
-                    } else {
-                        outcome.last_insert_rowid = storage::last_insert_rowid(conn);
-                        upserted_id = Some(outcome.last_insert_rowid - inserted + 1);
-                    }
-                    outcome.rows.clear();
-                    outcome.columns.clear();
-                } else {
-                    // SQLite does not count the rows REPLACE deleted; MySQL does.
-                    let deleted = before + outcome.changes as i64 - after;
-                    outcome.changes += deleted.max(0) as u64;
-                }
-            }
-            // Select items that are expressions get the MySQL type of what they compute.
-            if let Some(p) = &translated.projection {
-                let decls = sql::decls(p, &|table, col| storage::column_decl(conn, table, col));
-                for (c, d) in outcome.columns.iter_mut().zip(decls) {
-                    if c.decl_type.is_none() {
-                        c.decl_type = d;
-                    }
-                }
-            }
-            for statement in &translated.after {
-                storage::run(conn, statement, &[], false).map_err(fail)?;
-            }
-            if let Kind::Truncate { table } = &translated.kind
-                && storage::autoincrement(conn, table)
-            {
-                storage::reset_autoincrement(conn, table).map_err(fail)?;
-            }
-            let generated = match &translated.kind {
-                Kind::Insert { table, .. }
-                    if upserted_id.is_some() && storage::autoincrement(conn, table) =>
-                {
-                    vec![json!({"longValue": upserted_id})]
-                }
-                Kind::Insert {
-                    table, conflict, ..
-                } if *conflict != Conflict::Update
-                    && outcome.changes > 0
-                    && storage::autoincrement(conn, table) =>
-                {
-                    // MySQL's LAST_INSERT_ID(): the first id of a multi-row insert.
-                    vec![json!({"longValue": outcome.last_insert_rowid - inserted_rows as i64 + 1})]
-                }
-                _ => vec![],
-            };
-            Ok((outcome, generated))
-        };
-        // A locking read takes the write lock in a transaction, as InnoDB's row locks would block other writers.
-        let writes =
-            translated.kind != Kind::Query && (tx.is_some() || !translated.kind.is_query());
-        let (outcome, generated) = match tx {
-            None => {
-                let db = self.database(i, database)?;
-                let _write = writes.then(|| self.write_lock(i)).transpose()?;
-                files.with_autocommit(&db, |conn| run(conn, &db))?
-            }
-            Some(id) => {
-                let mut lease = self.transactions.take(id, i)?;
-                let result = (|| {
-                    if writes && lease.write.is_none() {
-                        lease.write = Some(self.write_lock(i)?);
-                    }
-                    // MySQL commits the open transaction before DDL, and the transaction goes on after it.
-                    // Source: https://dev.mysql.com/doc/refman/5.7/en/implicit-commit.html
-                    let ddl = translated.kind.is_ddl();
-                    if ddl {
-                        storage::commit(&lease.conn)?;
-                    }
-                    let out = run(&lease.conn, &lease.database);
-                    if ddl {
-                        storage::begin(&lease.conn)?;
-                    }
-                    if stale.get() {
-                        // InnoDB rolls the whole transaction back on a deadlock, and the next statement begins
-                        // a new one.
-                        storage::rollback(&lease.conn)?;
-                        storage::begin(&lease.conn)?;
-                        lease.write = None;
-                    }
-                    out
-                })();
-                self.transactions
-                    .put_back(id, lease, self.env.clock.now_ms());
-                result?
-            }
-        };
-        Ok(Ran {
-            translated,
-            outcome,
-            generated,
-        })
     }
 }
 

@@ -6,8 +6,31 @@
 
 use serde_json::Value;
 
-use super::{Operation, RdsError};
+use super::RdsError;
 use crate::net::{WireRequest, WireResponse};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    ExecuteStatement,
+    BatchExecuteStatement,
+    BeginTransaction,
+    CommitTransaction,
+    RollbackTransaction,
+    ExecuteSql,
+}
+
+impl Operation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ExecuteStatement => "ExecuteStatement",
+            Self::BatchExecuteStatement => "BatchExecuteStatement",
+            Self::BeginTransaction => "BeginTransaction",
+            Self::CommitTransaction => "CommitTransaction",
+            Self::RollbackTransaction => "RollbackTransaction",
+            Self::ExecuteSql => "ExecuteSql",
+        }
+    }
+}
 
 /// The largest request: 4 MiB (Aurora user guide, Data API limits:
 /// https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.html).
