@@ -70,14 +70,28 @@ impl DataApi {
                 stale.set(e == DbError::Snapshot);
                 mysql::error(conn, db, sql, &translated, params, e)
             };
-            // An upsert or REPLACE counts rows as MySQL does, from the table's rows before and after.
-            // FIXME: counting rows reads the whole table; a big one makes each upsert slower.
+            // An upsert or REPLACE counts rows as MySQL does: an upsert from the rows it inserted (counted by a
+            // trigger) and wrote (returned), a REPLACE from the table's rows before and after.
+            // FIXME: counting a REPLACE's rows reads the whole table; a big one makes each REPLACE slower.
             let conflict = match &translated.kind {
                 Kind::Insert {
                     table,
-                    conflict: c @ (Conflict::Update | Conflict::Replace),
+                    conflict: Conflict::Update,
                     ..
-                } => Some((table, *c, storage::count_rows(conn, table).map_err(fail)?)),
+                } => Some((
+                    table,
+                    Conflict::Update,
+                    storage::inserted_rows(conn, table).map_err(fail)? as i64,
+                )),
+                Kind::Insert {
+                    table,
+                    conflict: Conflict::Replace,
+                    ..
+                } => Some((
+                    table,
+                    Conflict::Replace,
+                    storage::count_rows(conn, table).map_err(fail)?,
+                )),
                 _ => None,
             };
             let returns = matches!(conflict, Some((_, Conflict::Update, _)));
@@ -86,11 +100,11 @@ impl DataApi {
             let mut upserted_id = None;
             let inserted_rows = outcome.changes;
             if let Some((table, c, before)) = conflict {
-                let after = storage::count_rows(conn, table).map_err(fail)?;
                 if c == Conflict::Update {
                     // One returned rowid per row inserted or changed.
                     let written = outcome.rows.len() as i64;
-                    let inserted = after - before;
+                    let inserted =
+                        storage::inserted_rows(conn, table).map_err(fail)? as i64 - before;
                     outcome.changes = (inserted + 2 * (written - inserted)).max(0) as u64;
                     if inserted == 0 {
                         upserted_id = outcome.rows.first().and_then(|r| match r.first() {
@@ -105,6 +119,7 @@ impl DataApi {
                     outcome.columns.clear();
                 } else {
                     // SQLite does not count the rows REPLACE deleted; MySQL does.
+                    let after = storage::count_rows(conn, table).map_err(fail)?;
                     let deleted = before + outcome.changes as i64 - after;
                     outcome.changes += deleted.max(0) as u64;
                 }

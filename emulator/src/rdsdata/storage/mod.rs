@@ -50,6 +50,22 @@ impl ToSql for Sql {
 /// A value bound to a `:name` parameter.
 pub type Param = (String, Sql);
 
+/// The function a connection's temporary triggers call for each row inserted.
+const INSERTED_FUNCTION: &str = "offcloud_inserted";
+
+/// How many rows this connection has inserted into `table` since its first call here: a temporary trigger on the
+/// table counts them from then on. An upsert compares it before and after, to tell the rows it inserted from
+/// those it updated, in constant time.
+pub fn inserted_rows(conn: &Conn, table: &str) -> Result<u64, DbError> {
+    let (schema, name) = table.split_once('.').unwrap_or(("main", table));
+    let trigger = format!("offcloud_inserted:{schema}.{name}").replace('"', "");
+    conn.0.execute_batch(&format!(
+        "CREATE TEMP TRIGGER IF NOT EXISTS \"{trigger}\" AFTER INSERT ON \"{schema}\".\"{name}\" \
+         BEGIN SELECT {INSERTED_FUNCTION}(); END"
+    ))?;
+    Ok(conn.1.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// The name of the SQL function that reads the emulator's clock.
 pub const NOW_FUNCTION: &str = "offcloud_now";
 
@@ -57,7 +73,7 @@ pub const NOW_FUNCTION: &str = "offcloud_now";
 pub type Now = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// A connection to one database of a cluster, with the others attached.
-pub struct Conn(Connection);
+pub struct Conn(Connection, Arc<std::sync::atomic::AtomicU64>);
 
 /// Why SQLite refused a statement, in terms the operation layer turns into MySQL's words.
 #[derive(Debug, Clone, PartialEq)]
@@ -329,6 +345,19 @@ impl ClusterFiles {
         )
         .map_err(sqlite)?;
         functions::register_mysql_functions(&c).map_err(sqlite)?;
+        // Rows inserted on this connection, counted by the triggers of [`inserted_rows`].
+        let inserted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = inserted.clone();
+        c.create_scalar_function(
+            INSERTED_FUNCTION,
+            0,
+            FunctionFlags::SQLITE_UTF8,
+            move |_| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(1)
+            },
+        )
+        .map_err(sqlite)?;
         for other in self.databases().into_iter().filter(|o| o != db) {
             c.execute(
                 "ATTACH DATABASE ?1 AS ?2",
@@ -339,7 +368,7 @@ impl ClusterFiles {
             )
             .map_err(sqlite)?;
         }
-        Ok(Conn(c))
+        Ok(Conn(c, inserted))
     }
 
     fn idle(&self) -> std::sync::MutexGuard<'_, Idle> {

@@ -191,15 +191,19 @@ pub(super) fn quarter(a: &[Val]) -> Result<Val, String> {
     with_dt(&a[0], |d| Val::Int((d.month + 2) / 3))
 }
 
+/// The optional mode of WEEK and YEARWEEK: 0 when absent, `None` when NULL.
+fn mode_arg(a: &[Val]) -> Option<i64> {
+    match a.get(1) {
+        None => Some(0),
+        Some(v) => int(v),
+    }
+}
+
 /// WEEK(date[,mode]), mode 0 by default (`default_week_format`):
 /// https://dev.mysql.com/doc/refman/5.7/en/date-and-time-functions.html#function_week
 pub(super) fn week(a: &[Val]) -> Result<Val, String> {
-    let mode = match a.get(1) {
-        None => 0,
-        Some(v) => match int(v) {
-            None => return Ok(Val::Null),
-            Some(m) => m,
-        },
+    let Some(mode) = mode_arg(a) else {
+        return Ok(Val::Null);
     };
     with_dt(&a[0], |d| {
         Val::Int(calc_week(d.year, d.month, d.day, week_mode(mode)).0)
@@ -215,12 +219,8 @@ pub(super) fn weekofyear(a: &[Val]) -> Result<Val, String> {
 
 /// YEARWEEK(date[,mode]): https://dev.mysql.com/doc/refman/5.7/en/date-and-time-functions.html#function_yearweek
 pub(super) fn yearweek(a: &[Val]) -> Result<Val, String> {
-    let mode = match a.get(1) {
-        None => 0,
-        Some(v) => match int(v) {
-            None => return Ok(Val::Null),
-            Some(m) => m,
-        },
+    let Some(mode) = mode_arg(a) else {
+        return Ok(Val::Null);
     };
     with_dt(&a[0], |d| {
         let (w, y) = calc_week(d.year, d.month, d.day, week_mode(mode) | WEEK_YEAR);

@@ -146,38 +146,41 @@ pub(super) fn json_valid(a: &[Val]) -> Result<Val, String> {
     })
 }
 
-/// JSON_LENGTH(json_doc[, path]): https://dev.mysql.com/doc/refman/5.7/en/json-attribute-functions.html#function_json-length
-/// A scalar's length is 1.
-pub(super) fn json_length(a: &[Val]) -> Result<Val, String> {
-    let doc = json_doc(&a[0], 1, "json_length")?;
+/// The value at `a`'s optional path (the whole document by default) in its document: `None` when either is NULL
+/// or the path finds nothing.
+fn value_at(a: &[Val], function: &str) -> Result<Option<Json>, String> {
+    let doc = json_doc(&a[0], 1, function)?;
     let path = match a.get(1) {
         None => Some(Vec::new()),
         Some(p) => json_path(p)?,
     };
     let (Some(doc), Some(path)) = (doc, path) else {
+        return Ok(None);
+    };
+    Ok(json_at(&doc, &path)?.cloned())
+}
+
+/// JSON_LENGTH(json_doc[, path]): https://dev.mysql.com/doc/refman/5.7/en/json-attribute-functions.html#function_json-length
+/// A scalar's length is 1.
+pub(super) fn json_length(a: &[Val]) -> Result<Val, String> {
+    let Some(found) = value_at(a, "json_length")? else {
         return Ok(Val::Null);
     };
-    Ok(match json_at(&doc, &path)? {
-        None => Val::Null,
-        Some(Json::Array(items)) => Val::Int(items.len() as i64),
-        Some(Json::Object(pairs)) => Val::Int(pairs.len() as i64),
-        Some(_) => Val::Int(1),
+    Ok(match found {
+        Json::Array(items) => Val::Int(items.len() as i64),
+        Json::Object(pairs) => Val::Int(pairs.len() as i64),
+        _ => Val::Int(1),
     })
 }
 
 /// JSON_KEYS(json_doc[, path]): https://dev.mysql.com/doc/refman/5.7/en/json-search-functions.html#function_json-keys
 /// NULL unless the value is an object.
 pub(super) fn json_keys(a: &[Val]) -> Result<Val, String> {
-    let doc = json_doc(&a[0], 1, "json_keys")?;
-    let path = match a.get(1) {
-        None => Some(Vec::new()),
-        Some(p) => json_path(p)?,
-    };
-    let (Some(doc), Some(path)) = (doc, path) else {
+    let Some(found) = value_at(a, "json_keys")? else {
         return Ok(Val::Null);
     };
-    Ok(match json_at(&doc, &path)? {
-        Some(Json::Object(pairs)) => json_text(&Json::Array(
+    Ok(match found {
+        Json::Object(pairs) => json_text(&Json::Array(
             pairs.iter().map(|(k, _)| Json::Str(k.clone())).collect(),
         )),
         _ => Val::Null,
