@@ -344,3 +344,29 @@ fn now_is_read_when_a_cached_statement_runs() {
         ]
     );
 }
+
+#[test]
+fn a_cluster_holds_more_databases_than_sqlite_s_default_attach_limit() {
+    let (api, _) = api();
+    for i in 0..20 {
+        call(
+            &api,
+            Operation::ExecuteStatement,
+            json!({"sql": format!("CREATE DATABASE d{i}")}),
+        )
+        .unwrap();
+        call(
+            &api,
+            Operation::ExecuteStatement,
+            json!({"sql": format!("CREATE TABLE d{i}.t (n INT)")}),
+        )
+        .unwrap();
+    }
+    let r = call(
+        &api,
+        Operation::ExecuteStatement,
+        json!({"sql": "SELECT COUNT(*) FROM d19.t JOIN d0.t", "database": "d7"}),
+    )
+    .unwrap();
+    assert_eq!(r["records"], json!([[{"longValue": 0}]]));
+}

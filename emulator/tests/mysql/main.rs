@@ -52,8 +52,8 @@ fn here() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mysql")
 }
 
-/// A Data API of its own for each case: a cluster attaches each of its databases to every connection, and SQLite
-/// attaches at most 10.
+/// A Data API of its own for each case, so that cases share nothing (and a cluster stays under SQLite's 125
+/// attached databases).
 fn data_api(database: &str) -> DataApi {
     let text = format!("[[cluster]]\narn = \"{ARN}\"\ndatabase = \"{database}\"\n");
     let config = offcloud::config::Config::parse("diff.toml", &text, Path::new("."))
