@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::support::{Builder, header, raw};
 
-const TABLES: &str = r#"
+/// The table the DynamoDB tests use, the property tests too.
+pub(crate) const TABLES: &str = r#"
 [[table]]
 name = "things"
 hash_key = { name = "pk", type = "S" }

@@ -4,17 +4,6 @@ use super::*;
 
 // DynamoDB: arbitrary JSON bodies and targets answer 200 with JSON, or a 4xx with a JSON `__type`.
 
-const DDB_TABLE: &str = r#"
-[[table]]
-name = "things"
-hash_key = { name = "pk", type = "S" }
-range_key = { name = "sk", type = "N" }
-
-[[table.gsi]]
-name = "by-colour"
-hash_key = { name = "colour", type = "S" }
-"#;
-
 const DDB_OPERATIONS: &[&str] = &[
     "CreateTable",
     "DeleteTable",
@@ -345,7 +334,7 @@ async fn dynamo_case(h: &Harness, call: DynamoCall) -> Result<(), TestCaseError>
 #[test]
 fn dynamodb_answers_any_body_and_target_with_json_or_a_typed_4xx() {
     let rt = runtime();
-    let h = rt.block_on(Builder::new(DDB_TABLE).start());
+    let h = rt.block_on(Builder::new(crate::dynamodb::TABLES).start());
     check(
         "dynamodb_answers_any_body_and_target_with_json_or_a_typed_4xx",
         256,

@@ -402,16 +402,14 @@ fn rewrite_function(e: &mut Expr) -> ControlFlow<RdsError> {
                 vec![unit, args[1].clone(), args[2].clone()],
             );
         }
-        name if mysql_function(name, args.len()).is_some() => {
-            match mysql_function(name, args.len()).expect("checked above") {
-                Ok(sqlite) => rename(f, &sqlite),
-                Err(e) => return ControlFlow::Break(e),
+        name => match mysql_function(name, args.len()) {
+            Some(Ok(sqlite)) => rename(f, &sqlite),
+            Some(Err(e)) => return ControlFlow::Break(e),
+            None if SAME_IN_SQLITE.contains(&name) => {}
+            None => {
+                return ControlFlow::Break(unsupported(&format!("the function {name}()")));
             }
-        }
-        name if SAME_IN_SQLITE.contains(&name) => {}
-        name => {
-            return ControlFlow::Break(unsupported(&format!("the function {name}()")));
-        }
+        },
     }
     ControlFlow::Continue(())
 }
