@@ -98,6 +98,12 @@ fn check_int(args: &[Val]) -> Result<Val, String> {
     let out_of_range = || Err(format!("Out of range value for column '{col}' at row 1"));
     match &args[0] {
         Val::Null | Val::Blob(_) => Ok(Val::Int(1)),
+        // SQLite's integers are signed; a BIGINT UNSIGNED (bounds 0 and i64::MAX here) cannot hold the top half.
+        Val::Real(r) if lo == 0 && hi == i64::MAX && *r > hi as f64 && *r <= u64::MAX as f64 => {
+            Err(format!(
+                "Offcloud's Data API does not support BIGINT UNSIGNED values above {hi} in column '{col}' (SQLite's integers are signed 64-bit)"
+            ))
+        }
         Val::Int(n) if *n < lo || *n > hi => out_of_range(),
         Val::Int(_) => Ok(Val::Int(1)),
         Val::Real(r) if r.round() < lo as f64 || r.round() > hi as f64 => out_of_range(),
@@ -182,6 +188,21 @@ mod tests {
             Val::Text("d".into()),
             Val::Text(kind.into()),
         ])
+    }
+
+    #[test]
+    fn the_top_half_of_bigint_unsigned_is_refused_by_name() {
+        let unsigned =
+            |v: Val| check_int(&[v, Val::Text("n".into()), Val::Int(0), Val::Int(i64::MAX)]);
+        assert_eq!(unsigned(Val::Int(i64::MAX)), Ok(Val::Int(1)));
+        assert_eq!(
+            unsigned(Val::Real(18446744073709551615.0)).unwrap_err(),
+            "Offcloud's Data API does not support BIGINT UNSIGNED values above 9223372036854775807 in column 'n' (SQLite's integers are signed 64-bit)"
+        );
+        assert_eq!(
+            unsigned(Val::Real(2e19)).unwrap_err(),
+            "Out of range value for column 'n' at row 1"
+        );
     }
 
     #[test]

@@ -48,6 +48,13 @@ const fn f(name: &'static str, args: i32, call: fn(&[Val]) -> Result<Val, String
     Function { name, args, call }
 }
 
+/// Offcloud's own functions that translated statements call, under these names: they are not MySQL's, so
+/// statements cannot call them.
+pub const INTERNAL: &[Function] = &[
+    f("offcloud_cast_unsigned", 1, numeric::cast_unsigned),
+    f("offcloud_json", 1, json::mark),
+];
+
 /// Every function, once per arity.
 pub const FUNCTIONS: &[Function] = &[
     // Numeric.

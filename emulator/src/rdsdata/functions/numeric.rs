@@ -23,6 +23,21 @@ pub(super) fn ceil(a: &[Val]) -> Result<Val, String> {
     })
 }
 
+/// `CAST(x AS UNSIGNED)` of a value already rounded to an integer: a negative one wraps around 2^64, as MySQL's
+/// BIGINT UNSIGNED arithmetic does, and one past SQLite's integers is given as its digits.
+/// Source: https://dev.mysql.com/doc/refman/5.7/en/cast-functions.html#function_cast
+pub(super) fn cast_unsigned(a: &[Val]) -> Result<Val, String> {
+    Ok(match num(&a[0]) {
+        None => Val::Null,
+        Some(Num::Int(n)) if n >= 0 => Val::Int(n),
+        Some(Num::Int(n)) => Val::Text((n as u64).to_string()),
+        Some(Num::Real(x)) if x < 0.0 => Val::Text(((x as i64) as u64).to_string()),
+        Some(Num::Real(x)) if x > u64::MAX as f64 => Val::Text(u64::MAX.to_string()),
+        Some(Num::Real(x)) if x > i64::MAX as f64 => Val::Text((x as u64).to_string()),
+        Some(Num::Real(x)) => Val::Int(x as i64),
+    })
+}
+
 /// MOD(N,M): https://dev.mysql.com/doc/refman/5.7/en/mathematical-functions.html#function_mod
 /// The remainder takes the dividend's sign; a zero divisor gives NULL.
 pub(super) fn modulo(a: &[Val]) -> Result<Val, String> {

@@ -40,6 +40,11 @@ pub fn check_failure(name: &str) -> Option<String> {
         "length" => format!("Data too long for column '{column}' at row 1"),
         // ER_WARN_DATA_OUT_OF_RANGE (1264).
         "range" | "int" => format!("Out of range value for column '{column}' at row 1"),
+        // MySQL (without NO_AUTO_VALUE_ON_ZERO) generates the next id for a 0, as for a NULL; SQLite stores the 0.
+        // Source: https://dev.mysql.com/doc/refman/5.7/en/sql-mode.html#sqlmode_no_auto_value_on_zero
+        "auto" => format!(
+            "Offcloud's Data API does not support 0 in AUTO_INCREMENT column '{column}', which MySQL takes as a request for the next id; insert NULL or leave the column out"
+        ),
         _ => return None,
     })
 }
@@ -325,6 +330,10 @@ pub fn translate_create_table(
             TableConstraint::Index(_) | TableConstraint::FulltextOrSpatial(_)
         );
         match key_index(&table, &c) {
+            // `CREATE TABLE IF NOT EXISTS` of a table that exists leaves its indexes as they are.
+            Some(statement) if (named_unique || index) && t.if_not_exists => {
+                after.push(statement.replacen(" INDEX ", " INDEX IF NOT EXISTS ", 1))
+            }
             Some(statement) if named_unique || index => after.push(statement),
             _ => kept.push(c),
         }
@@ -333,6 +342,7 @@ pub fn translate_create_table(
     let mut auto_pk = None;
     for col in &mut t.columns {
         let auto = translate_column(col)?;
+        after.extend(super::padding::triggers(&table, col));
         if auto {
             let inline_pk = col
                 .options
@@ -368,10 +378,20 @@ pub fn translate_create_table(
                 sqlparser::tokenizer::Token::make_keyword("AUTOINCREMENT"),
             ]),
         });
+        col.options.push(check(
+            "auto",
+            &name,
+            Expr::BinaryOp {
+                left: Box::new(Expr::Identifier(col.name.clone())),
+                op: sqlparser::ast::BinaryOperator::NotEq,
+                right: Box::new(number(0)),
+            },
+        ));
         if let Some(start) = start.filter(|s| *s > 1) {
+            // Only for a new table: `CREATE TABLE IF NOT EXISTS` of one that exists keeps its counter.
+            let name = table.replace('\'', "''");
             after.push(format!(
-                "INSERT INTO sqlite_sequence (name, seq) VALUES ('{}', {})",
-                table.replace('\'', "''"),
+                "INSERT INTO sqlite_sequence (name, seq) SELECT '{name}', {} WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = '{name}')",
                 start - 1
             ));
         }
@@ -468,6 +488,7 @@ pub fn translate_alter(a: &sqlparser::ast::AlterTable) -> Result<Vec<String>, Rd
                     });
                 }
                 out.push(format!("ALTER TABLE {table} ADD COLUMN {col}"));
+                out.extend(super::padding::triggers(&table, &col));
             }
             AlterTableOperation::AddColumn { .. } => {
                 return Err(unsupported("ALTER TABLE ... ADD COLUMN ... FIRST or AFTER"));
@@ -478,15 +499,22 @@ pub fn translate_alter(a: &sqlparser::ast::AlterTable) -> Result<Vec<String>, Rd
                 ..
             } => {
                 for c in column_names {
+                    out.extend(super::padding::drop_triggers(&table, &c.value));
                     out.push(format!("ALTER TABLE {table} DROP COLUMN {c}"));
                 }
             }
             AlterTableOperation::RenameColumn {
                 old_column_name,
                 new_column_name,
-            } => out.push(format!(
-                "ALTER TABLE {table} RENAME COLUMN {old_column_name} TO {new_column_name}"
-            )),
+            } => {
+                out.extend(super::padding::drop_triggers(
+                    &table,
+                    &old_column_name.value,
+                ));
+                out.push(format!(
+                    "ALTER TABLE {table} RENAME COLUMN {old_column_name} TO {new_column_name}"
+                ));
+            }
             AlterTableOperation::RenameTable { table_name } => {
                 let to = match table_name {
                     sqlparser::ast::RenameTableNameKind::As(n)

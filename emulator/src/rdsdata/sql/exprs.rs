@@ -148,6 +148,8 @@ pub fn rewrite_expr(e: &mut Expr) -> ControlFlow<RdsError> {
                 | sqlparser::ast::DataType::Datetime(_)
                 | sqlparser::ast::DataType::Signed
                 | sqlparser::ast::DataType::SignedInteger
+                | sqlparser::ast::DataType::Unsigned
+                | sqlparser::ast::DataType::UnsignedInteger
                 | sqlparser::ast::DataType::Char(_)
         ) =>
         {
@@ -171,6 +173,9 @@ pub fn rewrite_expr(e: &mut Expr) -> ControlFlow<RdsError> {
                         data_type: sqlparser::ast::DataType::Integer(None),
                         format: None,
                     }
+                }
+                sqlparser::ast::DataType::Unsigned | sqlparser::ast::DataType::UnsignedInteger => {
+                    call("offcloud_cast_unsigned", vec![call("mysql_round", vec![x])])
                 }
                 _ => Expr::Cast {
                     kind: sqlparser::ast::CastKind::Cast,
@@ -320,7 +325,45 @@ pub fn rewrite_expr(e: &mut Expr) -> ControlFlow<RdsError> {
             ControlFlow::Continue(())
         }
         Expr::Function(_) => rewrite_function(e),
+        Expr::Subquery(q) => {
+            super::subquery::single_row(q);
+            ControlFlow::Continue(())
+        }
         _ => ControlFlow::Continue(()),
+    }
+}
+
+/// The functions whose result is of MySQL's JSON type, by the names they have once translated.
+const JSON_RESULTS: &[&str] = &["json_object", "json_array", "json_extract", "json_keys"];
+
+/// Marks the arguments of JSON_OBJECT or JSON_ARRAY that MySQL takes as JSON rather than as strings: TRUE and
+/// FALSE, and other JSON functions' results.
+/// Source: https://dev.mysql.com/doc/refman/5.7/en/json-creation-functions.html
+fn mark_json_arguments(f: &mut sqlparser::ast::Function) {
+    let FunctionArguments::List(l) = &mut f.args else {
+        return;
+    };
+    for a in &mut l.args {
+        let sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) = a
+        else {
+            continue;
+        };
+        let json = match e {
+            Expr::Value(v) => match v.value {
+                Value::Boolean(b) => Some(text(if b { "true" } else { "false" })),
+                _ => None,
+            },
+            Expr::Function(g) => {
+                let name = g.name.to_string().to_ascii_lowercase();
+                name.strip_prefix(MYSQL_PREFIX)
+                    .is_some_and(|n| JSON_RESULTS.contains(&n))
+                    .then(|| e.clone())
+            }
+            _ => None,
+        };
+        if let Some(json) = json {
+            *e = call("offcloud_json", vec![json]);
+        }
     }
 }
 
@@ -357,6 +400,12 @@ fn rewrite_function(e: &mut Expr) -> ControlFlow<RdsError> {
             _ => return ControlFlow::Break(unsupported("VALUES() of anything but a column")),
         },
         "IF" if args.len() == 3 => rename(f, "iif"),
+        "JSON_OBJECT" | "JSON_ARRAY" => {
+            mark_json_arguments(f);
+            if let Some(Ok(sqlite)) = mysql_function(&fname, args.len()) {
+                rename(f, &sqlite);
+            }
+        }
         // `GROUP_CONCAT(x ORDER BY y SEPARATOR s)` is SQLite's `group_concat(x, s ORDER BY y)`.
         "GROUP_CONCAT" => {
             if let FunctionArguments::List(l) = &mut f.args

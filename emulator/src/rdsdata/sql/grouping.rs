@@ -31,7 +31,7 @@ const AGGREGATES: &[&str] = &[
     "JSON_OBJECTAGG",
 ];
 
-fn is_aggregate(e: &Expr) -> bool {
+pub(super) fn is_aggregate(e: &Expr) -> bool {
     matches!(e, Expr::Function(f) if AGGREGATES.contains(&f.name.to_string().to_ascii_uppercase().as_str()))
 }
 

@@ -8,7 +8,7 @@ use sqlparser::ast::{Expr, Ident, Query, SelectItem, SetExpr, Value};
 use sqlparser::tokenizer::Location;
 
 /// The byte offset of a 1-based line and character column in `sql`.
-fn offset(sql: &str, at: Location) -> Option<usize> {
+pub(super) fn offset(sql: &str, at: Location) -> Option<usize> {
     let mut line_start = 0;
     for _ in 1..at.line {
         line_start += sql[line_start..].find('\n')? + 1;

@@ -28,8 +28,11 @@ mod dml;
 mod exprs;
 mod grouping;
 mod labels;
+mod padding;
+mod subquery;
 #[cfg(test)]
 mod tests;
+mod tokens;
 mod types;
 
 /// The longest SQL text the Data API takes (botocore `rds-data` model, `SqlStatement` max 65536).
@@ -110,6 +113,7 @@ pub struct Translated {
 pub use cache::Cache;
 pub use ddl::{check_failure, declared_foreign_keys, key_of_index, unique_index_of};
 pub use exprs::{MYSQL_COLLATION, MYSQL_PREFIX};
+pub use subquery::SINGLE_ROW;
 pub use types::decls;
 
 /// The Coral text for SQL longer than the model allows.
@@ -169,7 +173,9 @@ pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsErr
     if sql.chars().count() > MAX_SQL {
         return Err(too_long("sql"));
     }
-    let mut statements = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| {
+    let rewritten = tokens::mod_operator(sql);
+    let rewritten = tokens::update_comma_join(&rewritten);
+    let mut statements = Parser::parse_sql(&MySqlDialect {}, &rewritten).map_err(|e| {
         let (line, column) = position(&e.to_string());
         syntax_error(sql, line, column)
     })?;

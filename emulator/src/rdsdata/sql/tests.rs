@@ -26,7 +26,10 @@ fn auto_increment_becomes_sqlite_autoincrement() {
     )
     .unwrap();
     assert!(
-        t.sql.contains("id INTEGER NOT NULL") && t.sql.contains("PRIMARY KEY AUTOINCREMENT, name"),
+        t.sql.contains("id INTEGER NOT NULL")
+            && t.sql.contains(
+                "PRIMARY KEY AUTOINCREMENT CONSTRAINT \"offcloud:auto:id\" CHECK (id <> 0), name"
+            ),
         "{}",
         t.sql
     );
@@ -190,8 +193,16 @@ fn keys_become_named_indexes_and_enums_and_strict_mode_become_checks() {
         [
             "CREATE UNIQUE INDEX \"u.uniq_email\" ON u (`email`)",
             "CREATE INDEX \"u.idx_kind\" ON u (`kind`)",
-            "INSERT INTO sqlite_sequence (name, seq) VALUES ('u', 999)",
+            "CREATE TRIGGER IF NOT EXISTS \"offcloud_pad:u.email:insert\" AFTER INSERT ON \"u\" WHEN length(NEW.\"email\") > 5 BEGIN UPDATE \"u\" SET \"email\" = substr(NEW.\"email\", 1, 5) WHERE rowid = NEW.rowid; END",
+            "CREATE TRIGGER IF NOT EXISTS \"offcloud_pad:u.email:update\" AFTER UPDATE OF \"email\" ON \"u\" WHEN length(NEW.\"email\") > 5 BEGIN UPDATE \"u\" SET \"email\" = substr(NEW.\"email\", 1, 5) WHERE rowid = NEW.rowid; END",
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'u', 999 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'u')",
         ]
+    );
+    assert!(
+        t.sql
+            .contains("CONSTRAINT \"offcloud:auto:id\" CHECK (`id` <> 0)"),
+        "{}",
+        t.sql
     );
     assert_eq!(
         unique_index_of(&t.after[0], &["email".to_string()]),
@@ -220,7 +231,12 @@ fn alter_table_forms_sqlite_can_do_in_place() {
         after,
         [
             "CREATE UNIQUE INDEX \"t.uq\" ON t (n)",
+            // SQLite refuses to drop a column that a trigger names: its trailing-space triggers go first.
+            "DROP TRIGGER IF EXISTS \"offcloud_pad:t.old:insert\"",
+            "DROP TRIGGER IF EXISTS \"offcloud_pad:t.old:update\"",
             "ALTER TABLE t DROP COLUMN old",
+            "DROP TRIGGER IF EXISTS \"offcloud_pad:t.a:insert\"",
+            "DROP TRIGGER IF EXISTS \"offcloud_pad:t.a:update\"",
             "ALTER TABLE t RENAME COLUMN a TO b",
             "DROP INDEX \"t.ix\"",
             "ALTER TABLE t RENAME TO t2",

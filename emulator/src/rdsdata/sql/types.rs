@@ -180,14 +180,15 @@ fn infer(e: &Expr, column: &dyn Fn(&Expr) -> Option<Ty>) -> Option<Ty> {
                 _ => 0,
             };
             match op {
-                BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply => {
-                    match (&l, &r) {
-                        (Ty::Double, _) | (_, Ty::Double) => Ty::Double,
-                        (Ty::Int, Ty::Int) => Ty::Int,
-                        _ if *op == BinaryOperator::Multiply => Ty::Decimal(scale(&l) + scale(&r)),
-                        _ => Ty::Decimal(scale(&l).max(scale(&r))),
-                    }
-                }
+                BinaryOperator::Plus
+                | BinaryOperator::Minus
+                | BinaryOperator::Multiply
+                | BinaryOperator::Modulo => match (&l, &r) {
+                    (Ty::Double, _) | (_, Ty::Double) => Ty::Double,
+                    (Ty::Int, Ty::Int) => Ty::Int,
+                    _ if *op == BinaryOperator::Multiply => Ty::Decimal(scale(&l) + scale(&r)),
+                    _ => Ty::Decimal(scale(&l).max(scale(&r))),
+                },
                 BinaryOperator::Divide => match (&l, &r) {
                     (Ty::Double, _) | (_, Ty::Double) => Ty::Double,
                     _ => Ty::Decimal(scale(&l) + 4),
@@ -227,6 +228,15 @@ fn infer(e: &Expr, column: &dyn Fn(&Expr) -> Option<Ty>) -> Option<Ty> {
                     _ => Ty::Double,
                 },
                 "MIN" | "MAX" | "ABS" => first()?,
+                // MOD(N, M) is `N % M`.
+                "MOD" if a.len() == 2 => infer(
+                    &Expr::BinaryOp {
+                        left: Box::new((*a[0]).clone()),
+                        op: BinaryOperator::Modulo,
+                        right: Box::new((*a[1]).clone()),
+                    },
+                    column,
+                )?,
                 "COUNT" => Ty::Int,
                 "ROUND" | "TRUNCATE" => {
                     let d = int_arg(a.get(1)).unwrap_or(0);

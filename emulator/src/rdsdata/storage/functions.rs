@@ -17,9 +17,10 @@ pub fn register_mysql_functions(c: &Connection) -> rusqlite::Result<()> {
     let checks = functions::CHECKS.iter().map(|f| (f, ""));
     // SQLite's LIKE, as MySQL's: without case or accents, and with a backslash as its escape.
     let overrides = functions::SQLITE_OVERRIDES.iter().map(|f| (f, ""));
+    let internal = functions::INTERNAL.iter().map(|f| (f, ""));
     // Text columns and literals compare as under MySQL's default collation, utf8_general_ci.
     c.create_collation(sql::MYSQL_COLLATION, functions::collate)?;
-    for (f, prefix) in mysql.chain(checks).chain(overrides) {
+    for (f, prefix) in mysql.chain(checks).chain(overrides).chain(internal) {
         let body = f.call;
         let name = format!("{prefix}{}", f.name);
         c.create_scalar_function(
@@ -47,5 +48,47 @@ pub fn register_mysql_functions(c: &Connection) -> rusqlite::Result<()> {
             },
         )?;
     }
+    c.create_aggregate_function(
+        sql::SINGLE_ROW,
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        SingleRow,
+    )?;
     Ok(())
+}
+
+/// The value of a scalar subquery's one row; a second row is MySQL's ER_SUBQUERY_NO_1_ROW (1242).
+struct SingleRow;
+
+impl rusqlite::functions::Aggregate<(bool, rusqlite::types::Value), rusqlite::types::Value>
+    for SingleRow
+{
+    fn init(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+    ) -> rusqlite::Result<(bool, rusqlite::types::Value)> {
+        Ok((false, rusqlite::types::Value::Null))
+    }
+
+    fn step(
+        &self,
+        ctx: &mut rusqlite::functions::Context<'_>,
+        acc: &mut (bool, rusqlite::types::Value),
+    ) -> rusqlite::Result<()> {
+        if acc.0 {
+            return Err(rusqlite::Error::UserFunctionError(
+                "Subquery returns more than 1 row".into(),
+            ));
+        }
+        *acc = (true, ctx.get(0)?);
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+        acc: Option<(bool, rusqlite::types::Value)>,
+    ) -> rusqlite::Result<rusqlite::types::Value> {
+        Ok(acc.map_or(rusqlite::types::Value::Null, |a| a.1))
+    }
 }

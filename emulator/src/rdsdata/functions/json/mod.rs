@@ -35,9 +35,28 @@ fn json_doc(v: &Val, arg: usize, func: &str) -> Result<Option<Json>, String> {
     }
 }
 
+/// What `offcloud_json(x)` puts before a JSON value's text, so that JSON_OBJECT and JSON_ARRAY embed it as JSON
+/// rather than as a string, as MySQL does with an argument of the JSON type (another JSON function's result, or
+/// TRUE and FALSE). The translation calls it only on such arguments, so the marked text never reaches a result.
+const JSON_MARK: char = '\u{1}';
+
+/// `offcloud_json(x)`: `x`, a JSON text, marked as JSON.
+pub(super) fn mark(a: &[Val]) -> Result<Val, String> {
+    Ok(match &a[0] {
+        Val::Null => Val::Null,
+        v => Val::Text(format!("{JSON_MARK}{}", text(v).unwrap_or_default())),
+    })
+}
+
 /// A SQL value as a JSON value, as JSON_OBJECT and JSON_ARRAY take their arguments. A binary string becomes
 /// MySQL's opaque `base64:type15:` string.
 fn to_json(v: &Val) -> Json {
+    if let Val::Text(s) = v
+        && let Some(marked) = s.strip_prefix(JSON_MARK)
+        && let Ok(j) = parse_json(marked)
+    {
+        return j;
+    }
     match v {
         Val::Null => Json::Null,
         Val::Int(n) => Json::Int(*n),
@@ -261,6 +280,17 @@ mod tests {
         check!("json_unquote", [N] => N);
         fails!("json_unquote", [t(r#""a"b""#)]
             => r#"Invalid JSON text in argument 1 to function json_unquote: "The document root must not be followed by other values." at position 3."#);
+    }
+
+    #[test]
+    fn json_arguments_are_embedded_as_json() {
+        use super::{json_array, mark};
+        let marked = |s: &str| mark(&[Val::Text(s.into())]).unwrap();
+        assert_eq!(
+            json_array(&[marked("true"), marked("[1, 2]"), Val::Text("[1, 2]".into())]),
+            Ok(Val::Text(r#"[true, [1, 2], "[1, 2]"]"#.into()))
+        );
+        assert_eq!(mark(&[Val::Null]), Ok(Val::Null));
     }
 
     #[test]

@@ -1,0 +1,108 @@
+//! Trailing spaces as MySQL stores them: a `CHAR(n)` value is read back without its trailing spaces, and a
+//! `VARCHAR(n)` or `CHAR(n)` value whose only characters past `n` are spaces is cut to `n` without an error
+//! (strict mode refuses any other character past `n`, by the column's check). SQLite keeps a value as given, so a
+//! table with such columns gets triggers that rewrite a row just written when its value needs it, and only then.
+//! Source: https://dev.mysql.com/doc/refman/5.7/en/char.html
+
+use sqlparser::ast::{CharacterLength, ColumnDef, DataType};
+
+/// `"name"` with SQLite's quoting.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A trigger's name: per table, column and event.
+fn trigger_name(table: &str, col: &str, event: &str) -> String {
+    quoted(&format!("offcloud_pad:{table}.{col}:{event}"))
+}
+
+/// The statements that drop `col`'s triggers, before the column is dropped or renamed (SQLite refuses to drop a
+/// column that a trigger names).
+/// FIXME: a renamed column loses its triggers, so MySQL's trailing-space rules stop applying to it; and after a
+/// table is renamed, its triggers keep the old table's name, so dropping one of its CHAR or VARCHAR columns fails.
+pub fn drop_triggers(table: &str, col: &str) -> Vec<String> {
+    let (schema, name) = match table.rsplit_once('.') {
+        Some((schema, name)) => (format!("{}.", quoted(schema)), name),
+        None => (String::new(), table),
+    };
+    ["insert", "update"]
+        .iter()
+        .map(|event| {
+            format!(
+                "DROP TRIGGER IF EXISTS {schema}{}",
+                trigger_name(name, col, event)
+            )
+        })
+        .collect()
+}
+
+/// The triggers of `table` for `col`, if its type needs them.
+pub fn triggers(table: &str, col: &ColumnDef) -> Vec<String> {
+    let (fixed, length) = match &col.data_type {
+        DataType::Char(Some(CharacterLength::IntegerLength { length, .. })) => (true, *length),
+        DataType::Char(None) => (true, 1),
+        DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. })) => (false, *length),
+        _ => return vec![],
+    };
+    // A trigger lives in its table's database, and names the table without it.
+    let (schema, name) = match table.rsplit_once('.') {
+        Some((schema, name)) => (format!("{}.", quoted(schema)), name),
+        None => (String::new(), table),
+    };
+    let c = quoted(&col.name.value);
+    let (when, value) = if fixed {
+        (format!("NEW.{c} GLOB '* '"), format!("rtrim(NEW.{c}, ' ')"))
+    } else {
+        (
+            format!("length(NEW.{c}) > {length}"),
+            format!("substr(NEW.{c}, 1, {length})"),
+        )
+    };
+    ["INSERT", "UPDATE"]
+        .iter()
+        .map(|event| {
+            let on = if *event == "UPDATE" {
+                format!("UPDATE OF {c}")
+            } else {
+                (*event).to_string()
+            };
+            let trigger = trigger_name(name, &col.name.value, &event.to_ascii_lowercase());
+            format!(
+                "CREATE TRIGGER IF NOT EXISTS {schema}{trigger} AFTER {on} ON {table} WHEN {when} BEGIN UPDATE {table} SET {c} = {value} WHERE rowid = NEW.rowid; END",
+                table = quoted(name)
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlparser::dialect::MySqlDialect;
+    use sqlparser::parser::Parser;
+
+    use super::triggers;
+
+    fn column(sql: &str) -> sqlparser::ast::ColumnDef {
+        let mut statements = Parser::parse_sql(&MySqlDialect {}, sql).unwrap();
+        match statements.remove(0) {
+            sqlparser::ast::Statement::CreateTable(t) => t.columns[0].clone(),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn char_columns_lose_trailing_spaces_and_varchar_columns_their_excess() {
+        let t = triggers("t", &column("CREATE TABLE t (c CHAR(5))"));
+        assert_eq!(
+            t[0],
+            r#"CREATE TRIGGER IF NOT EXISTS "offcloud_pad:t.c:insert" AFTER INSERT ON "t" WHEN NEW."c" GLOB '* ' BEGIN UPDATE "t" SET "c" = rtrim(NEW."c", ' ') WHERE rowid = NEW.rowid; END"#
+        );
+        assert!(t[1].contains(r#"AFTER UPDATE OF "c" ON "t""#), "{}", t[1]);
+        let t = triggers("db.t", &column("CREATE TABLE t (v VARCHAR(3))"));
+        assert_eq!(
+            t[0],
+            r#"CREATE TRIGGER IF NOT EXISTS "db"."offcloud_pad:t.v:insert" AFTER INSERT ON "t" WHEN length(NEW."v") > 3 BEGIN UPDATE "t" SET "v" = substr(NEW."v", 1, 3) WHERE rowid = NEW.rowid; END"#
+        );
+        assert!(triggers("t", &column("CREATE TABLE t (n INT)")).is_empty());
+    }
+}
