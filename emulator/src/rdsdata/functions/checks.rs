@@ -31,6 +31,17 @@ pub const CHECKS: &[Function] = &[
     },
 ];
 
+/// The most significant digits a DECIMAL value may have: a double holds any decimal of 15 digits exactly, so that
+/// such values read back, compare and add up as MySQL's exact ones do once rounded to their scale.
+pub const MAX_EXACT_DIGITS: usize = 15;
+
+/// The significant digits of `x`'s shortest decimal form.
+pub fn significant_digits(x: f64) -> usize {
+    let text = format!("{:e}", x.abs());
+    let mantissa = text.split_once('e').map_or(text.as_str(), |(m, _)| m);
+    mantissa.bytes().filter(u8::is_ascii_digit).count()
+}
+
 /// `offcloud_check_decimal(value, column, precision, scale)`: a DECIMAL column's value, which must have at most
 /// `precision - scale` digits before the point once rounded to `scale` places (1264), and be a number (1366).
 fn check_decimal(args: &[Val]) -> Result<Val, String> {
@@ -54,6 +65,12 @@ fn check_decimal(args: &[Val]) -> Result<Val, String> {
         (x.abs() * 10f64.powi(s.clamp(0, 30) as i32)).round() / 10f64.powi(s.clamp(0, 30) as i32);
     if rounded >= limit {
         return Err(format!("Out of range value for column '{col}' at row 1"));
+    }
+    // SQLite keeps an integer exact; anything else is a double by now.
+    if !matches!(args[0], Val::Int(_)) && significant_digits(x) > MAX_EXACT_DIGITS {
+        return Err(format!(
+            "Offcloud's Data API does not support DECIMAL values of more than {MAX_EXACT_DIGITS} significant digits, as in column '{col}' (it computes them as 64-bit floats)"
+        ));
     }
     Ok(Val::Int(1))
 }
@@ -244,6 +261,13 @@ mod tests {
         assert_eq!(
             d(Val::Text("x".into())).unwrap_err(),
             "Incorrect decimal value: 'x' for column 'd' at row 1"
+        );
+        let wide = |v: Val| check_decimal(&[v, Val::Text("w".into()), Val::Int(30), Val::Int(4)]);
+        assert_eq!(wide(Val::Real(123456789012345.0)), Ok(Val::Int(1)));
+        assert_eq!(wide(Val::Int(i64::MAX)), Ok(Val::Int(1)));
+        assert_eq!(
+            wide(Val::Real(12345678901234567890.1234)).unwrap_err(),
+            "Offcloud's Data API does not support DECIMAL values of more than 15 significant digits, as in column 'w' (it computes them as 64-bit floats)"
         );
         assert_eq!(
             divide_strict(&[Val::Int(1), Val::Int(0)]).unwrap_err(),

@@ -41,6 +41,50 @@ pub(super) fn lower_char(c: char) -> char {
 }
 
 /// Compares two strings under utf8_general_ci, which pads the shorter with spaces.
+/// The prefix of an ENUM column's collation, whose name carries the members in order (see [`enum_collation`]).
+pub const ENUM_COLLATION: &str = "offcloud_enum:";
+
+/// The collation of an ENUM column with these members: it sorts values by their member's position, as MySQL
+/// sorts ENUMs, and compares them as `utf8_general_ci` does. Its name carries the members, each as the hex of
+/// its UTF-8 bytes, so that any connection can make it from the name alone (see [`enum_members`]).
+/// Source: https://dev.mysql.com/doc/refman/5.7/en/enum.html#enum-sorting
+pub fn enum_collation(members: &[String]) -> String {
+    let hex: Vec<String> = members
+        .iter()
+        .map(|m| m.bytes().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    format!("{ENUM_COLLATION}{}", hex.join(","))
+}
+
+/// The members that an ENUM collation's name carries.
+pub fn enum_members(collation: &str) -> Option<Vec<String>> {
+    let hex = collation.strip_prefix(ENUM_COLLATION)?;
+    hex.split(',')
+        .map(|m| {
+            let bytes = (0..m.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(m.get(i..i + 2)?, 16).ok())
+                .collect::<Option<Vec<u8>>>()?;
+            String::from_utf8(bytes).ok()
+        })
+        .collect()
+}
+
+/// ENUM order: members by their position, before any other value; other values as `utf8_general_ci` has them.
+pub fn enum_order(members: &[String], a: &str, b: &str) -> std::cmp::Ordering {
+    let position = |s: &str| {
+        members
+            .iter()
+            .position(|m| collate(m, s) == std::cmp::Ordering::Equal)
+    };
+    match (position(a), position(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => collate(a, b),
+    }
+}
+
 pub fn collate(a: &str, b: &str) -> std::cmp::Ordering {
     // Most keys are ASCII: compare their upper case, without the trailing spaces the padding makes equal.
     if a.is_ascii() && b.is_ascii() {
@@ -160,6 +204,27 @@ pub const SQLITE_OVERRIDES: &[super::Function] = &[
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn enums_sort_by_member_position_and_compare_without_case() {
+        use super::{enum_collation, enum_members, enum_order};
+        use std::cmp::Ordering::*;
+        let members: Vec<String> = ["small", "medium", "large", "x,y'\""]
+            .map(String::from)
+            .to_vec();
+        let name = enum_collation(&members);
+        assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_:,".contains(&b)),
+            "{name}"
+        );
+        assert_eq!(enum_members(&name), Some(members.clone()));
+        assert_eq!(enum_order(&members, "large", "small"), Greater);
+        assert_eq!(enum_order(&members, "SMALL", "small"), Equal);
+        assert_eq!(enum_order(&members, "medium", "zzz"), Less);
+        assert_eq!(enum_order(&members, "b", "a"), Greater);
+        assert_eq!(enum_members("mysql_ci"), None);
+    }
+
     use super::*;
     use std::cmp::Ordering::*;
 

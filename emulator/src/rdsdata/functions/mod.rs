@@ -23,8 +23,8 @@ mod json;
 mod numeric;
 mod string;
 
-pub use checks::CHECKS;
-pub use collation::{SQLITE_OVERRIDES, collate};
+pub use checks::{CHECKS, MAX_EXACT_DIGITS};
+pub use collation::{SQLITE_OVERRIDES, collate, enum_collation, enum_members, enum_order};
 
 /// A SQL value as SQLite hands it over.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +53,7 @@ const fn f(name: &'static str, args: i32, call: fn(&[Val]) -> Result<Val, String
 pub const INTERNAL: &[Function] = &[
     f("offcloud_cast_unsigned", 1, numeric::cast_unsigned),
     f("offcloud_json", 1, json::mark),
+    f("offcloud_exact", 1, numeric::exact),
 ];
 
 /// Every function, once per arity.

@@ -38,6 +38,17 @@ pub(super) fn cast_unsigned(a: &[Val]) -> Result<Val, String> {
     })
 }
 
+/// `offcloud_exact(x)`: the result of arithmetic, compared: a double is rounded to the 15 significant digits it
+/// holds exactly, so that DECIMAL arithmetic compares as MySQL's exact arithmetic does (`0.1 + 0.2 = 0.3` is true).
+/// FIXME: MySQL compares DOUBLE arithmetic without rounding, so `d1 + d2 = 0.3` of DOUBLE columns holding 0.1 and
+/// 0.2 is false there and true here.
+pub(super) fn exact(a: &[Val]) -> Result<Val, String> {
+    Ok(match &a[0] {
+        Val::Real(x) if x.is_finite() => Val::Real(format!("{x:.14e}").parse().unwrap_or(*x)),
+        v => v.clone(),
+    })
+}
+
 /// MOD(N,M): https://dev.mysql.com/doc/refman/5.7/en/mathematical-functions.html#function_mod
 /// The remainder takes the dividend's sign; a zero divisor gives NULL.
 pub(super) fn modulo(a: &[Val]) -> Result<Val, String> {
@@ -241,6 +252,18 @@ pub(super) fn strcmp(a: &[Val]) -> Result<Val, String> {
 #[cfg(test)]
 mod tests {
     use crate::rdsdata::functions::testing::{N, check, fails, i, r, t};
+
+    #[test]
+    fn arithmetic_compares_on_the_digits_a_double_holds() {
+        use super::{Val, exact};
+        assert_eq!(exact(&[Val::Real(0.1 + 0.2)]), exact(&[Val::Real(0.3)]));
+        assert_eq!(exact(&[Val::Real(0.3)]), Ok(Val::Real(0.3)));
+        assert_eq!(exact(&[Val::Int(7)]), Ok(Val::Int(7)));
+        assert_ne!(
+            exact(&[Val::Real(0.3)]),
+            exact(&[Val::Real(0.30000000000001)])
+        );
+    }
 
     #[test]
     fn floor_and_ceil() {

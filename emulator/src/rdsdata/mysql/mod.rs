@@ -33,6 +33,45 @@ pub fn error(
     params: &[Param],
     e: DbError,
 ) -> RdsError {
+    let e = mysql_error(conn, db, source, t, params, e);
+    // MySQL's INSERT IGNORE stores a value that strict mode refuses clamped to its type, or cut, with a warning.
+    // Source: https://dev.mysql.com/doc/refman/5.7/en/sql-mode.html#ignore-strict-comparison
+    if let (
+        Kind::Insert {
+            conflict: super::sql::Conflict::Skip,
+            ..
+        },
+        RdsError::BadRequest(message),
+    ) = (&t.kind, &e)
+        && STRICT_ERRORS.iter().any(|p| message.starts_with(p))
+    {
+        return RdsError::BadRequest(format!(
+            "Offcloud's Data API does not support INSERT IGNORE of a value that strict mode refuses, which MySQL stores clamped or cut with a warning: {message}"
+        ));
+    }
+    e
+}
+
+/// The beginnings of strict mode's errors for a value that does not fit its column (1264, 1265, 1292, 1366, 1406).
+const STRICT_ERRORS: &[&str] = &[
+    "Out of range value for column",
+    "Data truncated for column",
+    "Data too long for column",
+    "Incorrect integer value",
+    "Incorrect decimal value",
+    "Incorrect date value",
+    "Incorrect datetime value",
+    "Incorrect time value",
+];
+
+fn mysql_error(
+    conn: &Conn,
+    db: &str,
+    source: &str,
+    t: &Translated,
+    params: &[Param],
+    e: DbError,
+) -> RdsError {
     let bad = RdsError::BadRequest;
     match e {
         DbError::Unique(cols) => keys::duplicate(conn, t, params, &cols),

@@ -204,9 +204,17 @@ fn translate_column(col: &mut ColumnDef) -> Result<bool, RdsError> {
             | DataType::LongText
             | DataType::Enum(..)
     );
-    // An ENUM is text that must be one of its members. FIXME: MySQL stores the member's own spelling and sorts by
-    // the member's position; we keep the value as written and sort it as text.
+    // An ENUM is text that must be one of its members, sorted by the member's position (by its collation).
+    // FIXME: MySQL stores the member's own spelling; we keep the value as written.
+    let mut collation = super::MYSQL_COLLATION.to_string();
     if let DataType::Enum(members, _) = &col.data_type {
+        let names: Vec<String> = members
+            .iter()
+            .map(|m| match m {
+                EnumMember::Name(s) | EnumMember::NamedValue(s, _) => s.clone(),
+            })
+            .collect();
+        collation = crate::rdsdata::functions::enum_collation(&names);
         let list = members
             .iter()
             .map(|m| match m {
@@ -229,9 +237,13 @@ fn translate_column(col: &mut ColumnDef) -> Result<bool, RdsError> {
     if textual && !binary {
         col.options.push(ColumnOptionDef {
             name: None,
-            option: ColumnOption::Collation(ObjectName::from(vec![Ident::new(
-                super::MYSQL_COLLATION,
-            )])),
+            option: ColumnOption::Collation(ObjectName::from(vec![if collation
+                == super::MYSQL_COLLATION
+            {
+                Ident::new(collation)
+            } else {
+                Ident::with_quote('"', collation)
+            }])),
         });
     }
     // Rows get their time from the emulator's clock, through the storage's clock function.
@@ -342,7 +354,7 @@ pub fn translate_create_table(
     let mut auto_pk = None;
     for col in &mut t.columns {
         let auto = translate_column(col)?;
-        after.extend(super::padding::triggers(&table, col));
+        after.extend(super::stored::triggers(&table, col));
         if auto {
             let inline_pk = col
                 .options
@@ -488,7 +500,7 @@ pub fn translate_alter(a: &sqlparser::ast::AlterTable) -> Result<Vec<String>, Rd
                     });
                 }
                 out.push(format!("ALTER TABLE {table} ADD COLUMN {col}"));
-                out.extend(super::padding::triggers(&table, &col));
+                out.extend(super::stored::triggers(&table, &col));
             }
             AlterTableOperation::AddColumn { .. } => {
                 return Err(unsupported("ALTER TABLE ... ADD COLUMN ... FIRST or AFTER"));
@@ -499,7 +511,7 @@ pub fn translate_alter(a: &sqlparser::ast::AlterTable) -> Result<Vec<String>, Rd
                 ..
             } => {
                 for c in column_names {
-                    out.extend(super::padding::drop_triggers(&table, &c.value));
+                    out.extend(super::stored::drop_triggers(&table, &c.value));
                     out.push(format!("ALTER TABLE {table} DROP COLUMN {c}"));
                 }
             }
@@ -507,10 +519,7 @@ pub fn translate_alter(a: &sqlparser::ast::AlterTable) -> Result<Vec<String>, Rd
                 old_column_name,
                 new_column_name,
             } => {
-                out.extend(super::padding::drop_triggers(
-                    &table,
-                    &old_column_name.value,
-                ));
+                out.extend(super::stored::drop_triggers(&table, &old_column_name.value));
                 out.push(format!(
                     "ALTER TABLE {table} RENAME COLUMN {old_column_name} TO {new_column_name}"
                 ));

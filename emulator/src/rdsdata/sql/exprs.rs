@@ -6,7 +6,7 @@ use sqlparser::ast::{Expr, FunctionArguments, ObjectName, Value};
 
 use super::{call, unsupported};
 use crate::rdsdata::RdsError;
-use crate::rdsdata::functions::FUNCTIONS;
+use crate::rdsdata::functions::{FUNCTIONS, MAX_EXACT_DIGITS};
 
 /// The prefix of MySQL's functions as the storage registers them with SQLite ([`FUNCTIONS`]), so that SQLite's own
 /// functions of the same names keep their meaning for the storage's SQL.
@@ -22,6 +22,40 @@ fn is_comparison(op: &sqlparser::ast::BinaryOperator) -> bool {
 
 fn is_column(e: &Expr) -> bool {
     matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+}
+
+/// Arithmetic whose MySQL type is DECIMAL, as far as its literals tell.
+fn is_decimal_arithmetic(e: &Expr) -> bool {
+    use sqlparser::ast::BinaryOperator::*;
+    match e {
+        Expr::Nested(inner) => is_decimal_arithmetic(inner),
+        Expr::BinaryOp {
+            op: Plus | Minus | Multiply | Divide,
+            ..
+        } => {
+            matches!(
+                super::types::infer(e, &|_| None),
+                Some(super::types::Ty::Decimal(_))
+            )
+        }
+        _ => false,
+    }
+}
+
+/// Whether a number literal means the same as a double or a BIGINT: an integer in BIGINT's range, a double's
+/// exponent form, or a DECIMAL of at most [`MAX_EXACT_DIGITS`] significant digits.
+fn exact_number(n: &str) -> bool {
+    if n.contains(['e', 'E']) || n.parse::<i64>().is_ok() {
+        return true;
+    }
+    let digits = n.replace('.', "");
+    let digits = digits.trim_start_matches(['-', '+', '0']);
+    let digits = if n.contains('.') {
+        digits.trim_end_matches('0')
+    } else {
+        digits
+    };
+    digits.len() <= MAX_EXACT_DIGITS
 }
 
 fn is_text_literal(e: &Expr) -> bool {
@@ -111,6 +145,22 @@ fn rename(f: &mut sqlparser::ast::Function, to: &str) {
     f.name = ObjectName::from(vec![sqlparser::ast::Ident::new(to)]);
 }
 
+/// `-9223372036854775808` as one literal, BIGINT's least value, before [`rewrite_expr`] checks literals: the
+/// parser reads it as a minus before a number past BIGINT's range.
+pub fn fold_least_bigint(e: &mut Expr) -> ControlFlow<()> {
+    if let Expr::UnaryOp {
+        op: sqlparser::ast::UnaryOperator::Minus,
+        expr,
+    } = e
+        && let Expr::Value(v) = expr.as_ref()
+        && let Value::Number(n, long) = &v.value
+        && format!("-{n}").parse::<i64>() == Ok(i64::MIN)
+    {
+        *e = Expr::value(Value::Number(format!("-{n}"), *long));
+    }
+    ControlFlow::Continue(())
+}
+
 /// Rewrites one expression from MySQL's meaning to SQLite's, or says why it cannot be.
 pub fn rewrite_expr(e: &mut Expr) -> ControlFlow<RdsError> {
     use sqlparser::ast::BinaryOperator;
@@ -119,6 +169,28 @@ pub fn rewrite_expr(e: &mut Expr) -> ControlFlow<RdsError> {
         Expr::Value(v) => {
             if let Value::DoubleQuotedString(s) = &v.value {
                 v.value = Value::SingleQuotedString(s.clone());
+            }
+            if let Value::Number(n, _) = &v.value
+                && !exact_number(n)
+            {
+                return ControlFlow::Break(unsupported(&format!(
+                    "integers past BIGINT's range or DECIMAL numbers of more than {MAX_EXACT_DIGITS} significant digits, such as {n} (it computes DECIMAL values as 64-bit floats)"
+                )));
+            }
+            ControlFlow::Continue(())
+        }
+        // DECIMAL arithmetic compares on the digits a double holds exactly, as MySQL's exact arithmetic would.
+        // FIXME: only arithmetic of literals is known to be DECIMAL here; of DECIMAL columns, it compares as
+        // doubles do (`a + b = 0.3` is false for columns holding 0.1 and 0.2).
+        Expr::BinaryOp { op, left, right }
+            if is_comparison(op)
+                && *op != BinaryOperator::Spaceship
+                && (is_decimal_arithmetic(left) || is_decimal_arithmetic(right)) =>
+        {
+            for side in [left, right] {
+                if is_decimal_arithmetic(side) {
+                    **side = call("offcloud_exact", vec![(**side).clone()]);
+                }
             }
             ControlFlow::Continue(())
         }
@@ -400,6 +472,25 @@ fn rewrite_function(e: &mut Expr) -> ControlFlow<RdsError> {
             _ => return ControlFlow::Break(unsupported("VALUES() of anything but a column")),
         },
         "IF" if args.len() == 3 => rename(f, "iif"),
+        // A DECIMAL literal is text as it was written: `CONCAT('v', 2.50)` is `v2.50`.
+        "CONCAT" | "CONCAT_WS" => {
+            if let FunctionArguments::List(l) = &mut f.args {
+                for a in &mut l.args {
+                    if let sqlparser::ast::FunctionArg::Unnamed(
+                        sqlparser::ast::FunctionArgExpr::Expr(Expr::Value(v)),
+                    ) = a
+                        && let Value::Number(n, _) = &v.value
+                        && n.contains('.')
+                        && !n.contains(['e', 'E'])
+                    {
+                        v.value = Value::SingleQuotedString(n.clone());
+                    }
+                }
+            }
+            if let Some(Ok(sqlite)) = mysql_function(&fname, args.len()) {
+                rename(f, &sqlite);
+            }
+        }
         "JSON_OBJECT" | "JSON_ARRAY" => {
             mark_json_arguments(f);
             if let Some(Ok(sqlite)) = mysql_function(&fname, args.len()) {

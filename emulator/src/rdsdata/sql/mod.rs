@@ -28,7 +28,7 @@ mod dml;
 mod exprs;
 mod grouping;
 mod labels;
-mod padding;
+mod stored;
 mod subquery;
 #[cfg(test)]
 mod tests;
@@ -423,6 +423,7 @@ pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsErr
         }
     };
     // A column's `DEFAULT CURRENT_TIMESTAMP` was made a call of the storage's clock function above.
+    let _ = visit_expressions_mut(&mut st, exprs::fold_least_bigint);
     if !matches!(st, Statement::CreateTable(_))
         && let ControlFlow::Break(e) = visit_expressions_mut(&mut st, rewrite_expr)
     {

@@ -184,7 +184,7 @@ fn keys_become_named_indexes_and_enums_and_strict_mode_become_checks() {
         t.sql
     );
     assert!(
-        t.sql.contains("`kind` ENUM COLLATE mysql_ci CONSTRAINT \"offcloud:enum:kind\" CHECK (`kind` IN ('a', 'b'))"),
+        t.sql.contains("`kind` ENUM COLLATE \"offcloud_enum:61,62\" CONSTRAINT \"offcloud:enum:kind\" CHECK (`kind` IN ('a', 'b'))"),
         "{}",
         t.sql
     );
@@ -193,8 +193,8 @@ fn keys_become_named_indexes_and_enums_and_strict_mode_become_checks() {
         [
             "CREATE UNIQUE INDEX \"u.uniq_email\" ON u (`email`)",
             "CREATE INDEX \"u.idx_kind\" ON u (`kind`)",
-            "CREATE TRIGGER IF NOT EXISTS \"offcloud_pad:u.email:insert\" AFTER INSERT ON \"u\" WHEN length(NEW.\"email\") > 5 BEGIN UPDATE \"u\" SET \"email\" = substr(NEW.\"email\", 1, 5) WHERE rowid = NEW.rowid; END",
-            "CREATE TRIGGER IF NOT EXISTS \"offcloud_pad:u.email:update\" AFTER UPDATE OF \"email\" ON \"u\" WHEN length(NEW.\"email\") > 5 BEGIN UPDATE \"u\" SET \"email\" = substr(NEW.\"email\", 1, 5) WHERE rowid = NEW.rowid; END",
+            "CREATE TRIGGER IF NOT EXISTS \"offcloud_store:u.email:insert\" AFTER INSERT ON \"u\" WHEN length(NEW.\"email\") > 5 BEGIN UPDATE \"u\" SET \"email\" = substr(NEW.\"email\", 1, 5) WHERE rowid = NEW.rowid; END",
+            "CREATE TRIGGER IF NOT EXISTS \"offcloud_store:u.email:update\" AFTER UPDATE OF \"email\" ON \"u\" WHEN length(NEW.\"email\") > 5 BEGIN UPDATE \"u\" SET \"email\" = substr(NEW.\"email\", 1, 5) WHERE rowid = NEW.rowid; END",
             "INSERT INTO sqlite_sequence (name, seq) SELECT 'u', 999 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'u')",
         ]
     );
@@ -232,11 +232,11 @@ fn alter_table_forms_sqlite_can_do_in_place() {
         [
             "CREATE UNIQUE INDEX \"t.uq\" ON t (n)",
             // SQLite refuses to drop a column that a trigger names: its trailing-space triggers go first.
-            "DROP TRIGGER IF EXISTS \"offcloud_pad:t.old:insert\"",
-            "DROP TRIGGER IF EXISTS \"offcloud_pad:t.old:update\"",
+            "DROP TRIGGER IF EXISTS \"offcloud_store:t.old:insert\"",
+            "DROP TRIGGER IF EXISTS \"offcloud_store:t.old:update\"",
             "ALTER TABLE t DROP COLUMN old",
-            "DROP TRIGGER IF EXISTS \"offcloud_pad:t.a:insert\"",
-            "DROP TRIGGER IF EXISTS \"offcloud_pad:t.a:update\"",
+            "DROP TRIGGER IF EXISTS \"offcloud_store:t.a:insert\"",
+            "DROP TRIGGER IF EXISTS \"offcloud_store:t.a:update\"",
             "ALTER TABLE t RENAME COLUMN a TO b",
             "DROP INDEX \"t.ix\"",
             "ALTER TABLE t RENAME TO t2",

@@ -62,7 +62,7 @@ pub fn projection(q: &Query) -> Option<Projection> {
 
 /// A MySQL result type, as far as the Data API's choice of `Field` goes.
 #[derive(Debug, Clone, PartialEq)]
-enum Ty {
+pub(super) enum Ty {
     Json,
     Int,
     Decimal(u32),
@@ -145,7 +145,7 @@ fn int_arg(e: Option<&&Expr>) -> Option<i64> {
 }
 
 /// The type of `e`, given the declared types of the columns it names.
-fn infer(e: &Expr, column: &dyn Fn(&Expr) -> Option<Ty>) -> Option<Ty> {
+pub(super) fn infer(e: &Expr, column: &dyn Fn(&Expr) -> Option<Ty>) -> Option<Ty> {
     Some(match e {
         Expr::Identifier(_) | Expr::CompoundIdentifier(_) => column(e)?,
         Expr::Nested(inner) => infer(inner, column)?,

@@ -20,6 +20,13 @@ pub fn register_mysql_functions(c: &Connection) -> rusqlite::Result<()> {
     let internal = functions::INTERNAL.iter().map(|f| (f, ""));
     // Text columns and literals compare as under MySQL's default collation, utf8_general_ci.
     c.create_collation(sql::MYSQL_COLLATION, functions::collate)?;
+    // Each ENUM column's collation is made the first time a statement needs it, from its name.
+    c.collation_needed(|c, name| match functions::enum_members(name) {
+        Some(members) => {
+            c.create_collation(name, move |a, b| functions::enum_order(&members, a, b))
+        }
+        None => Ok(()),
+    })?;
     for (f, prefix) in mysql.chain(checks).chain(overrides).chain(internal) {
         let body = f.call;
         let name = format!("{prefix}{}", f.name);

@@ -1,10 +1,13 @@
-//! Trailing spaces as MySQL stores them: a `CHAR(n)` value is read back without its trailing spaces, and a
-//! `VARCHAR(n)` or `CHAR(n)` value whose only characters past `n` are spaces is cut to `n` without an error
-//! (strict mode refuses any other character past `n`, by the column's check). SQLite keeps a value as given, so a
-//! table with such columns gets triggers that rewrite a row just written when its value needs it, and only then.
-//! Source: https://dev.mysql.com/doc/refman/5.7/en/char.html
+//! Values as MySQL stores them, where SQLite would keep what it was given:
+//! - a `CHAR(n)` value is read back without its trailing spaces, and a `VARCHAR(n)` or `CHAR(n)` value whose only
+//!   characters past `n` are spaces is cut to `n` without an error (strict mode refuses any other character past
+//!   `n`, by the column's check). Source: https://dev.mysql.com/doc/refman/5.7/en/char.html
+//! - a `DECIMAL(p, s)` value is rounded to `s` places, half away from zero, so that `1.005` is stored, compared
+//!   and summed as `1.01`. Source: https://dev.mysql.com/doc/refman/5.7/en/precision-math-rounding.html
+//!
+//! A table with such columns gets triggers that rewrite a row just written when a value needs it, and only then.
 
-use sqlparser::ast::{CharacterLength, ColumnDef, DataType};
+use sqlparser::ast::{CharacterLength, ColumnDef, DataType, ExactNumberInfo};
 
 /// `"name"` with SQLite's quoting.
 fn quoted(name: &str) -> String {
@@ -13,7 +16,7 @@ fn quoted(name: &str) -> String {
 
 /// A trigger's name: per table, column and event.
 fn trigger_name(table: &str, col: &str, event: &str) -> String {
-    quoted(&format!("offcloud_pad:{table}.{col}:{event}"))
+    quoted(&format!("offcloud_store:{table}.{col}:{event}"))
 }
 
 /// The statements that drop `col`'s triggers, before the column is dropped or renamed (SQLite refuses to drop a
@@ -38,25 +41,29 @@ pub fn drop_triggers(table: &str, col: &str) -> Vec<String> {
 
 /// The triggers of `table` for `col`, if its type needs them.
 pub fn triggers(table: &str, col: &ColumnDef) -> Vec<String> {
-    let (fixed, length) = match &col.data_type {
-        DataType::Char(Some(CharacterLength::IntegerLength { length, .. })) => (true, *length),
-        DataType::Char(None) => (true, 1),
-        DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. })) => (false, *length),
+    let c = quoted(&col.name.value);
+    let (when, value) = match &col.data_type {
+        DataType::Char(Some(CharacterLength::IntegerLength { .. })) | DataType::Char(None) => {
+            (format!("NEW.{c} GLOB '* '"), format!("rtrim(NEW.{c}, ' ')"))
+        }
+        DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. })) => (
+            format!("length(NEW.{c}) > {length}"),
+            format!("substr(NEW.{c}, 1, {length})"),
+        ),
+        DataType::Decimal(info) | DataType::Numeric(info) | DataType::Dec(info) => {
+            let scale = match info {
+                ExactNumberInfo::PrecisionAndScale(_, s) => *s,
+                _ => 0,
+            };
+            let rounded = format!("mysql_round(NEW.{c}, {scale})");
+            (format!("NEW.{c} <> {rounded}"), rounded)
+        }
         _ => return vec![],
     };
     // A trigger lives in its table's database, and names the table without it.
     let (schema, name) = match table.rsplit_once('.') {
         Some((schema, name)) => (format!("{}.", quoted(schema)), name),
         None => (String::new(), table),
-    };
-    let c = quoted(&col.name.value);
-    let (when, value) = if fixed {
-        (format!("NEW.{c} GLOB '* '"), format!("rtrim(NEW.{c}, ' ')"))
-    } else {
-        (
-            format!("length(NEW.{c}) > {length}"),
-            format!("substr(NEW.{c}, 1, {length})"),
-        )
     };
     ["INSERT", "UPDATE"]
         .iter()
@@ -95,13 +102,19 @@ mod tests {
         let t = triggers("t", &column("CREATE TABLE t (c CHAR(5))"));
         assert_eq!(
             t[0],
-            r#"CREATE TRIGGER IF NOT EXISTS "offcloud_pad:t.c:insert" AFTER INSERT ON "t" WHEN NEW."c" GLOB '* ' BEGIN UPDATE "t" SET "c" = rtrim(NEW."c", ' ') WHERE rowid = NEW.rowid; END"#
+            r#"CREATE TRIGGER IF NOT EXISTS "offcloud_store:t.c:insert" AFTER INSERT ON "t" WHEN NEW."c" GLOB '* ' BEGIN UPDATE "t" SET "c" = rtrim(NEW."c", ' ') WHERE rowid = NEW.rowid; END"#
         );
         assert!(t[1].contains(r#"AFTER UPDATE OF "c" ON "t""#), "{}", t[1]);
         let t = triggers("db.t", &column("CREATE TABLE t (v VARCHAR(3))"));
         assert_eq!(
             t[0],
-            r#"CREATE TRIGGER IF NOT EXISTS "db"."offcloud_pad:t.v:insert" AFTER INSERT ON "t" WHEN length(NEW."v") > 3 BEGIN UPDATE "t" SET "v" = substr(NEW."v", 1, 3) WHERE rowid = NEW.rowid; END"#
+            r#"CREATE TRIGGER IF NOT EXISTS "db"."offcloud_store:t.v:insert" AFTER INSERT ON "t" WHEN length(NEW."v") > 3 BEGIN UPDATE "t" SET "v" = substr(NEW."v", 1, 3) WHERE rowid = NEW.rowid; END"#
+        );
+        let t = triggers("t", &column("CREATE TABLE t (d DECIMAL(10,2))"));
+        assert!(
+            t[0].contains(r#"WHEN NEW."d" <> mysql_round(NEW."d", 2) BEGIN UPDATE "t" SET "d" = mysql_round(NEW."d", 2)"#),
+            "{}",
+            t[0]
         );
         assert!(triggers("t", &column("CREATE TABLE t (n INT)")).is_empty());
     }
