@@ -49,7 +49,19 @@ impl DataApi {
             Some(id) => self.transactions.database(id),
             None => self.database(i, database).ok(),
         };
-        let translated = self.translations.translate(sql, default_db.as_deref())?;
+        let translated = match default_db.as_deref() {
+            Some(db) => {
+                let catalog = storage::SchemaCatalog::new(files, db);
+                self.translations.translate(sql, Some(db), &catalog)?
+            }
+            None => self.translations.translate(sql, None, &sql::NoCatalog)?,
+        };
+        // Translations made before a DDL statement may depend on the schema it changes: once it has run (or
+        // failed), they are not used again.
+        let _schema_change = translated
+            .kind
+            .is_ddl()
+            .then(|| sql::SchemaChange(&self.translations));
         if let Kind::CreateDatabase {
             name,
             if_not_exists,

@@ -54,6 +54,8 @@ pub const INTERNAL: &[Function] = &[
     f("offcloud_cast_unsigned", 1, numeric::cast_unsigned),
     f("offcloud_json", 1, json::mark),
     f("offcloud_exact", 1, numeric::exact),
+    f("offcloud_bigint", 2, numeric::bigint),
+    f("offcloud_decimal_text", 2, numeric::decimal_text),
 ];
 
 /// Every function, once per arity.

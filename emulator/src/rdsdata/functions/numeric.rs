@@ -49,6 +49,29 @@ pub(super) fn exact(a: &[Val]) -> Result<Val, String> {
     })
 }
 
+/// `offcloud_bigint(x, shown)`: BIGINT arithmetic's result `x`, which SQLite makes a double past BIGINT's range,
+/// where MySQL fails with ER_DATA_OUT_OF_RANGE (1690), showing the expression.
+pub(super) fn bigint(a: &[Val]) -> Result<Val, String> {
+    match &a[0] {
+        Val::Real(_) => Err(format!(
+            "BIGINT value is out of range in '{}'",
+            text(&a[1]).unwrap_or_default()
+        )),
+        v => Ok(v.clone()),
+    }
+}
+
+/// `offcloud_decimal_text(x, scale)`: a DECIMAL value as text at its scale, as MySQL writes it into a string.
+pub(super) fn decimal_text(a: &[Val]) -> Result<Val, String> {
+    let scale = int(&a[1]).unwrap_or(0).clamp(0, 30) as usize;
+    Ok(match round(&[a[0].clone(), Val::Int(scale as i64)])? {
+        Val::Int(n) if scale == 0 => Val::Text(n.to_string()),
+        Val::Int(n) => Val::Text(format!("{n}.{}", "0".repeat(scale))),
+        Val::Real(x) => Val::Text(format!("{x:.scale$}")),
+        other => other,
+    })
+}
+
 /// MOD(N,M): https://dev.mysql.com/doc/refman/5.7/en/mathematical-functions.html#function_mod
 /// The remainder takes the dividend's sign; a zero divisor gives NULL.
 pub(super) fn modulo(a: &[Val]) -> Result<Val, String> {
@@ -252,6 +275,25 @@ pub(super) fn strcmp(a: &[Val]) -> Result<Val, String> {
 #[cfg(test)]
 mod tests {
     use crate::rdsdata::functions::testing::{N, check, fails, i, r, t};
+
+    #[test]
+    fn bigint_overflow_and_decimal_text() {
+        use super::{Val, bigint, decimal_text};
+        assert_eq!(
+            bigint(&[Val::Int(7), Val::Text("a + 1".into())]),
+            Ok(Val::Int(7))
+        );
+        assert_eq!(
+            bigint(&[Val::Real(9.3e18), Val::Text("`db`.`t`.`n` + 1".into())]).unwrap_err(),
+            "BIGINT value is out of range in '`db`.`t`.`n` + 1'"
+        );
+        let d = |v: Val, s: i64| decimal_text(&[v, Val::Int(s)]).unwrap();
+        assert_eq!(d(Val::Real(3.5), 2), Val::Text("3.50".into()));
+        assert_eq!(d(Val::Real(1.005), 2), Val::Text("1.01".into()));
+        assert_eq!(d(Val::Int(4), 2), Val::Text("4.00".into()));
+        assert_eq!(d(Val::Int(4), 0), Val::Text("4".into()));
+        assert_eq!(d(Val::Null, 2), Val::Null);
+    }
 
     #[test]
     fn arithmetic_compares_on_the_digits_a_double_holds() {

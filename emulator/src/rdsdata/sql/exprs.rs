@@ -4,6 +4,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{Expr, FunctionArguments, ObjectName, Value};
 
+use super::scope::Scope;
+use super::types::Ty;
 use super::{call, unsupported};
 use crate::rdsdata::RdsError;
 use crate::rdsdata::functions::{FUNCTIONS, MAX_EXACT_DIGITS};
@@ -24,22 +26,37 @@ fn is_column(e: &Expr) -> bool {
     matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
 }
 
-/// Arithmetic whose MySQL type is DECIMAL, as far as its literals tell.
-fn is_decimal_arithmetic(e: &Expr) -> bool {
+/// Arithmetic whose MySQL type is DECIMAL.
+fn is_decimal_arithmetic(e: &Expr, scope: &Scope) -> bool {
     use sqlparser::ast::BinaryOperator::*;
     match e {
-        Expr::Nested(inner) => is_decimal_arithmetic(inner),
+        Expr::Nested(inner) => is_decimal_arithmetic(inner, scope),
         Expr::BinaryOp {
             op: Plus | Minus | Multiply | Divide,
             ..
-        } => {
-            matches!(
-                super::types::infer(e, &|_| None),
-                Some(super::types::Ty::Decimal(_))
-            )
-        }
+        } => matches!(scope.ty(e), Some(Ty::Decimal(_))),
         _ => false,
     }
+}
+
+/// The internal function that fails BIGINT arithmetic past BIGINT's range, as MySQL's ER_DATA_OUT_OF_RANGE (1690).
+const BIGINT_CHECK: &str = "offcloud_bigint";
+
+/// `e` as MySQL's messages show an expression: columns as `` `db`.`table`.`column` ``.
+fn shown(e: &Expr, scope: &Scope) -> String {
+    let mut shown = e.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut shown, |x| {
+        if let Expr::Function(f) = x
+            && f.name.to_string() == BIGINT_CHECK
+            && let Some(inner) = function_args(f).into_iter().next()
+        {
+            *x = inner;
+        } else if let Some(q) = scope.qualified(x) {
+            *x = Expr::Identifier(sqlparser::ast::Ident::new(q));
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    shown.to_string()
 }
 
 /// Whether a number literal means the same as a double or a BIGINT: an integer in BIGINT's range, a double's
@@ -162,7 +179,7 @@ pub fn fold_least_bigint(e: &mut Expr) -> ControlFlow<()> {
 }
 
 /// Rewrites one expression from MySQL's meaning to SQLite's, or says why it cannot be.
-pub fn rewrite_expr(e: &mut Expr) -> ControlFlow<RdsError> {
+pub fn rewrite_expr(e: &mut Expr, scope: &Scope) -> ControlFlow<RdsError> {
     use sqlparser::ast::BinaryOperator;
     match e {
         // MySQL reads "text" as a string (without ANSI_QUOTES); SQLite would look for a column of that name first.
@@ -180,15 +197,13 @@ pub fn rewrite_expr(e: &mut Expr) -> ControlFlow<RdsError> {
             ControlFlow::Continue(())
         }
         // DECIMAL arithmetic compares on the digits a double holds exactly, as MySQL's exact arithmetic would.
-        // FIXME: only arithmetic of literals is known to be DECIMAL here; of DECIMAL columns, it compares as
-        // doubles do (`a + b = 0.3` is false for columns holding 0.1 and 0.2).
         Expr::BinaryOp { op, left, right }
             if is_comparison(op)
                 && *op != BinaryOperator::Spaceship
-                && (is_decimal_arithmetic(left) || is_decimal_arithmetic(right)) =>
+                && (is_decimal_arithmetic(left, scope) || is_decimal_arithmetic(right, scope)) =>
         {
             for side in [left, right] {
-                if is_decimal_arithmetic(side) {
+                if is_decimal_arithmetic(side, scope) {
                     **side = call("offcloud_exact", vec![(**side).clone()]);
                 }
             }
@@ -348,6 +363,15 @@ pub fn rewrite_expr(e: &mut Expr) -> ControlFlow<RdsError> {
             *e = call(name, vec![(**left).clone(), amount, unit]);
             ControlFlow::Continue(())
         }
+        // BIGINT arithmetic past BIGINT's range fails, where SQLite would give a double.
+        Expr::BinaryOp {
+            op: BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply,
+            ..
+        } if scope.ty(e) == Some(Ty::Int) => {
+            let shown = shown(e, scope);
+            *e = call(BIGINT_CHECK, vec![e.clone(), text(&shown)]);
+            ControlFlow::Continue(())
+        }
         Expr::Ceil { expr, .. } => {
             *e = call("mysql_ceil", vec![(**expr).clone()]);
             ControlFlow::Continue(())
@@ -396,7 +420,7 @@ pub fn rewrite_expr(e: &mut Expr) -> ControlFlow<RdsError> {
             *e = call(name, vec![(**expr).clone(), what]);
             ControlFlow::Continue(())
         }
-        Expr::Function(_) => rewrite_function(e),
+        Expr::Function(_) => rewrite_function(e, scope),
         Expr::Subquery(q) => {
             super::subquery::single_row(q);
             ControlFlow::Continue(())
@@ -441,7 +465,7 @@ fn mark_json_arguments(f: &mut sqlparser::ast::Function) {
 
 /// MySQL's clock functions become literals from the emulator's clock; `VALUES(col)` in an upsert is
 /// `excluded.col`; functions with other names in SQLite are renamed; any other function is refused by name.
-fn rewrite_function(e: &mut Expr) -> ControlFlow<RdsError> {
+fn rewrite_function(e: &mut Expr, scope: &Scope) -> ControlFlow<RdsError> {
     let Expr::Function(f) = e else {
         return ControlFlow::Continue(());
     };
@@ -472,18 +496,30 @@ fn rewrite_function(e: &mut Expr) -> ControlFlow<RdsError> {
             _ => return ControlFlow::Break(unsupported("VALUES() of anything but a column")),
         },
         "IF" if args.len() == 3 => rename(f, "iif"),
-        // A DECIMAL literal is text as it was written: `CONCAT('v', 2.50)` is `v2.50`.
+        // A DECIMAL is text at its scale: `CONCAT('v', 2.50)` is `v2.50`, and so is a DECIMAL(8,2) column's 2.5.
         "CONCAT" | "CONCAT_WS" => {
             if let FunctionArguments::List(l) = &mut f.args {
                 for a in &mut l.args {
-                    if let sqlparser::ast::FunctionArg::Unnamed(
-                        sqlparser::ast::FunctionArgExpr::Expr(Expr::Value(v)),
+                    let sqlparser::ast::FunctionArg::Unnamed(
+                        sqlparser::ast::FunctionArgExpr::Expr(x),
                     ) = a
+                    else {
+                        continue;
+                    };
+                    if let Expr::Value(v) = x
                         && let Value::Number(n, _) = &v.value
                         && n.contains('.')
                         && !n.contains(['e', 'E'])
                     {
                         v.value = Value::SingleQuotedString(n.clone());
+                    } else if let Some(Ty::Decimal(scale)) = scope.ty(x) {
+                        *x = call(
+                            "offcloud_decimal_text",
+                            vec![
+                                x.clone(),
+                                Expr::value(Value::Number(scale.to_string(), false)),
+                            ],
+                        );
                     }
                 }
             }

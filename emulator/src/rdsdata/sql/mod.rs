@@ -28,6 +28,7 @@ mod dml;
 mod exprs;
 mod grouping;
 mod labels;
+mod scope;
 mod stored;
 mod subquery;
 #[cfg(test)]
@@ -110,9 +111,10 @@ pub struct Translated {
     pub projection: Option<types::Projection>,
 }
 
-pub use cache::Cache;
+pub use cache::{Cache, SchemaChange};
 pub use ddl::{check_failure, declared_foreign_keys, key_of_index, unique_index_of};
 pub use exprs::{MYSQL_COLLATION, MYSQL_PREFIX};
+pub use scope::{Catalog, NoCatalog};
 pub use subquery::SINGLE_ROW;
 pub use types::decls;
 
@@ -167,9 +169,14 @@ pub(crate) fn name(o: &ObjectName) -> String {
 }
 
 /// Parses one MySQL statement and translates it. `database` is the connection's default database, which SQLite
-/// knows as `main`: `database.table` is `table`. The translation depends on nothing else (the clock is read by
-/// `offcloud_now()` when the statement runs), so it can be cached by its text.
-pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsError> {
+/// knows as `main`: `database.table` is `table`. The translation depends on nothing else but the schema that
+/// `catalog` describes (the clock is read by `offcloud_now()` when the statement runs), so it can be cached by its
+/// text until the schema changes.
+pub fn translate(
+    sql: &str,
+    database: Option<&str>,
+    catalog: &dyn Catalog,
+) -> Result<Translated, RdsError> {
     if sql.chars().count() > MAX_SQL {
         return Err(too_long("sql"));
     }
@@ -424,8 +431,9 @@ pub fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsErr
     };
     // A column's `DEFAULT CURRENT_TIMESTAMP` was made a call of the storage's clock function above.
     let _ = visit_expressions_mut(&mut st, exprs::fold_least_bigint);
+    let scope = scope::Scope::of(&st, catalog, database);
     if !matches!(st, Statement::CreateTable(_))
-        && let ControlFlow::Break(e) = visit_expressions_mut(&mut st, rewrite_expr)
+        && let ControlFlow::Break(e) = visit_expressions_mut(&mut st, |e| rewrite_expr(e, &scope))
     {
         return Err(e);
     }

@@ -1,6 +1,11 @@
 //! Translation, statement by statement.
 use super::*;
 
+/// Translation without a schema.
+fn translate(sql: &str, database: Option<&str>) -> Result<Translated, RdsError> {
+    super::translate(sql, database, &NoCatalog)
+}
+
 #[test]
 fn create_table_drops_mysql_options_and_keeps_types() {
     let t = translate(
@@ -307,7 +312,7 @@ fn unaliased_expressions_are_labelled_as_written() {
     let t = |sql: &str| translate(sql, None).unwrap().sql;
     assert_eq!(
         t("SELECT 1+1, LENGTH( 'x' ), 'hello', id, t.name, UPPER(name) AS u FROM t"),
-        "SELECT 1 + 1 AS \"1+1\", mysql_length('x') AS \"LENGTH( 'x' )\", 'hello' AS \"hello\", id, t.name, mysql_upper(name) AS u FROM t"
+        "SELECT offcloud_bigint(1 + 1, '1 + 1') AS \"1+1\", mysql_length('x') AS \"LENGTH( 'x' )\", 'hello' AS \"hello\", id, t.name, mysql_upper(name) AS u FROM t"
     );
     assert_eq!(
         t("SELECT\n  CONCAT('[', c, ']'),\n  d + INTERVAL 1 DAY FROM t"),
@@ -347,4 +352,49 @@ fn aggregates_beside_columns_without_group_by_are_refused_as_mysql_does() {
     ] {
         translate(ok, Some("db")).unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
+}
+
+/// A schema of one table: `t (id INT, n BIGINT, d DECIMAL(8,2), f DOUBLE, s VARCHAR(5))`.
+struct OneTable;
+
+impl Catalog for OneTable {
+    fn column_type(&self, table: &str, column: &str) -> Option<String> {
+        let ty = match column {
+            "id" => "INT",
+            "n" => "BIGINT",
+            "d" => "DECIMAL(8,2)",
+            "f" => "DOUBLE",
+            "s" => "VARCHAR(5)",
+            _ => return None,
+        };
+        (table == "t").then(|| ty.to_string())
+    }
+
+    fn unique_keys(&self, table: &str) -> Vec<Vec<String>> {
+        if table == "t" {
+            vec![vec!["id".to_string()]]
+        } else {
+            vec![]
+        }
+    }
+}
+
+#[test]
+fn column_types_choose_mysql_s_meaning() {
+    let t = |sql: &str| super::translate(sql, Some("db"), &OneTable).unwrap().sql;
+    // DECIMAL arithmetic compares exactly; DOUBLE arithmetic as doubles do.
+    assert_eq!(
+        t("SELECT id FROM t WHERE d + d = 0.3 AND f + f = 0.3"),
+        "SELECT id FROM t WHERE offcloud_exact(d + d) = 0.3 AND f + f = 0.3"
+    );
+    // A DECIMAL column is text at its scale in CONCAT.
+    assert_eq!(
+        t("SELECT CONCAT(s, d, n) AS x FROM t"),
+        "SELECT mysql_concat(s, offcloud_decimal_text(d, 2), n) AS x FROM t"
+    );
+    // BIGINT arithmetic fails past BIGINT's range, naming its columns as MySQL does.
+    assert_eq!(
+        t("SELECT x.n + 1 AS m FROM t AS x"),
+        "SELECT offcloud_bigint(x.n + 1, '`db`.`t`.`n` + 1') AS m FROM t AS x"
+    );
 }

@@ -86,7 +86,7 @@ impl Ty {
         }
     }
 
-    fn from_decl(decl: &str) -> Option<Ty> {
+    pub(super) fn from_decl(decl: &str) -> Option<Ty> {
         let upper = decl.to_ascii_uppercase();
         let base = upper.split('(').next().unwrap_or("").trim();
         Some(match base {
@@ -196,6 +196,12 @@ pub(super) fn infer(e: &Expr, column: &dyn Fn(&Expr) -> Option<Ty>) -> Option<Ty
                 _ => return None,
             }
         }
+        // The translation's own `CAST(x AS REAL)`, which makes `/` divide without truncating, keeps x's type.
+        Expr::Cast {
+            data_type: DataType::Real,
+            expr,
+            ..
+        } => infer(expr, column)?,
         Expr::Cast {
             kind: CastKind::Cast | CastKind::DoubleColon,
             data_type,
@@ -213,7 +219,9 @@ pub(super) fn infer(e: &Expr, column: &dyn Fn(&Expr) -> Option<Ty>) -> Option<Ty
         },
         Expr::Floor { .. } | Expr::Ceil { .. } => Ty::Int,
         Expr::Function(f) => {
+            // A function already translated has MySQL's name behind the prefix.
             let name = f.name.to_string().to_ascii_uppercase();
+            let name = name.strip_prefix("MYSQL_").unwrap_or(&name).to_string();
             let a = args(f);
             let first = || a.first().and_then(|x| infer(x, column));
             match name.as_str() {

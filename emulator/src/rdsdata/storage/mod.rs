@@ -20,9 +20,11 @@ use rusqlite::{Connection, ErrorCode, ToSql};
 
 use super::RdsError;
 
+mod catalog;
 mod functions;
 mod schema;
 
+pub use catalog::{SchemaCatalog, unique_keys};
 pub use schema::*;
 
 /// A SQL value, as SQLite stores it.

@@ -16,7 +16,7 @@ pub fn autoincrement(conn: &Conn, table: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn split_table(table: &str) -> (&str, &str) {
+pub(super) fn split_table(table: &str) -> (&str, &str) {
     table.split_once('.').unwrap_or(("main", table))
 }
 
