@@ -39,13 +39,13 @@ impl MainPort {
 
     async fn rdsdata(&self, op: rdsdata::Operation, req: &WireRequest) -> WireResponse {
         let request_id = self.lambda.env().ids.uuid();
-        let result = match rdsdata::wire::decode(req) {
-            Ok(body) => {
-                let cluster = body["resourceArn"]
-                    .as_str()
-                    .or(body["dbClusterOrInstanceArn"].as_str())
-                    .unwrap_or_default();
-                let hit = self.faults().check(Service::Rdsdata, op.name(), &[cluster]);
+        let result = match rdsdata::wire::decode(op, req) {
+            Ok(call) => {
+                let hit = self.faults().check(
+                    Service::Rdsdata,
+                    op.name(),
+                    &[call.fault_cluster.as_str()],
+                );
                 if let Some(code) = injected(hit).await {
                     return rdsdata::wire::encode_error(
                         &rdsdata::RdsError::injected(&code),
@@ -53,14 +53,14 @@ impl MainPort {
                     );
                 }
                 let api = self.rdsdata.clone();
-                tokio::task::spawn_blocking(move || api.call(op, &body))
+                tokio::task::spawn_blocking(move || api.handle(call))
                     .await
                     .unwrap_or_else(|e| Err(rdsdata::RdsError::Internal(e.to_string())))
             }
             Err(e) => Err(e),
         };
         match result {
-            Ok(body) => rdsdata::wire::encode(&body, &request_id),
+            Ok(response) => rdsdata::wire::encode(&response, &request_id),
             Err(e) => rdsdata::wire::encode_error(&e, &request_id),
         }
     }

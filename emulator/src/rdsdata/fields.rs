@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::RdsError;
-use super::storage::{Column, Param, Sql};
+use super::engine::{Column, Param, Sql};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 

@@ -1,11 +1,12 @@
 //! A query's rows as the Data API answers them: `records` of typed `Field`s or `formattedRecords` JSON, the
 //! `columnMetadata`, and the 1 MiB limit on the answer.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::RdsError;
+use super::engine::Ran;
 use super::fields::{self, ResultSetOptions};
-use super::storage::Outcome;
+use super::wire::ExecuteStatementResponse;
 
 /// The largest result: 1 MiB ("Database response exceeded size limit"), measured as the records' JSON.
 /// Source: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.troubleshooting.html
@@ -16,18 +17,18 @@ pub const MAX_RESPONSE: usize = 1024 * 1024;
 /// Adds a query's rows to `out`: `formattedRecords` when `json_records`, else `records`, and `columnMetadata`
 /// when `metadata`.
 pub fn rows(
-    out: &mut Map<String, Value>,
-    outcome: &Outcome,
+    out: &mut ExecuteStatementResponse,
+    ran: &Ran,
     opts: ResultSetOptions,
     json_records: bool,
     metadata: bool,
 ) -> Result<(), RdsError> {
-    let records: Vec<Value> = outcome
+    let records: Vec<Value> = ran
         .rows
         .iter()
         .map(|r| {
             r.iter()
-                .zip(&outcome.columns)
+                .zip(&ran.columns)
                 .map(|(v, c)| fields::field(v, c.decl_type.as_deref(), opts))
                 .collect()
         })
@@ -40,13 +41,13 @@ pub fn rows(
     if json_records {
         // Each object keeps the columns in the statement's order, as AWS's JSON does; serde_json's own maps are
         // sorted, so the objects are written here.
-        let objects: Vec<String> = outcome
+        let objects: Vec<String> = ran
             .rows
             .iter()
             .map(|r| {
                 let members: Vec<String> = r
                     .iter()
-                    .zip(&outcome.columns)
+                    .zip(&ran.columns)
                     .map(|(v, c)| {
                         format!(
                             "{}:{}",
@@ -58,24 +59,12 @@ pub fn rows(
                 format!("{{{}}}", members.join(","))
             })
             .collect();
-        out.insert(
-            "formattedRecords".into(),
-            Value::String(format!("[{}]", objects.join(","))),
-        );
+        out.formatted_records = Some(format!("[{}]", objects.join(",")));
     } else {
-        out.insert("records".into(), Value::Array(records));
+        out.records = Some(records);
     }
     if metadata {
-        out.insert(
-            "columnMetadata".into(),
-            Value::Array(
-                outcome
-                    .columns
-                    .iter()
-                    .map(fields::column_metadata)
-                    .collect(),
-            ),
-        );
+        out.column_metadata = Some(ran.columns.iter().map(fields::column_metadata).collect());
     }
     Ok(())
 }

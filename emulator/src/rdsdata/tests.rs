@@ -1,6 +1,9 @@
 //! The operation layer's own behaviour: transactions, their expiry, locks and the clock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
 
 use super::*;
 use crate::clock::{Clock, SequentialIds};
@@ -16,7 +19,7 @@ impl Clock for Manual {
 
 const ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:c";
 
-fn api() -> (DataApi, Arc<Manual>) {
+fn setup() -> (Config, Env, Arc<Manual>) {
     // 2019-03-06 02:45:32 UTC.
     let clock = Arc::new(Manual(AtomicU64::new(1_551_840_332_000)));
     let env = Env {
@@ -25,7 +28,25 @@ fn api() -> (DataApi, Arc<Manual>) {
     };
     let text = format!("[[cluster]]\narn = \"{ARN}\"\ndatabase = \"db\"\n");
     let config = Config::parse("t.toml", &text, Path::new(".")).unwrap();
+    (config, env, clock)
+}
+
+fn api() -> (DataApi, Arc<Manual>) {
+    let (config, env, clock) = setup();
     (DataApi::open(&config, None, env).unwrap(), clock)
+}
+
+/// A cluster whose SQLite engine the test holds too, so that it can set the lock wait and look at the write lock.
+fn sqlite_api(lock_wait: Option<Duration>) -> (DataApi, Arc<Manual>, Arc<Sqlite>) {
+    let (config, env, clock) = setup();
+    let mut api = DataApi::open(&config, None, env.clone()).unwrap();
+    let mut engine = Sqlite::open(&config.clusters[0], None, &env).unwrap();
+    if let Some(wait) = lock_wait {
+        engine.set_lock_wait(wait);
+    }
+    let engine = Arc::new(engine);
+    api.clusters[0].engine = engine.clone();
+    (api, clock, engine)
 }
 
 fn call(api: &DataApi, op: Operation, mut body: Value) -> Result<Value, RdsError> {
@@ -192,19 +213,18 @@ fn ids(api: &DataApi) -> Vec<i64> {
 }
 
 /// A cluster with table `t` holding row 1, and a transaction that has inserted row 2 and holds the write lock.
-fn writing_transaction(lock_wait: Duration) -> (Arc<DataApi>, String) {
-    let (mut api, _) = api();
-    api.clusters[0].lock_wait = lock_wait;
+fn writing_transaction(lock_wait: Duration) -> (Arc<DataApi>, Arc<Sqlite>, String) {
+    let (api, _, engine) = sqlite_api(Some(lock_wait));
     sql(&api, "CREATE TABLE t (id INT PRIMARY KEY)", None).unwrap();
     sql(&api, "INSERT INTO t (id) VALUES (1)", None).unwrap();
     let tx = begin(&api).unwrap();
     sql(&api, "INSERT INTO t (id) VALUES (2)", Some(&tx)).unwrap();
-    (Arc::new(api), tx)
+    (Arc::new(api), engine, tx)
 }
 
 #[test]
 fn reads_do_not_wait_for_a_writing_transaction_and_see_the_last_commit() {
-    let (api, tx) = writing_transaction(Duration::from_secs(50));
+    let (api, _, tx) = writing_transaction(Duration::from_secs(50));
     let started = std::time::Instant::now();
     assert_eq!(ids(&api), vec![1]);
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -214,13 +234,13 @@ fn reads_do_not_wait_for_a_writing_transaction_and_see_the_last_commit() {
 
 #[test]
 fn a_write_waits_for_the_transaction_before_it_and_then_runs() {
-    let (api, tx) = writing_transaction(Duration::from_secs(50));
+    let (api, engine, tx) = writing_transaction(Duration::from_secs(50));
     let writer = {
         let api = api.clone();
         std::thread::spawn(move || sql(&api, "INSERT INTO t (id) VALUES (3)", None))
     };
     // The writer queues behind the transaction's lock.
-    while !api.clusters[0].lock.is_held() || api.clusters[0].lock.waiting() == 0 {
+    while !engine.lock().is_held() || engine.lock().waiting() == 0 {
         std::thread::yield_now();
     }
     assert!(!writer.is_finished());
@@ -234,7 +254,7 @@ fn a_write_waits_for_the_transaction_before_it_and_then_runs() {
 
 #[test]
 fn a_write_that_waits_past_the_lock_wait_timeout_fails_as_mysql_does() {
-    let (api, tx) = writing_transaction(Duration::from_millis(100));
+    let (api, _, tx) = writing_transaction(Duration::from_millis(100));
     let e = sql(&api, "INSERT INTO t (id) VALUES (3)", None).unwrap_err();
     assert_eq!(e.code(), "BadRequestException");
     assert_eq!(
@@ -256,22 +276,22 @@ fn a_write_that_waits_past_the_lock_wait_timeout_fails_as_mysql_does() {
 
 #[test]
 fn an_expired_transaction_rolls_back_and_frees_the_lock() {
-    let (api, clock) = api();
+    let (api, clock, engine) = sqlite_api(None);
     let api = Arc::new(api);
     sql(&api, "CREATE TABLE t (id INT PRIMARY KEY)", None).unwrap();
     let tx = begin(&api).unwrap();
     sql(&api, "INSERT INTO t (id) VALUES (2)", Some(&tx)).unwrap();
-    assert!(api.clusters[0].lock.is_held());
+    assert!(engine.lock().is_held());
     clock.0.fetch_add(transactions::IDLE_MS, Ordering::Relaxed);
     api.expire_transactions();
-    assert!(!api.clusters[0].lock.is_held());
+    assert!(!engine.lock().is_held());
     sql(&api, "INSERT INTO t (id) VALUES (3)", None).unwrap();
     assert_eq!(ids(&api), vec![3]);
 }
 
 #[test]
 fn a_transaction_that_read_before_another_commit_cannot_write_and_is_rolled_back() {
-    let (api, _) = api();
+    let (api, _, engine) = sqlite_api(None);
     sql(&api, "CREATE TABLE t (id INT PRIMARY KEY)", None).unwrap();
     let tx = begin(&api).unwrap();
     sql(&api, "INSERT INTO t (id) VALUES (9)", None).unwrap();
@@ -282,10 +302,7 @@ fn a_transaction_that_read_before_another_commit_cannot_write_and_is_rolled_back
         e.to_string(),
         "Deadlock found when trying to get lock; try restarting transaction"
     );
-    assert!(
-        !api.clusters[0].lock.is_held(),
-        "the rollback freed the lock"
-    );
+    assert!(!engine.lock().is_held(), "the rollback freed the lock");
     // The transaction begins again, and now sees the newest rows.
     sql(&api, "INSERT INTO t (id) VALUES (2)", Some(&tx)).unwrap();
     commit(&api, &tx);
@@ -369,4 +386,29 @@ fn a_cluster_holds_more_databases_than_sqlite_s_default_attach_limit() {
     )
     .unwrap();
     assert_eq!(r["records"], json!([[{"longValue": 0}]]));
+}
+
+#[test]
+fn an_unknown_cluster_is_answered_before_a_wrong_member() {
+    let (api, _) = api();
+    let body = json!({"resourceArn": "arn:aws:rds:us-east-1:123456789012:cluster:other", "secretArn": "any"});
+    let e = api.call(Operation::ExecuteStatement, &body).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "HttpEndpoint isn't enabled for cluster other"
+    );
+    let e = call(&api, Operation::ExecuteStatement, json!({})).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "1 validation error detected: Value null at 'sql' failed to satisfy constraint: Member must not be null"
+    );
+}
+
+#[test]
+fn a_statement_that_cannot_be_translated_is_refused_before_its_transaction_is_looked_up() {
+    let (api, _) = api();
+    let e = sql(&api, "GRANT ALL ON *.* TO x", Some("nope")).unwrap_err();
+    assert_eq!(e.code(), "BadRequestException", "{e}");
+    let e = sql(&api, "SELECT 1", Some("nope")).unwrap_err();
+    assert!(matches!(e, RdsError::TransactionNotFound(_)), "{e:?}");
 }

@@ -1,13 +1,12 @@
-//! The open transactions of every cluster: each is one SQLite connection inside `BEGIN`, with the cluster's write
-//! lock once it has written. A statement takes the connection out (a [`Lease`]) and puts it back, so that two
-//! statements never run on one transaction at once, as AWS answers "Transaction is still running a query".
+//! The open transactions of every cluster: each is one engine [`Session`]. A statement takes the session out (a
+//! [`Lease`]) and puts it back, so that two statements never run on one transaction at once, as AWS answers
+//! "Transaction is still running a query".
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::RdsError;
-use super::lock::WriteGuard;
-use super::storage::Pooled;
+use super::engine::Session;
 
 /// How long an idle transaction lives: 3 minutes ("Transaction <transaction_ID> isn't found").
 /// Source: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.troubleshooting.html
@@ -16,20 +15,15 @@ pub const IDLE_MS: u64 = 3 * 60 * 1000;
 struct Transaction {
     cluster: usize,
     database: String,
-    /// `None` while a statement runs on it. It comes before `write`, so that a dropped transaction's connection
-    /// closes (rolling it back) before the lock is released.
-    conn: Option<Pooled>,
-    write: Option<WriteGuard>,
+    /// `None` while a statement runs on it.
+    session: Option<Box<dyn Session>>,
     /// When it was last used, by the emulator's clock.
     used_ms: u64,
 }
 
-/// A transaction's connection while one statement runs on it.
+/// A transaction's session while one statement runs on it.
 pub struct Lease {
-    pub conn: Pooled,
-    pub database: String,
-    /// The cluster's write lock, once the transaction has written.
-    pub write: Option<WriteGuard>,
+    pub session: Box<dyn Session>,
 }
 
 #[derive(Default)]
@@ -48,8 +42,7 @@ impl Transactions {
         &self,
         id: String,
         cluster: usize,
-        database: String,
-        conn: Pooled,
+        session: Box<dyn Session>,
         now_ms: u64,
         max: usize,
     ) -> Result<(), RdsError> {
@@ -63,9 +56,8 @@ impl Transactions {
             id,
             Transaction {
                 cluster,
-                database,
-                conn: Some(conn),
-                write: None,
+                database: session.database().to_string(),
+                session: Some(session),
                 used_ms: now_ms,
             },
         );
@@ -77,7 +69,7 @@ impl Transactions {
         self.map().get(id).map(|t| t.database.clone())
     }
 
-    /// Takes the connection of transaction `id` of `cluster`. A transaction whose connection is out is running a
+    /// Takes the session of transaction `id` of `cluster`. A transaction whose session is out is running a
     /// query: the Aurora user guide's "Transaction is still running a query" (Data API troubleshooting).
     pub fn take(&self, id: &str, cluster: usize) -> Result<Lease, RdsError> {
         let mut map = self.map();
@@ -85,21 +77,16 @@ impl Transactions {
             .get_mut(id)
             .filter(|t| t.cluster == cluster)
             .ok_or_else(|| RdsError::TransactionNotFound(id.to_string()))?;
-        let conn = t.conn.take().ok_or_else(|| {
+        let session = t.session.take().ok_or_else(|| {
             RdsError::DatabaseError("Transaction is still running a query".into())
         })?;
-        Ok(Lease {
-            conn,
-            database: t.database.clone(),
-            write: t.write.take(),
-        })
+        Ok(Lease { session })
     }
 
-    /// Gives a leased connection back to its transaction.
+    /// Gives a leased session back to its transaction.
     pub fn put_back(&self, id: &str, lease: Lease, now_ms: u64) {
         if let Some(t) = self.map().get_mut(id) {
-            t.conn = Some(lease.conn);
-            t.write = lease.write;
+            t.session = Some(lease.session);
             t.used_ms = now_ms;
         }
     }
@@ -111,19 +98,19 @@ impl Transactions {
         Ok(lease)
     }
 
-    /// Ends the transactions idle since before `now_ms - IDLE_MS`; dropping a connection rolls it back and then
-    /// frees the write lock.
+    /// Ends the transactions idle since before `now_ms - IDLE_MS`; dropping a session rolls it back and then lets
+    /// go of its locks.
     pub fn expire(&self, now_ms: u64) {
         let expired: Vec<Transaction> = {
             let mut map = self.map();
             let ids: Vec<String> = map
                 .iter()
-                .filter(|(_, t)| t.conn.is_some() && now_ms.saturating_sub(t.used_ms) >= IDLE_MS)
+                .filter(|(_, t)| t.session.is_some() && now_ms.saturating_sub(t.used_ms) >= IDLE_MS)
                 .map(|(id, _)| id.clone())
                 .collect();
             ids.iter().filter_map(|id| map.remove(id)).collect()
         };
-        // The connections close outside the map's lock.
+        // The sessions end outside the map's lock.
         drop(expired);
     }
 

@@ -19,6 +19,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, ToSql};
 
 use super::RdsError;
+pub use super::engine::{Column, Param, Sql};
 
 mod catalog;
 mod functions;
@@ -26,16 +27,6 @@ mod schema;
 
 pub use catalog::{SchemaCatalog, unique_keys};
 pub use schema::*;
-
-/// A SQL value, as SQLite stores it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Sql {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
-}
 
 impl ToSql for Sql {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -48,9 +39,6 @@ impl ToSql for Sql {
         }))
     }
 }
-
-/// A value bound to a `:name` parameter.
-pub type Param = (String, Sql);
 
 /// The function a connection's temporary triggers call for each row inserted.
 const INSERTED_FUNCTION: &str = "offcloud_inserted";
@@ -184,13 +172,6 @@ impl From<rusqlite::Error> for DbError {
         }
         DbError::Other(text)
     }
-}
-
-/// One column of a result, with its declared MySQL type when it comes straight from a table.
-#[derive(Debug, Clone)]
-pub struct Column {
-    pub name: String,
-    pub decl_type: Option<String>,
 }
 
 /// What a statement returned.

@@ -3,6 +3,13 @@
 //!
 //! Source: botocore `data/rds-data/2018-08-01/service-2.json` (protocol `rest-json`). Errors carry their type in
 //! `x-amzn-ErrorType` and `{"message": ...}` as the body.
+//!
+//! A body is decoded into one typed request per operation ([`shapes`]), with every member checked here, and each
+//! operation's typed response is encoded here.
+
+mod shapes;
+
+pub use shapes::*;
 
 use serde_json::Value;
 
@@ -49,8 +56,9 @@ pub fn operation(req: &WireRequest) -> Option<Operation> {
     })
 }
 
-/// The request body as JSON. An empty body is an empty object, as the SDKs send no body for no members.
-pub fn decode(req: &WireRequest) -> Result<Value, RdsError> {
+/// The request of operation `op`: its body, as JSON and then decoded. An empty body is an empty object, as the
+/// SDKs send no body for no members.
+pub fn decode(op: Operation, req: &WireRequest) -> Result<Call, RdsError> {
     if req.method != http::Method::POST {
         return Err(RdsError::BadRequest(format!(
             "{} is not supported on {}; the Data API takes POST",
@@ -65,18 +73,24 @@ pub fn decode(req: &WireRequest) -> Result<Value, RdsError> {
         )));
     }
     if req.body.is_empty() {
-        return Ok(Value::Object(Default::default()));
+        return Ok(request(op, &Value::Object(Default::default())));
     }
     match serde_json::from_slice::<Value>(&req.body) {
-        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(v @ Value::Object(_)) => Ok(request(op, &v)),
         _ => Err(RdsError::BadRequest(
             "Unable to parse the request body as a JSON object".into(),
         )),
     }
 }
 
-pub fn encode(body: &Value, request_id: &str) -> WireResponse {
-    WireResponse::json(200, body).header("x-amzn-requestid", request_id)
+/// A response as JSON.
+pub fn json(response: &Response) -> Value {
+    // The shapes are structs, lists, strings and numbers, which always serialize.
+    serde_json::to_value(response).unwrap_or_default()
+}
+
+pub fn encode(response: &Response, request_id: &str) -> WireResponse {
+    WireResponse::json(200, &json(response)).header("x-amzn-requestid", request_id)
 }
 
 pub fn encode_error(e: &RdsError, request_id: &str) -> WireResponse {
