@@ -213,6 +213,7 @@ pub fn translate(
             t.name.0.remove(0);
         }
     }
+    let scope = scope::Scope::of(&st, catalog, database);
     let mut after = Vec::new();
     let mut projection = None;
     let kind = match &mut st {
@@ -232,7 +233,7 @@ pub fn translate(
             });
         }
         Statement::Query(q) => {
-            grouping::check(q, database)?;
+            grouping::check(q, &scope)?;
             labels::label_select_items(sql, q);
             projection = types::projection(q);
             if q.locks.is_empty() {
@@ -431,7 +432,6 @@ pub fn translate(
     };
     // A column's `DEFAULT CURRENT_TIMESTAMP` was made a call of the storage's clock function above.
     let _ = visit_expressions_mut(&mut st, exprs::fold_least_bigint);
-    let scope = scope::Scope::of(&st, catalog, database);
     if !matches!(st, Statement::CreateTable(_))
         && let ControlFlow::Break(e) = visit_expressions_mut(&mut st, |e| rewrite_expr(e, &scope))
     {

@@ -398,3 +398,31 @@ fn column_types_choose_mysql_s_meaning() {
         "SELECT offcloud_bigint(x.n + 1, '`db`.`t`.`n` + 1') AS m FROM t AS x"
     );
 }
+
+#[test]
+fn grouped_columns_must_be_grouped_or_functionally_dependent() {
+    // MySQL 5.7 takes a column as dependent on a grouped unique key, or on an equality with a grouped column or
+    // a constant: https://dev.mysql.com/doc/refman/5.7/en/group-by-functional-dependence.html (MariaDB, which the
+    // differential test compares with, does not, so these are checked here).
+    let t = |sql: &str| {
+        super::translate(sql, Some("db"), &OneTable)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    for accepted in [
+        "SELECT s, COUNT(*) FROM t GROUP BY s",
+        "SELECT id, s, d FROM t GROUP BY id",
+        "SELECT s AS k, COUNT(*) FROM t GROUP BY k",
+        "SELECT UPPER(s), COUNT(*) FROM t GROUP BY UPPER(s)",
+        "SELECT s, d FROM t WHERE d = 1 GROUP BY s",
+        "SELECT x.s, y.d FROM t AS x JOIN t AS y ON y.id = x.id GROUP BY x.id",
+        "SELECT s, MAX(d) FROM t GROUP BY s, n",
+    ] {
+        assert_eq!(t(accepted), Ok(()), "{accepted}");
+    }
+    assert_eq!(
+        t("SELECT s, d FROM t GROUP BY s").unwrap_err(),
+        "Expression #2 of SELECT list is not in GROUP BY clause and contains nonaggregated column 'db.t.d' which is not functionally dependent on columns in GROUP BY clause; this is incompatible with sql_mode=only_full_group_by"
+    );
+    assert!(t("SELECT s, d + 1 FROM t WHERE n = s GROUP BY s").is_err());
+}
