@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::RdsError;
-use super::engine::Ran;
+use super::engine::{Ran, Sql};
 use super::fields::{self, ResultSetOptions};
 use super::wire::ExecuteStatementResponse;
 
@@ -33,33 +33,19 @@ pub fn rows(
                 .collect()
         })
         .collect();
-    if Value::Array(records.clone()).to_string().len() > MAX_RESPONSE {
+    if serde_json::to_vec(&records).map_or(0, |b| b.len()) > MAX_RESPONSE {
         return Err(RdsError::BadRequest(
             "Database response exceeded size limit".into(),
         ));
     }
     if json_records {
-        // Each object keeps the columns in the statement's order, as AWS's JSON does; serde_json's own maps are
-        // sorted, so the objects are written here.
-        let objects: Vec<String> = ran
+        let objects: Vec<Object> = ran
             .rows
             .iter()
-            .map(|r| {
-                let members: Vec<String> = r
-                    .iter()
-                    .zip(&ran.columns)
-                    .map(|(v, c)| {
-                        format!(
-                            "{}:{}",
-                            Value::String(c.name.clone()),
-                            fields::plain(v, c.decl_type.as_deref(), opts)
-                        )
-                    })
-                    .collect();
-                format!("{{{}}}", members.join(","))
-            })
+            .map(|r| Object { ran, row: r, opts })
             .collect();
-        out.formatted_records = Some(format!("[{}]", objects.join(",")));
+        out.formatted_records =
+            Some(serde_json::to_string(&objects).map_err(|e| RdsError::Internal(e.to_string()))?);
     } else {
         out.records = Some(records);
     }
@@ -67,4 +53,26 @@ pub fn rows(
         out.column_metadata = Some(ran.columns.iter().map(fields::column_metadata).collect());
     }
     Ok(())
+}
+
+/// One row of `formattedRecords`: an object whose members keep the columns in the statement's order, as AWS's
+/// JSON does (serde_json's own maps are sorted), serialized member by member.
+struct Object<'a> {
+    ran: &'a Ran,
+    row: &'a [Sql],
+    opts: ResultSetOptions,
+}
+
+impl serde::Serialize for Object<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.row.len()))?;
+        for (v, c) in self.row.iter().zip(&self.ran.columns) {
+            map.serialize_entry(
+                &c.name,
+                &fields::plain(v, c.decl_type.as_deref(), self.opts),
+            )?;
+        }
+        map.end()
+    }
 }
