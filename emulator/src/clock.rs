@@ -65,11 +65,13 @@ impl IdGen for SequentialIds {
     }
 }
 
-/// The clock and id generator shared by every part of the emulator.
+/// The clock, the id generator and the trace store, shared by every part of the emulator.
 #[derive(Clone)]
 pub struct Env {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
+    /// Where each request's spans are recorded.
+    pub traces: Arc<crate::trace::Traces>,
 }
 
 impl Default for Env {
@@ -77,6 +79,7 @@ impl Default for Env {
         Self {
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
+            traces: Arc::default(),
         }
     }
 }
@@ -86,6 +89,7 @@ impl Env {
         Self {
             clock: Arc::new(FixedClock::new(start_ms)),
             ids: Arc::new(SequentialIds::default()),
+            traces: Arc::default(),
         }
     }
 }

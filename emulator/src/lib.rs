@@ -13,3 +13,4 @@ pub mod rdsdata;
 pub mod scenario;
 pub mod server;
 pub mod template;
+pub mod trace;

@@ -12,6 +12,7 @@ use crate::faults::{self, Faults, Service};
 use crate::lambda::{Lambda, LaunchOptions, invoke_wire};
 use crate::net::{self, Handler, WireRequest, WireResponse};
 use crate::rdsdata::{self, DataApi};
+use crate::trace::{self, Pending, TraceHeader};
 
 /// The largest request body the main port reads: DynamoDB's 16 MB. Each service applies its own smaller limit.
 pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
@@ -37,10 +38,76 @@ impl MainPort {
         self.lambda.faults()
     }
 
+    /// A storage call's span, in the trace its `X-Amzn-Trace-Id` names (the invocation that made it), or in a new
+    /// one.
+    fn storage_span(
+        &self,
+        req: &WireRequest,
+        service: &str,
+        operation: &str,
+        request_id: &str,
+    ) -> (TraceHeader, Pending) {
+        let now = self.lambda.env().clock.now_ms();
+        let trace = req
+            .header("x-amzn-trace-id")
+            .and_then(TraceHeader::parse)
+            .unwrap_or_else(|| TraceHeader::new(now, request_id));
+        let span = Pending::start(
+            trace::span_id(request_id),
+            trace.parent.clone(),
+            service,
+            operation,
+            now,
+        );
+        (trace, span)
+    }
+
+    /// Ends a storage call's span with its answer: an error status fails it with the error's type.
+    fn end_span(&self, trace: &TraceHeader, mut span: Pending, resp: &WireResponse) {
+        span.set("status", resp.status.as_u16());
+        if resp.status.as_u16() >= 400 {
+            let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+            let kind = resp
+                .headers
+                .get("x-amzn-errortype")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| {
+                    body.get("__type")
+                        .and_then(|t| t.as_str())
+                        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+                })
+                .unwrap_or_else(|| resp.status.to_string());
+            let message = body
+                .get("message")
+                .or_else(|| body.get("Message"))
+                .and_then(|m| m.as_str())
+                .unwrap_or("");
+            span.fail(format!("{kind}: {message}"));
+        }
+        self.lambda.env().traces.record(&trace.root, span.finish());
+    }
+
     async fn rdsdata(&self, op: rdsdata::Operation, req: &WireRequest) -> WireResponse {
         let request_id = self.lambda.env().ids.uuid();
+        let (trace, mut span) = self.storage_span(req, "rds-data", op.name(), &request_id);
+        let resp = self.rdsdata_call(op, req, &request_id, &mut span).await;
+        self.end_span(&trace, span, &resp);
+        resp
+    }
+
+    async fn rdsdata_call(
+        &self,
+        op: rdsdata::Operation,
+        req: &WireRequest,
+        request_id: &str,
+        span: &mut Pending,
+    ) -> WireResponse {
         let result = match rdsdata::wire::decode(op, req) {
             Ok(call) => {
+                if let Some(sql) = call.sql() {
+                    span.set("sql", sql);
+                }
                 let hit = self.faults().check(
                     Service::Rdsdata,
                     op.name(),
@@ -49,7 +116,7 @@ impl MainPort {
                 if let Some(code) = injected(hit).await {
                     return rdsdata::wire::encode_error(
                         &rdsdata::RdsError::injected(&code),
-                        &request_id,
+                        request_id,
                     );
                 }
                 let api = self.rdsdata.clone();
@@ -60,14 +127,31 @@ impl MainPort {
             Err(e) => Err(e),
         };
         match result {
-            Ok(response) => rdsdata::wire::encode(&response, &request_id),
-            Err(e) => rdsdata::wire::encode_error(&e, &request_id),
+            Ok(response) => rdsdata::wire::encode(&response, request_id),
+            Err(e) => rdsdata::wire::encode_error(&e, request_id),
         }
     }
 
     async fn dynamodb(&self, req: &WireRequest) -> WireResponse {
         let ids = &self.lambda.env().ids;
         let request_id = dynamodb::wire::request_id(&ids.uuid(), &ids.uuid());
+        let operation = req
+            .header("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("unknown");
+        let (trace, mut span) = self.storage_span(req, "dynamodb", operation, &request_id);
+        let resp = self.dynamodb_call(req, &request_id, &mut span).await;
+        self.end_span(&trace, span, &resp);
+        resp
+    }
+
+    async fn dynamodb_call(
+        &self,
+        req: &WireRequest,
+        request_id: &str,
+        span: &mut Pending,
+    ) -> WireResponse {
+        let request_id = request_id.to_string();
         match dynamodb::wire::decode(req) {
             Ok(dynamodb::wire::Request::Health) => {
                 dynamodb::wire::health(self.dynamodb.region(), &request_id)
@@ -78,9 +162,12 @@ impl MainPort {
                 body,
                 content_type,
             }) => {
-                // The body is read for its tables only while a fault is in force.
+                let tables = DynamoError::tables_of(&body);
+                let mut named = tables.clone();
+                named.sort();
+                named.dedup();
+                span.set("tables", named);
                 let hit = self.faults().is_armed().then(|| {
-                    let tables = DynamoError::tables_of(&body);
                     let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
                     self.faults().check(Service::Dynamodb, op.name(), &tables)
                 });
@@ -102,6 +189,9 @@ impl Handler for MainPort {
     async fn handle(&self, req: WireRequest) -> WireResponse {
         if faults::admin::is_admin(&req.path) {
             return faults::admin::handle(self.faults(), &req);
+        }
+        if trace::api::is_traces(&req.path) {
+            return trace::api::handle(&self.lambda.env().traces, &req);
         }
         if dynamodb::wire::is_dynamodb(&req) {
             return self.dynamodb(&req).await;
@@ -169,7 +259,12 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    pub async fn start(config: &Config, env: Env, mut opts: Options) -> Result<Self, StartError> {
+    pub async fn start(
+        config: &Config,
+        mut env: Env,
+        mut opts: Options,
+    ) -> Result<Self, StartError> {
+        env.traces = Arc::new(crate::trace::Traces::new(config.trace_capacity));
         let main = net::bind(&opts.host, opts.port).await?;
         let main_addr = main.local_addr()?;
         if opts.launch.endpoint_url.is_none() {

@@ -18,3 +18,4 @@ mod runtime_api;
 mod runtimes;
 mod scenarios;
 mod templates;
+mod traces;

@@ -161,6 +161,8 @@ pub struct Target<'a> {
     pub stage_variables: &'a std::collections::BTreeMap<String, String>,
     pub request_id: &'a str,
     pub now_ms: u64,
+    /// The trace the authorizer's invocation is a step of.
+    pub trace: &'a crate::trace::TraceHeader,
 }
 
 impl Authorizers {
@@ -256,7 +258,7 @@ impl Authorizers {
                 let started = Instant::now();
                 let event = authorizer::event(cfg, &areq).to_string();
                 let result = match lambda
-                    .invoke(InvokeInput::new(cfg.function.clone(), event))
+                    .invoke(InvokeInput::new(cfg.function.clone(), event).in_trace(t.trace.clone()))
                     .await
                 {
                     Ok(out) => {

@@ -28,6 +28,8 @@ pub struct Context<'a> {
     pub binary: bool,
     /// The request's `X-Amzn-Trace-Id`, the caller's or a new one.
     pub trace_id: &'a str,
+    /// The trace, with the gateway's span as the parent of what it invokes.
+    pub trace: &'a crate::trace::TraceHeader,
     /// `requestContext.authorizer`, from the route's authorizer.
     pub authorizer: Option<&'a Value>,
 }

@@ -26,6 +26,7 @@ use crate::clock::Env;
 use crate::config::{ApiKind, Config, IntegrationKind};
 use crate::lambda::{InvokeInput, Lambda, LambdaError};
 use crate::net::{Handler, WireRequest, WireResponse};
+use crate::trace::{Pending, TraceHeader, span_id};
 use api::{Api, Route, build_api, first_accept_is_binary, media_matches, preflight, strip_stage};
 pub use auth::authorizer_config;
 use events::Context;
@@ -97,6 +98,7 @@ impl ApiGateway {
         self.apis.is_empty()
     }
 
+    /// One request to a route, as a span of its trace: the caller's `X-Amzn-Trace-Id`, or a new one.
     async fn dispatch(
         &self,
         api: &Api,
@@ -106,6 +108,62 @@ impl ApiGateway {
         params: BTreeMap<String, String>,
         req: &WireRequest,
     ) -> WireResponse {
+        let request_id = self.env.ids.uuid();
+        let now_ms = self.env.clock.now_ms();
+        let trace_id = events::trace_id(req, now_ms, &self.env.ids.uuid());
+        let root = TraceHeader::parse(&trace_id).map_or_else(|| trace_id.clone(), |t| t.root);
+        let mut span = Pending::start(
+            span_id(&request_id),
+            req.header("x-amzn-trace-id")
+                .and_then(TraceHeader::parse)
+                .and_then(|t| t.parent),
+            "apigateway",
+            format!("{} {}", req.method, req.path),
+            now_ms,
+        );
+        span.set("api", api.id.as_str());
+        span.set("stage", api.stage.as_str());
+        span.set("route", route.route_key.as_str());
+        span.set("integration", format!("{:?}", route.integration));
+        // What the route invokes is a step under this span.
+        let trace = TraceHeader {
+            root: root.clone(),
+            parent: Some(span.id().to_string()),
+        };
+        let ids = Ids {
+            request_id: &request_id,
+            now_ms,
+            trace_id: &trace_id,
+            trace: &trace,
+        };
+        let resp = self
+            .dispatch_traced(api, route, resource, path, params, req, &ids)
+            .await;
+        span.set("status", resp.status.as_u16());
+        if resp.status.as_u16() >= 500 {
+            let kind = resp
+                .headers
+                .get("x-amzn-errortype")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("error");
+            span.fail(format!("{} {kind}", resp.status.as_u16()));
+        }
+        self.env.traces.record(&root, span.finish());
+        resp
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn dispatch_traced(
+        &self,
+        api: &Api,
+        route: &Route,
+        resource: &str,
+        path: &str,
+        params: BTreeMap<String, String>,
+        req: &WireRequest,
+        ids: &Ids<'_>,
+    ) -> WireResponse {
+        let (request_id, now_ms) = (ids.request_id.to_string(), ids.now_ms);
         if let Some(auth) = &route.unsupported_auth {
             // A route behind an authorizer that cannot be evaluated stays closed, never open.
             tracing::warn!(
@@ -137,8 +195,6 @@ impl ApiGateway {
                 "Missing Authentication Token",
             );
         }
-        let request_id = self.env.ids.uuid();
-        let now_ms = self.env.clock.now_ms();
         // REST APIs hand path parameters over still percent-encoded; HTTP APIs decode them.
         let params = match api.kind {
             ApiKind::Rest => params,
@@ -164,6 +220,7 @@ impl ApiGateway {
                     stage_variables: &api.stage_variables,
                     request_id: &request_id,
                     now_ms,
+                    trace: ids.trace,
                 };
                 match api
                     .authorizers
@@ -205,7 +262,7 @@ impl ApiGateway {
                     .header("x-amzn-requestid", &request_id);
             }
         }
-        let trace_id = events::trace_id(req, now_ms, &self.env.ids.uuid());
+        let trace_id = ids.trace_id;
         let binary = match api.kind {
             ApiKind::Rest => {
                 let ct = req.header("content-type").unwrap_or("");
@@ -227,7 +284,8 @@ impl ApiGateway {
             path_params: &params,
             stage_variables: &api.stage_variables,
             binary,
-            trace_id: &trace_id,
+            trace_id,
+            trace: ids.trace,
             authorizer: authorized.context.as_ref(),
         };
         let mut resp = match &route.mapping {
@@ -245,7 +303,7 @@ impl ApiGateway {
                     .header("x-amzn-requestid", &request_id)
                     .header("x-amz-apigw-id", apigw_id(&request_id));
                 if route.integration == IntegrationKind::Proxy {
-                    resp = resp.header("x-amzn-trace-id", &trace_id);
+                    resp = resp.header("x-amzn-trace-id", trace_id);
                 }
                 resp
             }
@@ -272,7 +330,7 @@ impl ApiGateway {
             .to_string(),
         );
         let binary_accept = api.kind == ApiKind::Rest && first_accept_is_binary(api, req);
-        match (api.kind, self.invoke(route, payload).await) {
+        match (api.kind, self.invoke(route, payload, cx.trace).await) {
             // Source: https://repost.aws/knowledge-center/api-gateway-504-errors (INTEGRATION_TIMEOUT).
             (ApiKind::Rest, Err(())) => gateway(504, "InternalServerErrorException", "Endpoint request timed out"),
             // HTTP APIs answer a timed-out integration with 503 `{"message":"Service Unavailable"}`, as users have
@@ -320,7 +378,7 @@ impl ApiGateway {
         if route.integration == IntegrationKind::Mock {
             return mapping.mock_response(&mapped, accept, render);
         }
-        match self.invoke(route, mapped.payload.clone()).await {
+        match self.invoke(route, mapped.payload.clone(), cx.trace).await {
             Err(()) => gateway(
                 504,
                 "InternalServerErrorException",
@@ -343,9 +401,10 @@ impl ApiGateway {
         &self,
         route: &Route,
         payload: Bytes,
+        trace: &TraceHeader,
     ) -> Result<Result<crate::lambda::InvokeOutput, LambdaError>, ()> {
         let lambda = self.lambda.clone();
-        let input = InvokeInput::new(route.function.clone(), payload);
+        let input = InvokeInput::new(route.function.clone(), payload).in_trace(trace.clone());
         let invoke = tokio::spawn(async move { lambda.invoke(input).await });
         match tokio::time::timeout(route.timeout, invoke).await {
             Ok(Ok(r)) => Ok(r),
@@ -395,6 +454,16 @@ fn render_context(event: &Value, stage_variables: &BTreeMap<String, String>) -> 
 }
 
 /// API Gateway's extended request id: 16 characters, as `x-amz-apigw-id` shows it (e.g. `AbCdEfGhIjKlMnO=`).
+/// What a request is known by while it is dispatched.
+struct Ids<'a> {
+    request_id: &'a str,
+    now_ms: u64,
+    /// The `X-Amzn-Trace-Id` the function's event carries.
+    trace_id: &'a str,
+    /// The trace, with the gateway's span as the parent of what it invokes.
+    trace: &'a TraceHeader,
+}
+
 fn apigw_id(request_id: &str) -> String {
     let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
     let mut id: String = hex.chars().take(15).collect();

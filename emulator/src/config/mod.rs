@@ -51,6 +51,9 @@ pub struct Config {
     /// The seed of the generator behind faults' `probability`, so that a run can be repeated.
     #[serde(default)]
     pub fault_seed: u64,
+    /// How many traces `/_offcloud/api/traces` keeps; the oldest go first.
+    #[serde(default = "default_trace_capacity")]
+    pub trace_capacity: usize,
     /// The directory relative paths in this file are resolved against: the file's own directory's parent
     /// workspace root when there is one, otherwise the file's directory.
     #[serde(skip)]
@@ -82,6 +85,10 @@ impl Source {
             message: message.into(),
         }
     }
+}
+
+fn default_trace_capacity() -> usize {
+    crate::trace::DEFAULT_CAPACITY
 }
 
 fn default_region() -> String {

@@ -88,6 +88,10 @@ pub fn decode(req: &WireRequest, function_name: String) -> Result<InvokeInput, L
         client_context,
         cognito_identity: None,
         payload: req.body.clone(),
+        // A caller's `X-Amzn-Trace-Id` puts the invocation in its trace.
+        trace: req
+            .header("x-amzn-trace-id")
+            .and_then(crate::trace::TraceHeader::parse),
     })
 }
 

@@ -51,6 +51,8 @@ pub struct InvokeInput {
     pub client_context: Option<String>,
     pub cognito_identity: Option<String>,
     pub payload: Bytes,
+    /// The trace the invocation belongs to, and the span that caused it; a new trace when `None`.
+    pub trace: Option<crate::trace::TraceHeader>,
 }
 
 impl InvokeInput {
@@ -64,7 +66,14 @@ impl InvokeInput {
             client_context: None,
             cognito_identity: None,
             payload: payload.into(),
+            trace: None,
         }
+    }
+
+    /// The same invocation, as a step of `trace`.
+    pub fn in_trace(mut self, trace: crate::trace::TraceHeader) -> Self {
+        self.trace = Some(trace);
+        self
     }
 }
 

@@ -16,6 +16,7 @@ use super::runtime_api::{MAX_RESPONSE, RuntimeApi, error_document};
 use super::{InvokeInput, InvokeOutput, LambdaError, LaunchOptions, process, runtimes};
 use crate::clock::Env;
 use crate::config::{Config, ConfigError, FunctionConfig};
+use crate::trace::{Pending, TraceHeader, span_id};
 
 /// How a function process is started.
 #[derive(Debug, Clone)]
@@ -323,7 +324,23 @@ impl Function {
         }
         let _permit = self.permit().await?;
         let request_id = self.env.ids.uuid();
-        let log: LogBuffer = Arc::new(std::sync::Mutex::new(TailLog::new(input.tail_log)));
+        // The invocation's span: a step of the caller's trace, or the start of a new one.
+        let begun_ms = self.env.clock.now_ms();
+        let trace = input
+            .trace
+            .clone()
+            .unwrap_or_else(|| TraceHeader::new(begun_ms, &request_id));
+        let mut span = Pending::start(
+            span_id(&request_id),
+            trace.parent.clone(),
+            "lambda",
+            self.name.as_str(),
+            begun_ms,
+        );
+        span.set("requestId", request_id.as_str());
+        // The log is kept for the trace, and for the caller when it asked for the tail.
+        let log: LogBuffer = Arc::new(std::sync::Mutex::new(TailLog::new(true)));
+        let init_started = Instant::now();
         let idle = if fault.cold_start {
             None
         } else {
@@ -350,6 +367,10 @@ impl Function {
                 format!("START RequestId: {request_id} Version: $LATEST"),
             );
         }
+        if cold {
+            span.set("initMs", init_started.elapsed().as_secs_f64() * 1000.0);
+        }
+        span.set("cold", cold);
         let started = Instant::now();
         let outcome = match &instance {
             None => Outcome::InvalidEntrypoint,
@@ -383,7 +404,7 @@ impl Function {
                             Some(q) => format!("{}:{q}", self.arn),
                             None => self.arn.clone(),
                         },
-                        trace_id: trace_id(now, &request_id),
+                        trace_id: trace.child(span.id()),
                         client_context: input.client_context.clone(),
                         cognito_identity: input.cognito_identity.clone(),
                     },
@@ -421,12 +442,18 @@ impl Function {
             }
         }
         let failed = error_type.is_some();
-        let log = input.tail_log.then(|| {
-            log.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .text()
-                .to_string()
-        });
+        let text = log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .text()
+            .to_string();
+        span.set("durationMs", duration.as_secs_f64() * 1000.0);
+        if let Some(t) = &error_type {
+            span.fail(t.as_str());
+        }
+        span.logs(text.lines().map(str::to_string).collect());
+        self.env.traces.record(&trace.root, span.finish());
+        let log = input.tail_log.then_some(text);
         Ok(InvokeOutput {
             status: 200,
             request_id,
@@ -616,27 +643,16 @@ fn log_stream_name(now_ms: u64, instance: u64) -> String {
     format!("{day}/[$LATEST]{:032x}", instance)
 }
 
-/// An X-Ray trace header: `Root=1-<8 hex epoch seconds>-<24 hex>;Parent=<16 hex>;Sampled=0`.
-fn trace_id(now_ms: u64, request_id: &str) -> String {
-    let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
-    let hex = format!("{hex:0>32}");
-    format!(
-        "Root=1-{:08x}-{};Parent={};Sampled=0",
-        now_ms / 1000,
-        &hex[..24],
-        &hex[16..32]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn trace_ids_have_xray_shape() {
-        let t = trace_id(1_700_000_000_000, "8f3e0c2a-1b4d-4c6e-9f70-0123456789ab");
+    fn runtime_trace_ids_have_x_ray_s_shape() {
+        let t = TraceHeader::new(1_700_000_000_000, "8f3e0c2a-1b4d-4c6e-9f70-0123456789ab")
+            .child(&span_id("8f3e0c2a-1b4d-4c6e-9f70-0123456789ab"));
         let re =
-            regex::Regex::new(r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$")
+            regex::Regex::new(r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=1$")
                 .unwrap();
         assert!(re.is_match(&t), "{t}");
     }

@@ -25,6 +25,7 @@ fn setup() -> (Config, Env, Arc<Manual>) {
     let env = Env {
         clock: clock.clone(),
         ids: Arc::new(SequentialIds::default()),
+        traces: Arc::default(),
     };
     let text = format!("[[cluster]]\narn = \"{ARN}\"\ndatabase = \"db\"\n");
     let config = Config::parse("t.toml", &text, Path::new(".")).unwrap();

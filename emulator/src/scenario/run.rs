@@ -65,6 +65,7 @@ pub async fn replay(
     let env = Env {
         clock: Arc::new(SystemClock),
         ids: Arc::new(SequentialIds::default()),
+        traces: Arc::default(),
     };
     let emulator = Emulator::start(
         &config,

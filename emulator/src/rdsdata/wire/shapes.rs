@@ -23,6 +23,18 @@ pub struct Call {
     pub request: Result<Request, RdsError>,
 }
 
+impl Call {
+    /// The SQL the request runs, if any: for traces.
+    pub fn sql(&self) -> Option<&str> {
+        match self.request.as_ref().ok()? {
+            Request::ExecuteStatement(r) => Some(&r.sql),
+            Request::BatchExecuteStatement(r) => Some(&r.sql),
+            Request::ExecuteSql(r) => Some(&r.sql_statements),
+            _ => None,
+        }
+    }
+}
+
 /// The cluster and secret a request names: `resourceArn` and `secretArn`, or `ExecuteSql`'s
 /// `dbClusterOrInstanceArn` and `awsSecretStoreArn`.
 pub struct Target {

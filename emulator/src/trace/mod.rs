@@ -1,0 +1,295 @@
+//! Traces: what each request that entered Offcloud did. A trace is identified by the root of AWS's
+//! `X-Amzn-Trace-Id` (`Root=1-<8 hex epoch seconds>-<24 hex>`) and holds spans, one per step: the API Gateway
+//! request, the Lambda invocation, each DynamoDB or Data API call. A span's parent is the step that caused it.
+//!
+//! The trace id travels as AWS's does: API Gateway passes it to the function in `Lambda-Runtime-Trace-Id`, with its
+//! own span as the `Parent`; the runtime sets `_X_AMZN_TRACE_ID`; the AWS SDKs send it back as `X-Amzn-Trace-Id` on
+//! the calls the function makes, which therefore join the trace of the invocation that made them.
+//! Source: https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-tracingheader
+//!
+//! - [`header`] reads and writes the header.
+//! - [`api`] serves the traces at `/_offcloud/api/traces`.
+//!
+//! Traces are kept in memory, in a ring of the most recent ones.
+
+pub mod api;
+pub mod header;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use header::TraceHeader;
+
+/// How many traces are kept by default; the oldest go first.
+pub const DEFAULT_CAPACITY: usize = 1000;
+
+/// The most spans one trace keeps: a runaway loop of calls does not grow it past this.
+const MAX_SPANS: usize = 1000;
+
+/// One step of a trace.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Span {
+    /// 16 hex digits, as an X-Ray segment id.
+    pub id: String,
+    pub parent: Option<String>,
+    /// `apigateway`, `lambda`, `dynamodb` or `rds-data`.
+    pub service: String,
+    /// What ran: `POST /Prod/ports`, the function's name, `TransactWriteItems`, ...
+    pub name: String,
+    /// When it began, by the emulator's clock, in milliseconds since the epoch.
+    pub start_ms: u64,
+    pub duration_us: u64,
+    /// `ok` or `error`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub attributes: Map<String, Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<String>,
+}
+
+/// A span being timed: [`Pending::finish`] turns it into a [`Span`].
+pub struct Pending {
+    span: Span,
+    started: Instant,
+}
+
+impl Pending {
+    /// A span of `service` named `name`, begun now (`now_ms` by the emulator's clock).
+    pub fn start(
+        id: String,
+        parent: Option<String>,
+        service: &str,
+        name: impl Into<String>,
+        now_ms: u64,
+    ) -> Self {
+        Pending {
+            span: Span {
+                id,
+                parent,
+                service: service.to_string(),
+                name: name.into(),
+                start_ms: now_ms,
+                duration_us: 0,
+                status: "ok".into(),
+                error: None,
+                attributes: Map::new(),
+                logs: vec![],
+            },
+            started: Instant::now(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.span.id
+    }
+
+    /// Sets an attribute.
+    pub fn set(&mut self, key: &str, value: impl Into<Value>) {
+        self.span.attributes.insert(key.to_string(), value.into());
+    }
+
+    /// Marks the span failed, with why.
+    pub fn fail(&mut self, error: impl Into<String>) {
+        self.span.status = "error".into();
+        self.span.error = Some(error.into());
+    }
+
+    pub fn logs(&mut self, lines: Vec<String>) {
+        self.span.logs = lines;
+    }
+
+    /// The span, timed from its start to now.
+    pub fn finish(mut self) -> Span {
+        self.span.duration_us = self.started.elapsed().as_micros() as u64;
+        self.span
+    }
+}
+
+/// One trace: its id (the header's root) and its spans, in the order they ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Trace {
+    pub id: String,
+    pub spans: Vec<Span>,
+}
+
+impl Trace {
+    /// When the first span began.
+    pub fn start_ms(&self) -> u64 {
+        self.spans.iter().map(|s| s.start_ms).min().unwrap_or(0)
+    }
+
+    /// `error` when any span failed.
+    pub fn status(&self) -> &'static str {
+        if self.spans.iter().any(|s| s.status == "error") {
+            "error"
+        } else {
+            "ok"
+        }
+    }
+
+    /// The functions it invoked.
+    pub fn functions(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .spans
+            .iter()
+            .filter(|s| s.service == "lambda")
+            .map(|s| s.name.as_str())
+            .collect();
+        names.dedup();
+        names
+    }
+
+    /// The span nobody in the trace caused: the request that began it.
+    pub fn root(&self) -> Option<&Span> {
+        self.spans.iter().find(|s| {
+            s.parent
+                .as_ref()
+                .is_none_or(|p| !self.spans.iter().any(|o| &o.id == p))
+        })
+    }
+
+    /// From the first span's start to the last one's end, in microseconds.
+    pub fn duration_us(&self) -> u64 {
+        let start = self.start_ms() * 1000;
+        self.spans
+            .iter()
+            .map(|s| s.start_ms * 1000 + s.duration_us)
+            .max()
+            .unwrap_or(start)
+            .saturating_sub(start)
+    }
+}
+
+struct Ring {
+    /// Trace ids, oldest first.
+    order: VecDeque<String>,
+    traces: HashMap<String, Trace>,
+}
+
+/// The most recent traces, at most `capacity` of them.
+pub struct Traces {
+    capacity: usize,
+    ring: Mutex<Ring>,
+}
+
+impl Default for Traces {
+    fn default() -> Self {
+        Self::new(DEFAULT_CAPACITY)
+    }
+}
+
+impl Traces {
+    pub fn new(capacity: usize) -> Self {
+        Traces {
+            capacity: capacity.max(1),
+            ring: Mutex::new(Ring {
+                order: VecDeque::new(),
+                traces: HashMap::new(),
+            }),
+        }
+    }
+
+    fn ring(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.ring.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a finished span to trace `id`, which begins if it is new; the oldest trace goes past the capacity.
+    pub fn record(&self, id: &str, span: Span) {
+        let mut ring = self.ring();
+        if let Some(t) = ring.traces.get_mut(id) {
+            if t.spans.len() < MAX_SPANS {
+                t.spans.push(span);
+            }
+            return;
+        }
+        if ring.order.len() >= self.capacity
+            && let Some(oldest) = ring.order.pop_front()
+        {
+            ring.traces.remove(&oldest);
+        }
+        ring.order.push_back(id.to_string());
+        ring.traces.insert(
+            id.to_string(),
+            Trace {
+                id: id.to_string(),
+                spans: vec![span],
+            },
+        );
+    }
+
+    pub fn get(&self, id: &str) -> Option<Trace> {
+        self.ring().traces.get(id).cloned()
+    }
+
+    /// The traces that `keep` takes, newest first, at most `limit` of them.
+    pub fn list(&self, keep: impl Fn(&Trace) -> bool, limit: usize) -> Vec<Trace> {
+        let ring = self.ring();
+        ring.order
+            .iter()
+            .rev()
+            .filter_map(|id| ring.traces.get(id))
+            .filter(|t| keep(t))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+}
+
+/// A span id: the last 16 hex digits of the step's request id (a UUID), so that no id is drawn for it.
+pub fn span_id(request_id: &str) -> String {
+    let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
+    let hex = format!("{hex:0>16}");
+    hex[hex.len() - 16..].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: &str, parent: Option<&str>, service: &str) -> Span {
+        let mut p = Pending::start(id.into(), parent.map(str::to_string), service, "x", 1_000);
+        if service == "dynamodb" {
+            p.fail("ResourceNotFoundException");
+        }
+        p.finish()
+    }
+
+    #[test]
+    fn spans_join_their_trace_and_the_ring_keeps_the_newest() {
+        let traces = Traces::new(2);
+        traces.record("a", span("1", None, "apigateway"));
+        traces.record("a", span("2", Some("1"), "lambda"));
+        traces.record("a", span("3", Some("2"), "dynamodb"));
+        let a = traces.get("a").unwrap();
+        assert_eq!(a.spans.len(), 3);
+        assert_eq!(a.root().unwrap().id, "1");
+        assert_eq!(a.status(), "error");
+        assert_eq!(a.functions(), ["x"]);
+        traces.record("b", span("4", None, "lambda"));
+        traces.record("c", span("5", None, "lambda"));
+        assert!(traces.get("a").is_none());
+        let ids: Vec<String> = traces
+            .list(|_| true, 10)
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(ids, ["c", "b"]);
+        assert_eq!(traces.list(|_| true, 1).len(), 1);
+    }
+
+    #[test]
+    fn span_ids_are_sixteen_hex_digits() {
+        assert_eq!(
+            span_id("8f3e0c2a-1b4d-4c6e-9f70-0123456789ab"),
+            "9f700123456789ab"
+        );
+        assert_eq!(span_id("ab"), "00000000000000ab");
+    }
+}
