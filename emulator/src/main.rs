@@ -142,11 +142,14 @@ enum RuntimesCommand {
 enum ScenarioCommand {
     /// Replays scenarios through a fresh emulator each and prints pass or fail per step, with a diff.
     #[command(
-        after_help = "Example:\n  offcloud scenario run scenarios/epoch-time\n  offcloud scenario run            # every scenario under scenarios/"
+        after_help = "Example:\n  offcloud scenario run scenarios/epoch-time\n  offcloud scenario run            # every scenario under scenarios/\n  offcloud scenario run --trace scenarios/port-master"
     )]
     Run {
         /// Scenario files or folders; defaults to `scenarios/`.
         paths: Vec<PathBuf>,
+        /// Print each step's traces (gateway request, invocations, storage calls) as indented trees.
+        #[arg(long)]
+        trace: bool,
     },
     /// Sends the scenarios' steps to a live API and writes what comes back as the goldens, marked as recorded
     /// from the API's host.
@@ -362,9 +365,12 @@ async fn scenario(cmd: ScenarioCommand) -> anyhow::Result<()> {
     let workspace = offcloud::config::workspace_root(&cwd).unwrap_or(cwd);
     let mut out = std::io::stdout();
     match cmd {
-        ScenarioCommand::Run { paths } => {
-            let color = out.is_terminal();
-            cli::run(&paths, &workspace, launch(), color, &mut out).await?
+        ScenarioCommand::Run { paths, trace } => {
+            let output = cli::RunOutput {
+                color: out.is_terminal(),
+                traces: trace,
+            };
+            cli::run(&paths, &workspace, launch(), output, &mut out).await?
         }
         ScenarioCommand::Record {
             target,

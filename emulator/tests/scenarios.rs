@@ -151,3 +151,48 @@ fn bad_scenario_files_name_the_file_line_and_reason() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn scenario_run_prints_each_step_s_trace_as_a_tree() {
+    build_handlers();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let launch = offcloud::lambda::LaunchOptions {
+        shim: Some(offcloud_bin()),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let output = scenario::cli::RunOutput {
+        color: false,
+        traces: true,
+    };
+    rt.block_on(scenario::cli::run(
+        &[workspace().join("scenarios/port-master/allocate.toml")],
+        &workspace(),
+        launch,
+        output,
+        &mut out,
+    ))
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    // The first step's trace: the gateway request, the invocation under it, and its DynamoDB calls under that.
+    let lines: Vec<&str> = text.lines().collect();
+    let gateway = lines
+        .iter()
+        .position(|l| l.starts_with("       apigateway POST /Prod/ports  "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(lines[gateway - 1].starts_with("     trace 1-"), "{text}");
+    assert!(
+        lines[gateway + 1].starts_with("         lambda port-master  "),
+        "{text}"
+    );
+    assert!(
+        lines[gateway + 1..]
+            .iter()
+            .take_while(|l| !l.starts_with("     trace ") && !l.starts_with("ok "))
+            .any(|l| l.starts_with("           dynamodb TransactWriteItems  ")),
+        "{text}"
+    );
+}

@@ -213,7 +213,12 @@ pub fn trace_id(req: &WireRequest, now_ms: u64, random: &str) -> String {
     match req.header("x-amzn-trace-id") {
         Some(t) if t.contains("Root=") && t.contains("Parent=") => t.to_string(),
         Some(t) if t.contains("Root=") => format!("{t};{parent}"),
-        _ => format!("Root=1-{:08x}-{}", now_ms / 1000, &hex[..hex.len().min(24)]),
+        // The id's last digits: a sequential id varies there, so that no two requests share a trace.
+        _ => format!(
+            "Root=1-{:08x}-{}",
+            now_ms / 1000,
+            hex[hex.len().saturating_sub(24)..].to_ascii_lowercase()
+        ),
     }
 }
 

@@ -52,13 +52,22 @@ fn files(paths: &[PathBuf], workspace: &Path) -> Result<Vec<PathBuf>, CommandErr
 }
 
 /// Replays each scenario through a fresh emulator and prints pass or fail per step, with a diff.
+/// How `scenario run` prints.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOutput {
+    pub color: bool,
+    /// Print each step's traces as indented trees.
+    pub traces: bool,
+}
+
 pub async fn run(
     paths: &[PathBuf],
     workspace: &Path,
     launch: LaunchOptions,
-    color: bool,
+    output: RunOutput,
     out: &mut impl Write,
 ) -> Result<(), CommandError> {
+    let color = output.color;
     let (mut passed, mut failed) = (0, 0);
     for file in files(paths, workspace)? {
         let s = load(&file, workspace)?;
@@ -92,6 +101,14 @@ pub async fn run(
                         failed += 1;
                     }
                 },
+            }
+            if output.traces {
+                for t in &step.traces {
+                    writeln!(out, "     trace {}", t.id)?;
+                    for line in crate::trace::tree(t).lines() {
+                        writeln!(out, "       {line}")?;
+                    }
+                }
             }
         }
     }

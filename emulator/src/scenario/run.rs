@@ -30,6 +30,8 @@ pub struct Target {
 pub struct StepOutcome {
     pub name: String,
     pub value: Value,
+    /// The traces the step made, oldest first, when the run watched the emulator's traces.
+    pub traces: Vec<crate::trace::Trace>,
 }
 
 /// What a run produced: the steps' results, and the steps that could not be sent.
@@ -81,9 +83,19 @@ pub async fn replay(
         api: emulator.api_url(),
         aws: Some(emulator.endpoint_url()),
     };
-    let out = run(s, &target, workspace).await;
+    let traces = emulator.lambda.env().traces.clone();
+    let out = run_watched(s, &target, workspace, Some(&traces)).await;
     emulator.shutdown();
     Ok(out?.steps)
+}
+
+/// The ids of the traces kept now.
+fn trace_ids(traces: &crate::trace::Traces) -> std::collections::HashSet<String> {
+    traces
+        .list(|_| true, usize::MAX)
+        .into_iter()
+        .map(|t| t.id)
+        .collect()
 }
 
 fn now_ms() -> u64 {
@@ -94,6 +106,16 @@ fn now_ms() -> u64 {
 /// Runs the setup calls and every step in order. Without an AWS endpoint, a scenario that needs one fails before
 /// anything is sent, and the steps that can do without are skipped and listed (see [`check`]).
 pub async fn run(s: &Scenario, target: &Target, workspace: &Path) -> Result<Ran, String> {
+    run_watched(s, target, workspace, None).await
+}
+
+/// [`run`], and with `traces` (the emulator's own), the traces each step made.
+async fn run_watched(
+    s: &Scenario,
+    target: &Target,
+    workspace: &Path,
+    traces: Option<&crate::trace::Traces>,
+) -> Result<Ran, String> {
     let skipped = check(s, target).map_err(|e| e.to_string())?;
     let client = Client::new();
     if let Some(aws) = &target.aws {
@@ -118,6 +140,7 @@ pub async fn run(s: &Scenario, target: &Target, workspace: &Path) -> Result<Ran,
             continue;
         }
         redactor.set_now(now_ms());
+        let before = traces.map(trace_ids);
         let fail = |e: String| format!("step {:?}: {e}", st.name);
         let injected = match inject(&client, target, &st.faults).await {
             Ok(ids) => ids,
@@ -147,9 +170,17 @@ pub async fn run(s: &Scenario, target: &Target, workspace: &Path) -> Result<Ran,
         remove(&client, target, &injected).await.map_err(fail)?;
         let mut value = value;
         redactor.uuids(&mut value);
+        // The emulator is the scenario's own and its steps run one after another, so the traces that are new
+        // since the step began are the step's.
+        let mut made = match (traces, &before) {
+            (Some(t), Some(before)) => t.list(|t| !before.contains(&t.id), usize::MAX),
+            _ => vec![],
+        };
+        made.reverse();
         out.push(StepOutcome {
             name: st.name.clone(),
             value,
+            traces: made,
         });
     }
     Ok(Ran {

@@ -167,6 +167,51 @@ impl Trace {
     }
 }
 
+/// A trace as an indented tree, a line per span under the span that caused it: service, name, duration, and what
+/// went wrong; an invocation's log lines follow it, marked `|`.
+pub fn tree(t: &Trace) -> String {
+    fn line(out: &mut String, t: &Trace, s: &Span, depth: usize) {
+        let pad = "  ".repeat(depth);
+        let mut text = format!(
+            "{pad}{} {}  {:.3} ms",
+            s.service,
+            s.name,
+            s.duration_us as f64 / 1000.0
+        );
+        if s.attributes.get("cold") == Some(&Value::Bool(true)) {
+            text.push_str("  cold");
+        }
+        if let Some(status) = s.attributes.get("status") {
+            text.push_str(&format!("  {status}"));
+        }
+        if let Some(e) = &s.error {
+            text.push_str(&format!("  error: {e}"));
+        }
+        out.push_str(&text);
+        out.push('\n');
+        for l in &s.logs {
+            out.push_str(&format!("{pad}  | {l}\n"));
+        }
+        for child in t
+            .spans
+            .iter()
+            .filter(|c| c.parent.as_deref() == Some(&s.id))
+        {
+            line(out, t, child, depth + 1);
+        }
+    }
+    let mut out = String::new();
+    let roots = t.spans.iter().filter(|s| {
+        s.parent
+            .as_ref()
+            .is_none_or(|p| !t.spans.iter().any(|o| &o.id == p))
+    });
+    for root in roots {
+        line(&mut out, t, root, 0);
+    }
+    out
+}
+
 struct Ring {
     /// Trace ids, oldest first.
     order: VecDeque<String>,
@@ -244,7 +289,11 @@ impl Traces {
 
 /// A span id: the last 16 hex digits of the step's request id (a UUID), so that no id is drawn for it.
 pub fn span_id(request_id: &str) -> String {
-    let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
+    let hex: String = request_id
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
     let hex = format!("{hex:0>16}");
     hex[hex.len() - 16..].to_string()
 }
@@ -282,6 +331,36 @@ mod tests {
             .collect();
         assert_eq!(ids, ["c", "b"]);
         assert_eq!(traces.list(|_| true, 1).len(), 1);
+    }
+
+    #[test]
+    fn a_trace_prints_as_a_tree_of_its_spans() {
+        let mut gateway = Pending::start("1".into(), None, "apigateway", "POST /Prod/ports", 0);
+        gateway.set("status", 200);
+        let mut function = Pending::start("2".into(), Some("1".into()), "lambda", "port-master", 0);
+        function.set("cold", true);
+        function.logs(vec!["allocating".into()]);
+        let mut call = Pending::start("3".into(), Some("2".into()), "dynamodb", "PutItem", 0);
+        call.fail("ConditionalCheckFailedException: The conditional request failed");
+        let t = Trace {
+            id: "t".into(),
+            spans: vec![call.finish(), function.finish(), gateway.finish()],
+        };
+        let text = tree(&t);
+        let duration = regex::Regex::new(r"  \d+\.\d{3} ms").unwrap();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| duration.replace(l, "").to_string())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "apigateway POST /Prod/ports  200",
+                "  lambda port-master  cold",
+                "    | allocating",
+                "    dynamodb PutItem  error: ConditionalCheckFailedException: The conditional request failed",
+            ]
+        );
     }
 
     #[test]
