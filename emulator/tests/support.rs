@@ -253,6 +253,25 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 /// A response as the raw client returns it: status, headers and body.
 pub type Resp = (u16, Vec<(String, String)>, Vec<u8>);
 
+/// One request to the harness's main port (the AWS endpoint and Offcloud's own `/_offcloud/` paths).
+#[allow(dead_code)]
+pub async fn main_call(
+    h: &Harness,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    raw(
+        &h.emulator.main_addr.to_string(),
+        method,
+        path,
+        headers,
+        body,
+    )
+    .await
+}
+
 /// One request to the harness's API Gateway port.
 pub async fn api_call(
     h: &Harness,

@@ -4,27 +4,10 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Builder, Harness, Resp, api_call, json_of, raw};
-
-async fn main_port(
-    h: &Harness,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Resp {
-    raw(
-        &h.emulator.main_addr.to_string(),
-        method,
-        path,
-        headers,
-        body,
-    )
-    .await
-}
+use crate::support::{Builder, Harness, api_call, json_of, main_call};
 
 async fn get(h: &Harness, path_and_query: &str) -> Value {
-    let resp = main_port(h, "GET", path_and_query, &[], b"").await;
+    let resp = main_call(h, "GET", path_and_query, &[], b"").await;
     assert_eq!(
         resp.0,
         200,
@@ -87,7 +70,7 @@ async fn a_gateway_request_its_function_and_its_dynamodb_calls_are_one_trace() {
     )
     .await;
     assert_eq!(none["traces"], json!([]));
-    let missing = main_port(
+    let missing = main_call(
         &h,
         "GET",
         "/_offcloud/api/traces/1-00000000-000000000000000000000000",
@@ -124,7 +107,7 @@ async fn boto3_calls_join_the_trace_of_an_invoke_that_names_one() {
     let h = Builder::new(config).start().await;
     let root = "1-5759e988-bd862e3fe1be46a994272793";
     let header = format!("Root={root};Parent=53995c3f42cd8ad8;Sampled=1");
-    let resp = main_port(
+    let resp = main_call(
         &h,
         "POST",
         "/2015-03-31/functions/py-traced/invocations",
@@ -162,7 +145,7 @@ async fn boto3_calls_join_the_trace_of_an_invoke_that_names_one() {
     assert_eq!(errors["traces"][0]["id"], root);
     // The ring keeps `trace_capacity` traces: two more invocations push the first out.
     for _ in 0..2 {
-        let resp = main_port(
+        let resp = main_call(
             &h,
             "POST",
             "/2015-03-31/functions/py-traced/invocations",

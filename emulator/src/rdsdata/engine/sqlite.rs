@@ -99,6 +99,15 @@ impl Shared {
         }
     }
 
+    /// For a DDL statement, what says when dropped (once it has run or failed) that translations made before it
+    /// may depend on the schema it changed, and are not to be used again.
+    fn schema_change(&self, translated: &Translated) -> Option<sql::SchemaChange<'_>> {
+        translated
+            .kind
+            .is_ddl()
+            .then(|| sql::SchemaChange(&self.translations))
+    }
+
     /// Runs `CREATE DATABASE`, which makes a file and needs no connection; `None` for any other statement.
     fn create_database(&self, translated: &Translated) -> Option<Result<Ran, RdsError>> {
         let Kind::CreateDatabase {
@@ -125,12 +134,7 @@ impl Engine for Sqlite {
     ) -> Result<Ran, RdsError> {
         let s = &self.0;
         let translated = s.translate(sql, s.database(database).ok().as_deref())?;
-        // Translations made before a DDL statement may depend on the schema it changes: once it has run (or
-        // failed), they are not used again.
-        let _schema_change = translated
-            .kind
-            .is_ddl()
-            .then(|| sql::SchemaChange(&s.translations));
+        let _schema_change = s.schema_change(&translated);
         if let Some(created) = s.create_database(&translated) {
             return created;
         }
@@ -147,10 +151,7 @@ impl Engine for Sqlite {
     fn prepare(&self, database: Option<&str>, sql: &str) -> Result<Prepared, RdsError> {
         let s = &self.0;
         let translated = s.translate(sql, database)?;
-        let _schema_change = translated
-            .kind
-            .is_ddl()
-            .then(|| sql::SchemaChange(&s.translations));
+        let _schema_change = s.schema_change(&translated);
         match s.create_database(&translated) {
             Some(created) => created.map(Prepared::Done),
             None => Ok(Prepared::Ready),
@@ -208,10 +209,7 @@ impl Session for SqliteSession {
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<Ran, RdsError> {
         let s = self.shared.clone();
         let translated = s.translate(sql, Some(&self.database))?;
-        let _schema_change = translated
-            .kind
-            .is_ddl()
-            .then(|| sql::SchemaChange(&s.translations));
+        let _schema_change = s.schema_change(&translated);
         if let Some(created) = s.create_database(&translated) {
             return created;
         }

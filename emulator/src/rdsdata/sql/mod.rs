@@ -161,6 +161,18 @@ fn position(message: &str) -> (u64, u64) {
     (num("Line:"), num("Column:"))
 }
 
+/// A table of a FROM clause, and what the statement calls it: its alias, or its name without the database.
+pub(crate) fn table_and_alias(
+    name: &ObjectName,
+    alias: Option<&sqlparser::ast::TableAlias>,
+) -> (String, String) {
+    let table = self::name(name);
+    let called = alias
+        .map(|a| a.name.value.clone())
+        .unwrap_or_else(|| table.rsplit('.').next().unwrap_or(&table).to_string());
+    (table, called)
+}
+
 pub(crate) fn name(o: &ObjectName) -> String {
     o.0.iter()
         .map(|p| p.to_string().trim_matches('`').to_string())

@@ -51,12 +51,7 @@ impl Visitor for Tables {
 
     fn pre_visit_table_factor(&mut self, f: &TableFactor) -> ControlFlow<()> {
         if let TableFactor::Table { name, alias, .. } = f {
-            let table = super::name(name);
-            let called = alias
-                .as_ref()
-                .map(|a| a.name.value.clone())
-                .unwrap_or_else(|| table.rsplit('.').next().unwrap_or(&table).to_string());
-            self.0.push((table, called));
+            self.0.push(super::table_and_alias(name, alias.as_ref()));
         }
         ControlFlow::Continue(())
     }

@@ -14,6 +14,15 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A table's database as a prefix for its triggers (`"db".`, or nothing for the default one) and its name: a
+/// trigger lives in its table's database, and names the table without it.
+fn schema_and_name(table: &str) -> (String, &str) {
+    match table.rsplit_once('.') {
+        Some((schema, name)) => (format!("{}.", quoted(schema)), name),
+        None => (String::new(), table),
+    }
+}
+
 /// A trigger's name: per table, column and event.
 fn trigger_name(table: &str, col: &str, event: &str) -> String {
     quoted(&format!("offcloud_store:{table}.{col}:{event}"))
@@ -24,10 +33,7 @@ fn trigger_name(table: &str, col: &str, event: &str) -> String {
 /// FIXME: a renamed column loses its triggers, so MySQL's trailing-space rules stop applying to it; and after a
 /// table is renamed, its triggers keep the old table's name, so dropping one of its CHAR or VARCHAR columns fails.
 pub fn drop_triggers(table: &str, col: &str) -> Vec<String> {
-    let (schema, name) = match table.rsplit_once('.') {
-        Some((schema, name)) => (format!("{}.", quoted(schema)), name),
-        None => (String::new(), table),
-    };
+    let (schema, name) = schema_and_name(table);
     ["insert", "update"]
         .iter()
         .map(|event| {
@@ -60,11 +66,7 @@ pub fn triggers(table: &str, col: &ColumnDef) -> Vec<String> {
         }
         _ => return vec![],
     };
-    // A trigger lives in its table's database, and names the table without it.
-    let (schema, name) = match table.rsplit_once('.') {
-        Some((schema, name)) => (format!("{}.", quoted(schema)), name),
-        None => (String::new(), table),
-    };
+    let (schema, name) = schema_and_name(table);
     ["INSERT", "UPDATE"]
         .iter()
         .map(|event| {

@@ -47,12 +47,7 @@ pub fn projection(q: &Query) -> Option<Projection> {
     for t in &select.from {
         for f in std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)) {
             if let TableFactor::Table { name, alias, .. } = f {
-                let n = super::name(name);
-                let called = alias
-                    .as_ref()
-                    .map(|a| a.name.value.clone())
-                    .unwrap_or_else(|| n.rsplit('.').next().unwrap_or(&n).to_string());
-                tables.push((n, called));
+                tables.push(super::table_and_alias(name, alias.as_ref()));
             }
         }
     }
