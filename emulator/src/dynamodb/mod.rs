@@ -150,6 +150,16 @@ impl DynamoError {
     /// The tables a request's body names: `TableName`, the keys of `RequestItems`, and the tables of
     /// `TransactItems`.
     pub fn tables_of(body: &[u8]) -> Vec<String> {
+        // Every call's span names its tables, so a well-formed body is read for those members alone, skipping
+        // the items without building them; another body is read as any JSON.
+        if let Ok(named) = serde_json::from_slice::<Named>(body) {
+            let mut out: Vec<String> = named.table_name.into_iter().collect();
+            out.extend(named.request_items.into_iter().flat_map(|m| m.into_keys()));
+            for item in named.transact_items.into_iter().flatten() {
+                out.extend(item.into_values().next().and_then(|a| a.table_name));
+            }
+            return out;
+        }
         let Ok(v) = serde_json::from_slice::<Value>(body) else {
             return vec![];
         };
@@ -168,6 +178,23 @@ impl DynamoError {
         }
         out
     }
+}
+
+/// The members of a request body that name tables.
+#[derive(serde::Deserialize)]
+struct Named {
+    #[serde(rename = "TableName")]
+    table_name: Option<String>,
+    #[serde(rename = "RequestItems")]
+    request_items: Option<std::collections::BTreeMap<String, serde::de::IgnoredAny>>,
+    #[serde(rename = "TransactItems")]
+    transact_items: Option<Vec<std::collections::BTreeMap<String, NamedAction>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct NamedAction {
+    #[serde(rename = "TableName")]
+    table_name: Option<String>,
 }
 
 /// A table declared in the config file, as CreateTable needs it.
@@ -307,5 +334,32 @@ impl DynamoDb {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DynamoError;
+
+    #[test]
+    fn a_body_s_tables_are_named_whatever_its_shape() {
+        let tables = |body: &str| DynamoError::tables_of(body.as_bytes());
+        assert_eq!(
+            tables(r#"{"TableName": "t", "Item": {"id": {"S": "1"}}}"#),
+            ["t"]
+        );
+        assert_eq!(
+            tables(r#"{"RequestItems": {"b": [{"PutRequest": {}}], "a": []}}"#),
+            ["a", "b"]
+        );
+        assert_eq!(
+            tables(
+                r#"{"TransactItems": [{"Put": {"TableName": "p", "Item": {}}}, {"ConditionCheck": {"TableName": "q"}}]}"#
+            ),
+            ["p", "q"]
+        );
+        // A body of another shape is read as any JSON: its TableName still counts.
+        assert_eq!(tables(r#"{"TableName": "t", "RequestItems": [1]}"#), ["t"]);
+        assert!(tables("not json").is_empty());
     }
 }
