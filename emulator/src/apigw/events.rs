@@ -208,16 +208,13 @@ fn forwarded(req: &WireRequest, trace_id: &str) -> [(&'static str, String); 4] {
 /// The trace id of a request: the caller's `X-Amzn-Trace-Id` when it has a `Root`, with a `Parent` added when
 /// it has none, else a new one. Source: traces recorded from real API Gateway (shared notes §11.3).
 pub fn trace_id(req: &WireRequest, now_ms: u64, random: &str) -> String {
-    let hex: String = random.chars().filter(char::is_ascii_hexdigit).collect();
-    let parent = format!("Parent={}", &hex[hex.len().saturating_sub(16)..]);
+    let parent = format!("Parent={}", crate::trace::last_hex(random, 16));
     match req.header("x-amzn-trace-id") {
         Some(t) if t.contains("Root=") && t.contains("Parent=") => t.to_string(),
         Some(t) if t.contains("Root=") => format!("{t};{parent}"),
-        // The id's last digits: a sequential id varies there, so that no two requests share a trace.
         _ => format!(
-            "Root=1-{:08x}-{}",
-            now_ms / 1000,
-            hex[hex.len().saturating_sub(24)..].to_ascii_lowercase()
+            "Root={}",
+            crate::trace::TraceHeader::new(now_ms, random).root
         ),
     }
 }

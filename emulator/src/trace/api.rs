@@ -28,23 +28,6 @@ fn message(status: u16, text: impl Into<String>) -> WireResponse {
     WireResponse::json(status, &json!({ "message": text.into() }))
 }
 
-/// A query string's `key=value` pairs, decoded.
-fn pairs(query: &str) -> Vec<(String, String)> {
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(&s.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
 /// A list's filters.
 #[derive(Default)]
 struct Filter {
@@ -61,7 +44,7 @@ impl Filter {
             limit: DEFAULT_LIMIT,
             ..Filter::default()
         };
-        for (k, v) in pairs(query.unwrap_or("")) {
+        for (k, v) in crate::apigw::events::query_pairs(query, true) {
             let number = || {
                 v.parse::<u64>()
                     .map_err(|_| format!("{k} must be a whole number, not {v:?}"))

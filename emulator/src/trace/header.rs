@@ -31,16 +31,11 @@ impl TraceHeader {
         })
     }
 
-    /// A new trace, begun at `now_ms`, its random part from a UUID.
+    /// A new trace, begun at `now_ms`, its random part the last digits of a UUID, where a sequential id varies, so
+    /// that no two requests share a trace.
     pub fn new(now_ms: u64, uuid: &str) -> Self {
-        let hex: String = uuid
-            .chars()
-            .filter(char::is_ascii_hexdigit)
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        let hex = format!("{hex:0>24}");
         TraceHeader {
-            root: format!("1-{:08x}-{}", now_ms / 1000, &hex[hex.len() - 24..]),
+            root: format!("1-{:08x}-{}", now_ms / 1000, super::last_hex(uuid, 24)),
             parent: None,
         }
     }

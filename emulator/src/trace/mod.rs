@@ -289,13 +289,18 @@ impl Traces {
 
 /// A span id: the last 16 hex digits of the step's request id (a UUID), so that no id is drawn for it.
 pub fn span_id(request_id: &str) -> String {
-    let hex: String = request_id
+    last_hex(request_id, 16)
+}
+
+/// The last `n` hex digits of an id, in lower case, padded with zeros when it has fewer.
+pub fn last_hex(id: &str, n: usize) -> String {
+    let hex: String = id
         .chars()
         .filter(char::is_ascii_hexdigit)
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    let hex = format!("{hex:0>16}");
-    hex[hex.len() - 16..].to_string()
+    let hex = format!("{hex:0>n$}");
+    hex[hex.len() - n..].to_string()
 }
 
 #[cfg(test)]
