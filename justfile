@@ -7,6 +7,12 @@ serve *ARGS:
     cargo build --workspace --all-targets
     ./target/debug/offcloud serve --config fixtures/offcloud.toml {{ARGS}}
 
+# `just serve`, reloading what changes: Rust handlers are rebuilt, Python and Node.js ones restarted, the config
+# reloaded, and no request is dropped.
+watch *ARGS:
+    cargo build --workspace --bins
+    ./target/debug/offcloud serve --config fixtures/offcloud.toml --watch {{ARGS}}
+
 # Run every test offline: unit tests, integration tests, scenarios, clippy and formatting.
 test: venv mariadb
     cargo fmt --all --check

@@ -10,6 +10,7 @@ pub mod faults;
 pub mod lambda;
 pub mod net;
 pub mod rdsdata;
+pub mod reload;
 pub mod scenario;
 pub mod server;
 pub mod template;

@@ -26,7 +26,7 @@ struct Cli {
 enum Command {
     /// Serves every configured function and API until Ctrl-C or SIGTERM.
     #[command(
-        after_help = "Example:\n  offcloud serve --config fixtures/offcloud.toml --port 4566 --api-port 3000\n  aws lambda invoke --endpoint-url http://127.0.0.1:4566 --function-name epoch-time out.json"
+        after_help = "Example:\n  offcloud serve --config fixtures/offcloud.toml --port 4566 --api-port 3000\n  offcloud serve --config fixtures/offcloud.toml --watch\n  aws lambda invoke --endpoint-url http://127.0.0.1:4566 --function-name epoch-time out.json"
     )]
     Serve {
         #[arg(long, default_value = "offcloud.toml")]
@@ -43,6 +43,10 @@ enum Command {
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
+        /// Watch the config, the template and every function's code, and reload what changes: a Rust function is
+        /// rebuilt, an interpreted one restarted, the config reloaded. No invocation is dropped.
+        #[arg(long)]
+        watch: bool,
         #[command(flatten)]
         template: TemplateArgs,
     },
@@ -260,9 +264,15 @@ fn main() -> anyhow::Result<()> {
             api_port,
             data_dir,
             host,
+            watch,
             template,
         } => {
             init_tracing();
+            let project = offcloud::reload::Project {
+                config: config.clone(),
+                template: template.template.clone(),
+                options: template.options()?,
+            };
             let (config, summary) = load_config(&config, &template)?;
             if let Some(dir) = &data_dir {
                 std::fs::create_dir_all(dir)
@@ -277,6 +287,10 @@ fn main() -> anyhow::Result<()> {
                     data_dir,
                 };
                 let emulator = Emulator::start(&config, Env::default(), opts).await?;
+                let _watching = match watch {
+                    true => Some(emulator.watch(project, config.clone()).await?),
+                    false => None,
+                };
                 // Listen for signals before announcing readiness, so that a SIGTERM sent right after the ready
                 // line stops the emulator cleanly.
                 use tokio::signal::unix::{SignalKind, signal};
@@ -292,11 +306,10 @@ fn main() -> anyhow::Result<()> {
                 if let Some(summary) = &summary {
                     print!("{}", summary.render(emulator.api_url().as_deref()));
                 }
-                println!("offcloud: ready (functions: {})", {
-                    let mut names: Vec<&str> = emulator.lambda.function_names().collect();
-                    names.sort();
-                    names.join(", ")
-                });
+                println!(
+                    "offcloud: ready (functions: {})",
+                    emulator.lambda.function_names().join(", ")
+                );
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}

@@ -255,6 +255,7 @@ pub struct Emulator {
     pub dynamodb: Arc<DynamoDb>,
     /// The faults in force, as `/_offcloud/faults` sees them.
     pub faults: Arc<Faults>,
+    pub gateway: Arc<ApiGateway>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -292,7 +293,7 @@ impl Emulator {
             dynamodb.spawn_ttl_sweeper(),
             rdsdata.spawn_housekeeping(std::time::Duration::from_millis(250)),
         ];
-        let gateway = ApiGateway::new(config, lambda.clone(), env.clone());
+        let gateway = Arc::new(ApiGateway::new(config, lambda.clone(), env.clone()));
         let api_addr = if gateway.is_empty() {
             None
         } else {
@@ -300,7 +301,7 @@ impl Emulator {
             let addr = listener.local_addr()?;
             tasks.push(net::serve_recording_header_case(
                 listener,
-                Arc::new(gateway),
+                gateway.clone(),
                 apigw::MAX_REQUEST,
             ));
             Some(addr)
@@ -311,8 +312,24 @@ impl Emulator {
             lambda,
             dynamodb,
             faults,
+            gateway,
             tasks,
         })
+    }
+
+    /// Watches `project`'s config and its functions' code, and reloads what changes (see [`crate::reload`]).
+    pub async fn watch(
+        &self,
+        project: crate::reload::Project,
+        running: Config,
+    ) -> Result<crate::reload::Watching, notify::Error> {
+        let services = crate::reload::Services {
+            lambda: self.lambda.clone(),
+            gateway: self.gateway.clone(),
+            dynamodb: self.dynamodb.clone(),
+            api_port: self.api_addr.is_some(),
+        };
+        crate::reload::watch(project, services, running).await
     }
 
     /// The API Gateway's URL, when any API is configured.

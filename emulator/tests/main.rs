@@ -19,3 +19,4 @@ mod runtimes;
 mod scenarios;
 mod templates;
 mod traces;
+mod watch;

@@ -6,25 +6,7 @@ use std::process::Output;
 
 use offcloud::scenario::golden::{self, Origin};
 
-use crate::support::{build_handlers, offcloud_bin, workspace};
-
-/// A temporary folder, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let d = std::env::temp_dir().join(format!("offcloud-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Self(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::support::{TempDir, build_handlers, offcloud_bin, workspace};
 
 fn cli(args: &[&str]) -> Output {
     std::process::Command::new(offcloud_bin())

@@ -38,7 +38,8 @@ pub const MAX_REQUEST: usize = 10 * 1024 * 1024;
 
 /// The API Gateway port's handler.
 pub struct ApiGateway {
-    apis: Vec<Api>,
+    /// Replaced whole by a config reload; a request keeps the APIs it started with.
+    apis: std::sync::RwLock<Arc<Vec<Api>>>,
     lambda: Arc<Lambda>,
     env: Env,
     account_id: String,
@@ -86,7 +87,7 @@ impl ApiGateway {
     pub fn new(config: &Config, lambda: Arc<Lambda>, env: Env) -> Self {
         let apis = config.apis.iter().map(build_api).collect();
         Self {
-            apis,
+            apis: std::sync::RwLock::new(Arc::new(apis)),
             lambda,
             env,
             account_id: config.account_id.clone(),
@@ -95,7 +96,17 @@ impl ApiGateway {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.apis.is_empty()
+        self.apis().is_empty()
+    }
+
+    fn apis(&self) -> Arc<Vec<Api>> {
+        self.apis.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Serves `config`'s APIs from now on. Requests already begun finish with the APIs they started with.
+    pub fn reload(&self, config: &Config) {
+        let apis = config.apis.iter().map(build_api).collect();
+        *self.apis.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(apis);
     }
 
     /// One request to a route, as a span of its trace: the caller's `X-Amzn-Trace-Id`, or a new one.
@@ -477,6 +488,7 @@ impl Handler for ApiGateway {
             return gateway(413, "RequestTooLargeException", "Request Too Long");
         }
         let method = req.method.as_str().to_string();
+        let apis = self.apis();
         let mut rest_seen = false;
         // Every API is served at the root, so the most specific route across all of them wins.
         let mut best: Option<(&Api, String, routes::Found<'_, Route>)> = None;
@@ -485,7 +497,7 @@ impl Handler for ApiGateway {
             .header("host")
             .and_then(|h| h.split_once(".execute-api."))
             .map(|(id, _)| id.to_ascii_lowercase());
-        for api in &self.apis {
+        for api in apis.iter() {
             if wanted.as_ref().is_some_and(|id| *id != api.id) {
                 continue;
             }
@@ -549,7 +561,7 @@ impl Handler for ApiGateway {
                 "Missing Authentication Token",
             );
             // The API's own gateway responses apply when the request can only mean one REST API.
-            let mut rest = self.apis.iter().filter(|a| {
+            let mut rest = apis.iter().filter(|a| {
                 a.kind == ApiKind::Rest && wanted.as_ref().is_none_or(|id| *id == a.id)
             });
             match (rest.next(), rest.next()) {

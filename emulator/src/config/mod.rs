@@ -127,7 +127,7 @@ fn default_handler() -> String {
     "bootstrap".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionConfig {
     pub name: Spanned<String>,
@@ -308,11 +308,7 @@ impl Config {
             line: 0,
             message: format!("cannot read the file: {e}"),
         })?;
-        let base = path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        Self::parse(&path.display().to_string(), &text, &base)
+        Self::parse(&path.display().to_string(), &text, &folder_of(path))
     }
 
     /// Parses and validates config text. `dir` is the directory of the file.
@@ -676,6 +672,15 @@ pub fn absolute(path: &Path) -> PathBuf {
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// The folder of a file. A bare file name's parent is the empty path, which cannot be made absolute: it means the
+/// current folder.
+fn folder_of(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
 /// The nearest ancestor holding a `Cargo.toml` with a `[workspace]` table.
 pub fn workspace_root(start: &Path) -> Option<PathBuf> {
     let start = std::fs::canonicalize(start).ok()?;
@@ -691,6 +696,17 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse("test.toml", text, Path::new("/nonexistent"))
+    }
+
+    #[test]
+    fn a_bare_file_name_is_relative_to_the_current_folder() {
+        assert_eq!(folder_of(Path::new("offcloud.toml")), Path::new("."));
+        assert_eq!(
+            folder_of(Path::new("fixtures/offcloud.toml")),
+            Path::new("fixtures")
+        );
+        let c = Config::parse("offcloud.toml", "", &folder_of(Path::new("offcloud.toml"))).unwrap();
+        assert!(c.base_dir.is_absolute(), "{}", c.base_dir.display());
     }
 
     #[test]

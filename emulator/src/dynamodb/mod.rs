@@ -277,9 +277,24 @@ impl DynamoDb {
             Some(dir) => Storage::file(&dir.join(DATA_FILE))?,
             None => Storage::memory()?,
         };
+        let db = Self {
+            storage,
+            region: config.region.clone(),
+        };
+        db.ensure_tables(config)?;
+        Ok(db)
+    }
+
+    /// Creates the configured tables that do not exist yet, returning their names. Existing tables and their items
+    /// are left as they are, so a config reload never loses data.
+    pub fn ensure_tables(&self, config: &Config) -> Result<Vec<String>, DynamoError> {
+        let storage = &self.storage;
+        let mut created = Vec::new();
         for t in &config.tables {
             let spec = TableSpec(t.clone());
-            storage.ensure_table(&spec)?;
+            if storage.ensure_table(&spec)? {
+                created.push(t.name.get_ref().clone());
+            }
             if let Some(attr) = &t.ttl_attribute {
                 let body = json!({
                     "TableName": t.name.get_ref(),
@@ -292,10 +307,7 @@ impl DynamoDb {
                 }
             }
         }
-        Ok(Self {
-            storage,
-            region: config.region.clone(),
-        })
+        Ok(created)
     }
 
     pub fn region(&self) -> &str {

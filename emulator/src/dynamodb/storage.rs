@@ -77,11 +77,12 @@ impl Storage {
 
     /// Creates a table declared in the config file. A table that already exists (kept in `--data-dir` from an
     /// earlier run) is left as it is, with its items.
-    pub fn ensure_table(&self, spec: &TableSpec) -> Result<(), DynamoError> {
+    /// Creates the table unless it exists; whether it created it.
+    pub fn ensure_table(&self, spec: &TableSpec) -> Result<bool, DynamoError> {
         let body = spec.create_table_request().to_string();
         match self.call(Operation::CreateTable, &body) {
-            Ok(_) => Ok(()),
-            Err(DynamoError::Service { code, .. }) if code == "ResourceInUseException" => Ok(()),
+            Ok(_) => Ok(true),
+            Err(DynamoError::Service { code, .. }) if code == "ResourceInUseException" => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -7,6 +7,7 @@
 //! - [`events`] is the bounded queue of asynchronous invocations and their retries.
 //! - [`invoke_wire`] decodes and encodes the Invoke API; [`Lambda`] is the operation behind it.
 
+pub mod build;
 pub mod events;
 pub mod instance;
 pub mod invoke_wire;
@@ -161,17 +162,35 @@ pub struct LaunchOptions {
 
 /// The Lambda service: every configured function.
 pub struct Lambda {
-    functions: HashMap<String, Arc<Function>>,
-    /// Other names that reach a function, such as a template's logical id, and the name they reach.
-    other_names: HashMap<String, String>,
-    default_function: Option<String>,
+    /// Replaced whole by a config reload; an invocation holds the function it resolved until it ends.
+    registry: std::sync::RwLock<Arc<Registry>>,
     region: String,
     account_id: String,
     retry_delays: Vec<Duration>,
-    /// Each function's queue of `Event` invocations, by name.
-    events: HashMap<String, events::EventQueue>,
+    launch: Arc<LaunchOptions>,
     faults: Arc<crate::faults::Faults>,
     env: Env,
+}
+
+/// The functions of one version of the config.
+#[derive(Default)]
+struct Registry {
+    functions: HashMap<String, Arc<Function>>,
+    /// Each function's config, to tell which ones a reload changes.
+    configs: HashMap<String, crate::config::FunctionConfig>,
+    /// Other names that reach a function, such as a template's logical id, and the name they reach.
+    other_names: HashMap<String, String>,
+    default_function: Option<String>,
+    /// Each function's queue of `Event` invocations, by name. A queue outlives a reload of its function.
+    events: HashMap<String, Arc<events::EventQueue>>,
+}
+
+/// What a config reload did to the functions, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reloaded {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
 }
 
 impl Lambda {
@@ -181,28 +200,8 @@ impl Lambda {
         launch: LaunchOptions,
         faults: Arc<crate::faults::Faults>,
     ) -> Result<Arc<Self>, crate::config::ConfigError> {
-        let launch = Arc::new(launch);
-        let mut functions = HashMap::new();
-        let mut other_names = HashMap::new();
-        let mut events = HashMap::new();
-        for f in &config.functions {
-            let function = Function::new(config, f, env.clone(), launch.clone(), faults.clone())?;
-            events.insert(
-                f.name().to_string(),
-                events::EventQueue::new(f.max_queued_events, Duration::from_secs(f.max_event_age)),
-            );
-            functions.insert(f.name().to_string(), Arc::new(function));
-            for other in &f.also_known_as {
-                other_names.insert(other.clone(), f.name().to_string());
-            }
-        }
-        Ok(Arc::new(Self {
-            functions,
-            other_names,
-            default_function: config
-                .default_function
-                .as_ref()
-                .map(|d| d.get_ref().clone()),
+        let lambda = Self {
+            registry: Default::default(),
             region: config.region.clone(),
             account_id: config.account_id.clone(),
             retry_delays: config
@@ -210,10 +209,86 @@ impl Lambda {
                 .iter()
                 .map(|ms| Duration::from_millis(*ms))
                 .collect(),
-            events,
+            launch: Arc::new(launch),
             faults,
             env,
-        }))
+        };
+        lambda.reload(config)?;
+        Ok(Arc::new(lambda))
+    }
+
+    fn registry(&self) -> Arc<Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Puts `config`'s functions in service. Functions whose config is unchanged keep their instances; changed
+    /// and removed ones are retired, finishing the invocations they have begun. Nothing changes when any new
+    /// function is invalid.
+    pub fn reload(&self, config: &Config) -> Result<Reloaded, crate::config::ConfigError> {
+        let old = self.registry();
+        let mut next = Registry {
+            default_function: config
+                .default_function
+                .as_ref()
+                .map(|d| d.get_ref().clone()),
+            ..Registry::default()
+        };
+        let mut reloaded = Reloaded::default();
+        for f in &config.functions {
+            let name = f.name().to_string();
+            let function = match (old.configs.get(&name), old.functions.get(&name)) {
+                (Some(before), Some(same)) if before == f => same.clone(),
+                (before, _) => {
+                    match before {
+                        Some(_) => reloaded.changed.push(name.clone()),
+                        None => reloaded.added.push(name.clone()),
+                    }
+                    Arc::new(Function::new(
+                        config,
+                        f,
+                        self.env.clone(),
+                        self.launch.clone(),
+                        self.faults.clone(),
+                    )?)
+                }
+            };
+            let queue = old.events.get(&name).cloned().unwrap_or_else(|| {
+                Arc::new(events::EventQueue::new(
+                    f.max_queued_events,
+                    Duration::from_secs(f.max_event_age),
+                ))
+            });
+            next.events.insert(name.clone(), queue);
+            next.functions.insert(name.clone(), function);
+            next.configs.insert(name.clone(), f.clone());
+            for other in &f.also_known_as {
+                next.other_names.insert(other.clone(), name.clone());
+            }
+        }
+        for (name, f) in &old.functions {
+            let kept = next.functions.get(name).is_some_and(|n| Arc::ptr_eq(n, f));
+            if !kept {
+                f.retire();
+                if !next.functions.contains_key(name) {
+                    reloaded.removed.push(name.clone());
+                }
+            }
+        }
+        reloaded.added.sort();
+        reloaded.changed.sort();
+        reloaded.removed.sort();
+        *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        Ok(reloaded)
+    }
+
+    /// Every function in service.
+    pub fn functions(&self) -> Vec<Arc<Function>> {
+        let mut all: Vec<Arc<Function>> = self.registry().functions.values().cloned().collect();
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all
     }
 
     pub fn env(&self) -> &Env {
@@ -231,7 +306,8 @@ impl Lambda {
         &self,
         name: &str,
         qualifier: Option<&str>,
-    ) -> Result<&Arc<Function>, LambdaError> {
+    ) -> Result<Arc<Function>, LambdaError> {
+        let registry = self.registry();
         let (bare, arn_qualifier) = parse_function_name(name);
         let qualifier = qualifier.or(arn_qualifier);
         let not_found = || {
@@ -244,21 +320,22 @@ impl Lambda {
                 None => arn,
             })
         };
-        let found = self
+        let found = registry
             .functions
             .get(bare)
             .or_else(|| {
-                self.other_names
+                registry
+                    .other_names
                     .get(bare)
-                    .and_then(|n| self.functions.get(n))
+                    .and_then(|n| registry.functions.get(n))
             })
             .or_else(|| {
                 (bare == "function")
-                    .then_some(self.default_function.as_ref())
+                    .then_some(registry.default_function.as_ref())
                     .flatten()
-                    .and_then(|d| self.functions.get(d))
+                    .and_then(|d| registry.functions.get(d))
             });
-        let f = found.ok_or_else(not_found)?;
+        let f = found.cloned().ok_or_else(not_found)?;
         // Every version and alias runs the same code locally: the one being served.
         match qualifier {
             None => Ok(f),
@@ -268,9 +345,7 @@ impl Lambda {
     }
 
     pub async fn invoke(self: &Arc<Self>, input: InvokeInput) -> Result<InvokeOutput, LambdaError> {
-        let function = self
-            .resolve(&input.function_name, input.qualifier.as_deref())?
-            .clone();
+        let function = self.resolve(&input.function_name, input.qualifier.as_deref())?;
         let size = input.payload.len();
         match input.invocation_type {
             InvocationType::Event if size > MAX_ASYNC_PAYLOAD => {
@@ -303,9 +378,14 @@ impl Lambda {
             InvocationType::RequestResponse => function.invoke(&input).await,
             InvocationType::Event => {
                 let request_id = self.env.ids.uuid();
-                let queue = self.events.get(function.name()).ok_or_else(|| {
-                    LambdaError::Service("the function has no event queue".into())
-                })?;
+                let queue = self
+                    .registry()
+                    .events
+                    .get(function.name())
+                    .cloned()
+                    .ok_or_else(|| {
+                        LambdaError::Service("the function has no event queue".into())
+                    })?;
                 queue.push(function.clone(), input, self.retry_delays.clone())?;
                 Ok(InvokeOutput {
                     status: 202,
@@ -320,16 +400,20 @@ impl Lambda {
 
     /// How many `Event` invocations of `function` are queued or running.
     pub fn queued_events(&self, function: &str) -> usize {
-        self.events.get(function).map_or(0, events::EventQueue::len)
+        self.registry().events.get(function).map_or(0, |q| q.len())
     }
 
-    pub fn function_names(&self) -> impl Iterator<Item = &str> {
-        self.functions.keys().map(String::as_str)
+    /// The names of the functions in service, sorted.
+    pub fn function_names(&self) -> Vec<String> {
+        self.functions()
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect()
     }
 
     /// Kills every function process.
     pub fn shutdown(&self) {
-        for f in self.functions.values() {
+        for f in self.registry().functions.values() {
             f.shutdown();
         }
     }

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
+use super::build::find_binary;
 use super::instance::{Delivery, Instance, LogBuffer, RuntimeOutcome, TailLog};
 use super::runtime_api::{MAX_RESPONSE, RuntimeApi, error_document};
 use super::{InvokeInput, InvokeOutput, LambdaError, LaunchOptions, process, runtimes};
@@ -38,6 +39,8 @@ pub struct Function {
     qualifiers: Vec<String>,
     program: Program,
     cwd: PathBuf,
+    /// Layer folders, for the watcher.
+    layers: Vec<PathBuf>,
     env_vars: BTreeMap<String, String>,
     timeout: Duration,
     memory_size: u32,
@@ -46,7 +49,14 @@ pub struct Function {
     /// Synchronous invocations waiting for a permit now, and how many may.
     waiting: AtomicUsize,
     max_waiting: usize,
-    idle: Mutex<Vec<Instance>>,
+    idle: Mutex<Vec<Idle>>,
+    /// The version of the function's code that new instances run. Instances of an older one finish what they
+    /// are doing and are then stopped (see [`Function::recycle`]).
+    generation: AtomicU64,
+    /// True while the function's code is being rebuilt: new invocations wait for the build to end.
+    building: tokio::sync::watch::Sender<bool>,
+    /// Set when the function was replaced or removed by a config reload: no instance is kept once it is done.
+    retired: std::sync::atomic::AtomicBool,
     live: Mutex<HashMap<u64, (u32, Arc<super::instance::Shared>)>>,
     next_instance: AtomicU64,
     invocations: AtomicU64,
@@ -54,9 +64,6 @@ pub struct Function {
     launch: Arc<LaunchOptions>,
     faults: Arc<crate::faults::Faults>,
 }
-
-/// Serialises `cargo build` runs started for missing packages.
-static BUILD_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 impl Function {
     pub fn new(
@@ -72,6 +79,7 @@ impl Function {
             None => config.base_dir.clone(),
         };
         let mut runtime_env = BTreeMap::new();
+        let layers: Vec<PathBuf> = f.layers.iter().map(|l| config.base_dir.join(l)).collect();
         let program = match (&f.package, &f.command, &f.runtime) {
             (Some(p), _, _) => Program::Package {
                 name: p.clone(),
@@ -82,29 +90,25 @@ impl Function {
                 },
             },
             (None, Some(c), _) => Program::Command(c.clone()),
-            (None, None, Some(rt)) => {
-                let layers: Vec<PathBuf> =
-                    f.layers.iter().map(|l| config.base_dir.join(l)).collect();
-                match runtimes::Language::of(rt.get_ref()) {
-                    Ok(runtimes::Language::Provided) => {
-                        Program::Command(vec![cwd.join("bootstrap").display().to_string()])
-                    }
-                    Ok(language) => match runtimes::launch(
-                        rt.get_ref(),
-                        &language,
-                        &f.handler,
-                        f.runtime_client,
-                        &layers,
-                    ) {
-                        Ok(launch) => {
-                            runtime_env = launch.env;
-                            Program::Command(launch.argv)
-                        }
-                        Err(e) => Program::Unavailable(e),
-                    },
-                    Err(e) => Program::Unavailable(e),
+            (None, None, Some(rt)) => match runtimes::Language::of(rt.get_ref()) {
+                Ok(runtimes::Language::Provided) => {
+                    Program::Command(vec![cwd.join("bootstrap").display().to_string()])
                 }
-            }
+                Ok(language) => match runtimes::launch(
+                    rt.get_ref(),
+                    &language,
+                    &f.handler,
+                    f.runtime_client,
+                    &layers,
+                ) {
+                    Ok(launch) => {
+                        runtime_env = launch.env;
+                        Program::Command(launch.argv)
+                    }
+                    Err(e) => Program::Unavailable(e),
+                },
+                Err(e) => Program::Unavailable(e),
+            },
             (None, None, None) => unreachable!("validated by Config::validate"),
         };
         let mut vars = BTreeMap::new();
@@ -150,6 +154,7 @@ impl Function {
             qualifiers: f.qualifiers.clone(),
             program,
             cwd,
+            layers,
             env_vars: vars,
             timeout: Duration::from_secs_f64(f.timeout),
             memory_size: f.memory_size,
@@ -158,6 +163,9 @@ impl Function {
             waiting: AtomicUsize::new(0),
             max_waiting: f.max_waiting,
             idle: Mutex::new(Vec::new()),
+            generation: AtomicU64::new(0),
+            building: tokio::sync::watch::Sender::new(false),
+            retired: std::sync::atomic::AtomicBool::new(false),
             live: Mutex::new(HashMap::new()),
             next_instance: AtomicU64::new(1),
             invocations: AtomicU64::new(0),
@@ -237,19 +245,15 @@ impl Function {
                         "the binary of package {name} is not built; run `cargo build -p {name}`"
                     ));
                 }
-                let _guard = BUILD_LOCK.lock().await;
                 if find_binary(workspace, name).is_none() {
                     tracing::info!("building package {name}");
-                    let status = tokio::process::Command::new(
-                        std::env::var("CARGO").unwrap_or("cargo".into()),
-                    )
-                    .args(["build", "--quiet", "-p", name])
-                    .current_dir(workspace)
-                    .status()
-                    .await
-                    .map_err(|e| format!("cannot run cargo: {e}"))?;
-                    if !status.success() {
-                        return Err(format!("`cargo build -p {name}` failed"));
+                    let report =
+                        super::build::cargo_build(workspace, std::slice::from_ref(name)).await;
+                    if !report.ok {
+                        return Err(format!(
+                            "`cargo build -p {name}` failed:\n{}",
+                            report.output
+                        ));
                     }
                 }
                 find_binary(workspace, name)
@@ -300,13 +304,95 @@ impl Function {
     }
 
     fn take_idle(&self) -> Option<Instance> {
+        let current = self.generation.load(Ordering::SeqCst);
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         while let Some(i) = idle.pop() {
-            if i.is_healthy() {
-                return Some(i);
+            if i.generation == current && i.instance.is_healthy() {
+                return Some(i.instance);
             }
+            i.instance.kill();
         }
         None
+    }
+
+    /// Keeps an instance that has finished an invocation for the next one, unless its code is out of date, the
+    /// function was retired or the instance is no longer fit.
+    fn put_idle(&self, instance: Instance, generation: u64, reusable: bool) {
+        if reusable
+            && instance.is_healthy()
+            && generation == self.generation.load(Ordering::SeqCst)
+            && !self.retired.load(Ordering::SeqCst)
+        {
+            self.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Idle {
+                    generation,
+                    instance,
+                });
+        } else {
+            instance.kill();
+        }
+    }
+
+    /// Puts new code in service: idle instances stop now, busy ones once their invocation ends, and the next
+    /// invocations start new instances.
+    pub fn recycle(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let stale: Vec<Idle> =
+            std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        for i in stale {
+            i.instance.kill();
+        }
+    }
+
+    /// Takes the function out of service after a config reload replaced or removed it: invocations that already
+    /// hold it finish, and no instance is kept afterwards.
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::SeqCst);
+        self.recycle();
+    }
+
+    /// Holds new invocations until the returned guard is dropped, while the function's code is rebuilt.
+    pub fn hold_for_build(&self) -> BuildHold<'_> {
+        self.building.send_replace(true);
+        BuildHold(&self.building)
+    }
+
+    /// Waits while the function's code is being rebuilt.
+    async fn built(&self) {
+        if *self.building.borrow() {
+            let mut rx = self.building.subscribe();
+            // The sender lives as long as the function, so the wait ends only when the build does.
+            let _ = rx.wait_for(|building| !building).await;
+        }
+    }
+
+    /// The workspace package this function runs, and the workspace it is built in.
+    pub fn package(&self) -> Option<(&str, &std::path::Path)> {
+        match &self.program {
+            Program::Package { name, workspace } => Some((name, workspace)),
+            _ => None,
+        }
+    }
+
+    /// The files and folders whose change means new code: the code folder of an interpreted function, and the
+    /// files its command line names. A package's are found by the watcher through `cargo metadata`.
+    pub fn code_paths(&self) -> Vec<PathBuf> {
+        match &self.program {
+            Program::Package { .. } => Vec::new(),
+            Program::Command(argv) => {
+                let mut paths = vec![self.cwd.clone()];
+                paths.extend(
+                    argv.iter()
+                        .map(|a| self.cwd.join(a))
+                        .filter(|p| p.is_file() && !p.starts_with(&self.cwd)),
+                );
+                paths.extend(self.layers.iter().cloned());
+                paths
+            }
+            Program::Unavailable(_) => vec![self.cwd.clone()],
+        }
     }
 
     /// Runs one synchronous invocation to its end.
@@ -340,6 +426,8 @@ impl Function {
         span.set("requestId", request_id.as_str());
         // The log is kept for the trace, and for the caller when it asked for the tail.
         let log: LogBuffer = Arc::new(std::sync::Mutex::new(TailLog::new(true)));
+        self.built().await;
+        let generation = self.generation.load(Ordering::SeqCst);
         let init_started = Instant::now();
         let idle = if fault.cold_start {
             None
@@ -435,11 +523,7 @@ impl Function {
             );
         }
         if let Some(i) = instance {
-            if i.is_healthy() && forced.is_none() {
-                self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(i);
-            } else {
-                i.kill();
-            }
+            self.put_idle(i, generation, forced.is_none());
         }
         let failed = error_type.is_some();
         let text = log
@@ -603,23 +687,25 @@ impl Function {
     }
 }
 
+/// An instance waiting for its next invocation, with the version of the code it runs.
+struct Idle {
+    generation: u64,
+    instance: Instance,
+}
+
+/// New invocations of a function wait while this lives; see [`Function::hold_for_build`].
+pub struct BuildHold<'a>(&'a tokio::sync::watch::Sender<bool>);
+
+impl Drop for BuildHold<'_> {
+    fn drop(&mut self) {
+        self.0.send_replace(false);
+    }
+}
+
 enum Outcome {
     Runtime(RuntimeOutcome),
     Timeout,
     InvalidEntrypoint,
-}
-
-/// The binary of a workspace package, the newer of the debug and release builds.
-fn find_binary(workspace: &std::path::Path, package: &str) -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
-    ["debug", "release"]
-        .iter()
-        .map(|p| target.join(p).join(package))
-        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-        .max()
-        .map(|(_, p)| p)
 }
 
 /// Where `program` would be found: itself when it has a slash, otherwise the first match on `PATH`.

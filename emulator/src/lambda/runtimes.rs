@@ -181,6 +181,10 @@ pub fn launch(
                 python().ok_or_else(|| format!("runtime {runtime} needs python3 on PATH"))?;
             env.insert("OFFCLOUD_LAYER_DIRS".into(), join(layers.to_vec()));
             env.insert("OFFCLOUD_SDK_PATH".into(), join(vec![sdk_dir("python")]));
+            // Lambda's task root is read-only, so a function never writes byte code beside its handler there.
+            // Here a `__pycache__` would also be a hazard for reloads: Python trusts a cached module whose source
+            // has the same size and the same whole second of modification, so a quick edit could go unseen.
+            env.insert("PYTHONDONTWRITEBYTECODE".into(), "1".into());
             match client {
                 RuntimeClient::Offcloud => vec![
                     python,
