@@ -14,6 +14,7 @@ pub mod pool;
 pub mod process;
 pub mod runtime_api;
 pub mod runtimes;
+pub mod status;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -325,6 +326,13 @@ impl Lambda {
 
     pub fn function_names(&self) -> impl Iterator<Item = &str> {
         self.functions.keys().map(String::as_str)
+    }
+
+    /// Every function's status, by name.
+    pub fn statuses(&self) -> Vec<status::FunctionStatus> {
+        let mut out: Vec<_> = self.functions.values().map(|f| f.status()).collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
     }
 
     /// Kills every function process.
