@@ -275,6 +275,7 @@ fn main() -> anyhow::Result<()> {
                     api_port,
                     launch: launch(),
                     data_dir,
+                    ..Options::default()
                 };
                 let emulator = Emulator::start(&config, Env::default(), opts).await?;
                 // Listen for signals before announcing readiness, so that a SIGTERM sent right after the ready
@@ -289,6 +290,7 @@ fn main() -> anyhow::Result<()> {
                 if let Some(api) = emulator.api_url() {
                     println!("offcloud: API Gateway on {api}");
                 }
+                println!("offcloud: dashboard on {}", emulator.dashboard_url());
                 if let Some(summary) = &summary {
                     print!("{}", summary.render(emulator.api_url().as_deref()));
                 }
