@@ -45,7 +45,10 @@ pub fn write(path: &Path, results: &ScenarioResults) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let partial = path.with_extension(format!("json.{}", std::process::id()));
+    // One partial file per writer, so that two runs at once never write into the same one.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = path.with_extension(format!("json.{}-{n}", std::process::id()));
     std::fs::write(&partial, serde_json::to_vec_pretty(results)?)?;
     std::fs::rename(&partial, path)
 }
@@ -137,6 +140,25 @@ mod tests {
         write(&path, &results).unwrap();
         assert_eq!(read(&path), Ok(Some(results)));
         std::fs::remove_dir_all(&dir).unwrap();
+        let html = super::super::render::Pages::new()
+            .unwrap()
+            .render(
+                "scenarios.html",
+                &json!({
+                    "results": {"finished_ms": 0, "passed": 0, "failed": 1},
+                    "steps": [{"file": "a.toml", "step": "s", "ok": false, "message": "differs",
+                               "diff": diff_lines("-  \"<b>\": 1\n+  \"b\": 2")}],
+                }),
+            )
+            .unwrap();
+        assert!(
+            html.contains(r#"<span class="del">-  &quot;&lt;b&gt;&quot;: 1</span>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<span class="add">+  &quot;b&quot;: 2</span>"#),
+            "{html}"
+        );
         assert_eq!(
             diff_lines("-a\n+b\n c"),
             [("del", "-a"), ("add", "+b"), ("same", " c")]
