@@ -273,3 +273,56 @@ async fn the_dashboard_shows_requests_traces_tables_and_runs_sql_in_a_browser() 
 
     c.close().await.unwrap();
 }
+
+/// The first group of every match of `pattern` in `html`, in order.
+fn hrefs(html: &str, pattern: &str) -> Vec<String> {
+    regex::Regex::new(pattern)
+        .unwrap()
+        .captures_iter(html)
+        .map(|c| c[1].to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_item_browser_pages_through_a_whole_table() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let h = Builder::seeds().start().await;
+    let db = h.dynamodb().await;
+    for i in 0..60 {
+        db.put_item()
+            .table_name("lambda-apigateway")
+            .item("id", AttributeValue::S(format!("item-{i:02}")))
+            .item("note", AttributeValue::S(format!("<i>{i}</i>")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut page = "/_offcloud/dynamodb/lambda-apigateway".to_string();
+    for _ in 0..10 {
+        let resp = crate::support::main_call(&h, "GET", &page, &[], b"").await;
+        let html = String::from_utf8_lossy(&resp.2).into_owned();
+        assert_eq!(resp.0, 200, "{html}");
+        assert!(!html.contains("<i>"), "{html}");
+        let ids = hrefs(&html, r#"/item\?key=[^"]+">(item-\d+)</a>"#);
+        assert!(ids.len() <= 25, "{ids:?}");
+        seen.extend(ids);
+        match hrefs(&html, r#"id="next-page" href="([^"]+)""#).pop() {
+            Some(next) => page = next.replace("&amp;", "&"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 60, "{seen:?}");
+
+    let one = crate::support::main_call(
+        &h,
+        "GET",
+        "/_offcloud/dynamodb/lambda-apigateway/item?key=%7B%22id%22%3A%7B%22S%22%3A%22item-07%22%7D%7D",
+        &[],
+        b"",
+    )
+    .await;
+    let html = String::from_utf8_lossy(&one.2);
+    assert_eq!(one.0, 200, "{html}");
+    assert!(html.contains("&lt;i&gt;7&lt;&#x2f;i&gt;"), "{html}");
+}
