@@ -23,6 +23,10 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The driver leads its own process group, which the browser it started is in: a test that failed before
+        // it closed its session leaves no browser behind.
+        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
@@ -41,10 +45,12 @@ fn start_driver() -> Driver {
     let profile =
         std::env::temp_dir().join(format!("offcloud-chromium-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&profile).unwrap();
+    use std::os::unix::process::CommandExt;
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
         .arg("--allowed-ips=127.0.0.1")
         .current_dir(&profile)
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
