@@ -74,6 +74,28 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_build_shows_with_the_compiler_s_output() {
+        let pages = Pages::new().unwrap();
+        let html = pages
+            .render(
+                "index.html",
+                &json!({
+                    "functions": [{"name": "f", "runtime": "provided.al2023 (Rust)", "code": "package f",
+                                   "idle": 1, "busy": 0, "invocations": 3, "errors": 1,
+                                   "build": {"ok": false, "finished_ms": 0, "output": "expected `u8`, found `&str`<"}}],
+                    "rows": [],
+                }),
+            )
+            .unwrap();
+        assert!(html.contains("failed at 00:00:00.000"), "{html}");
+        assert!(
+            html.contains("expected `u8`, found `&amp;str`&lt;"),
+            "{html}"
+        );
+        assert!(html.contains("No requests yet."), "{html}");
+    }
+
+    #[test]
     fn times_print_as_a_clock() {
         assert_eq!(clock(1_700_000_000_123), "22:13:20.123");
     }
