@@ -14,7 +14,7 @@ watch *ARGS:
     ./target/debug/offcloud serve --config fixtures/offcloud.toml --watch {{ARGS}}
 
 # Run every test offline: unit tests, integration tests, scenarios, clippy and formatting.
-test: venv mariadb
+test: venv mariadb chromium
     cargo fmt --all --check
     cargo build --workspace --all-targets
     cargo clippy --workspace --all-targets -- -D warnings
@@ -55,6 +55,21 @@ mariadb:
       exit 0
     fi
     echo "The MySQL differential test needs MariaDB: run 'sudo apt-get install -y mariadb-server'"
+    exit 1
+
+# Headless Chromium and its WebDriver, which the dashboard's browser test (`tests/dashboard.rs`) drives. Installed
+# from Debian where this user may; otherwise the exact command is printed and the run stops.
+chromium:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "Installing chromium and chromium-driver for the dashboard's browser test"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null \
+        || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null; }
+      exit 0
+    fi
+    echo "The dashboard's browser test needs Chromium: run 'sudo apt-get install -y chromium chromium-driver'"
     exit 1
 
 # Accept changed snapshot goldens interactively.

@@ -5,6 +5,7 @@
 pub mod apigw;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod dynamodb;
 pub mod faults;
 pub mod lambda;

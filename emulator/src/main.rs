@@ -285,6 +285,7 @@ fn main() -> anyhow::Result<()> {
                     api_port,
                     launch: launch(),
                     data_dir,
+                    ..Options::default()
                 };
                 let emulator = Emulator::start(&config, Env::default(), opts).await?;
                 let _watching = match watch {
@@ -303,6 +304,7 @@ fn main() -> anyhow::Result<()> {
                 if let Some(api) = emulator.api_url() {
                     println!("offcloud: API Gateway on {api}");
                 }
+                println!("offcloud: dashboard on {}", emulator.dashboard_url());
                 if let Some(summary) = &summary {
                     print!("{}", summary.render(emulator.api_url().as_deref()));
                 }

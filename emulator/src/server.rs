@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::apigw::{self, ApiGateway};
 use crate::clock::Env;
 use crate::config::Config;
+use crate::dashboard::{self, Dashboard};
 use crate::dynamodb::{self, DynamoDb, DynamoError};
 use crate::faults::{self, Faults, Service};
 use crate::lambda::{Lambda, LaunchOptions, invoke_wire};
@@ -22,6 +23,7 @@ pub struct MainPort {
     pub lambda: Arc<Lambda>,
     pub dynamodb: Arc<DynamoDb>,
     pub rdsdata: Arc<DataApi>,
+    pub dashboard: Arc<Dashboard>,
 }
 
 /// Waits out a fault's latency; the error it injects, if any.
@@ -193,6 +195,9 @@ impl Handler for MainPort {
         if trace::api::is_traces(&req.path) {
             return trace::api::handle(&self.lambda.env().traces, &req);
         }
+        if dashboard::is_dashboard(&req.path) {
+            return self.dashboard.handle(&req).await;
+        }
         if dynamodb::wire::is_dynamodb(&req) {
             return self.dynamodb(&req).await;
         }
@@ -232,6 +237,8 @@ pub struct Options {
     pub launch: LaunchOptions,
     /// Keep DynamoDB tables and Data API databases in SQLite files here; in memory when `None`.
     pub data_dir: Option<PathBuf>,
+    /// The token the dashboard asks for. When `None`, one is made at start if `host` is not loopback.
+    pub dashboard_token: Option<String>,
 }
 
 impl Default for Options {
@@ -242,6 +249,7 @@ impl Default for Options {
             api_port: 0,
             launch: LaunchOptions::default(),
             data_dir: None,
+            dashboard_token: None,
         }
     }
 }
@@ -256,6 +264,8 @@ pub struct Emulator {
     /// The faults in force, as `/_offcloud/faults` sees them.
     pub faults: Arc<Faults>,
     pub gateway: Arc<ApiGateway>,
+    /// The token the dashboard asks for, when it asks for one.
+    pub dashboard_token: Option<String>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -283,10 +293,21 @@ impl Emulator {
             let _ = faults.add(f.get_ref().clone());
         }
         let lambda = Lambda::new(config, env.clone(), opts.launch.clone(), faults.clone())?;
+        let dashboard_token = opts.dashboard_token.clone().or_else(|| {
+            (!dashboard::auth::is_loopback(&opts.host)).then(dashboard::auth::new_token)
+        });
+        let dashboard = Arc::new(Dashboard::new(
+            lambda.clone(),
+            dynamodb.clone(),
+            rdsdata.clone(),
+            dashboard_token.clone(),
+            dashboard::scenarios::results_path(&config.base_dir),
+        ));
         let port = Arc::new(MainPort {
             lambda: lambda.clone(),
             dynamodb: dynamodb.clone(),
             rdsdata: rdsdata.clone(),
+            dashboard,
         });
         let mut tasks = vec![
             net::serve(main, port, MAX_REQUEST),
@@ -313,6 +334,7 @@ impl Emulator {
             dynamodb,
             faults,
             gateway,
+            dashboard_token,
             tasks,
         })
     }
@@ -339,6 +361,14 @@ impl Emulator {
 
     pub fn endpoint_url(&self) -> String {
         format!("http://{}", self.main_addr)
+    }
+
+    /// The dashboard's URL, with the token when it asks for one.
+    pub fn dashboard_url(&self) -> String {
+        match &self.dashboard_token {
+            Some(t) => format!("http://{}{}/?token={t}", self.main_addr, dashboard::PREFIX),
+            None => format!("http://{}{}/", self.main_addr, dashboard::PREFIX),
+        }
     }
 
     pub fn shutdown(&self) {

@@ -5,6 +5,7 @@ mod support;
 mod apigw;
 mod authorizers;
 mod clients;
+mod dashboard;
 mod dynamodb;
 mod faults;
 mod injection;

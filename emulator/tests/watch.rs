@@ -195,6 +195,18 @@ async fn a_rust_handler_is_rebuilt_and_a_failed_build_keeps_the_old_one_serving(
     .await;
     assert!(!report.ok);
     assert!(report.output.contains("error"), "{}", report.output);
+    // The dashboard shows the failed build on the function.
+    let build = h
+        .emulator
+        .lambda
+        .resolve("rs", None)
+        .unwrap()
+        .status()
+        .build;
+    assert_eq!(
+        build.map(|b| (b.ok, b.output)),
+        Some((false, report.output.clone()))
+    );
     assert!(invoke(&h, "rs").await.unwrap().get("echo").is_some());
 
     // The fix: the new binary serves once it is built.

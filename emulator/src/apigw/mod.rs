@@ -136,6 +136,7 @@ impl ApiGateway {
         span.set("stage", api.stage.as_str());
         span.set("route", route.route_key.as_str());
         span.set("integration", format!("{:?}", route.integration));
+        span.set("requestBody", crate::trace::body_text(&req.body));
         // What the route invokes is a step under this span.
         let trace = TraceHeader {
             root: root.clone(),
@@ -151,6 +152,7 @@ impl ApiGateway {
             .dispatch_traced(api, route, resource, path, params, req, &ids)
             .await;
         span.set("status", resp.status.as_u16());
+        span.set("responseBody", crate::trace::body_text(&resp.body));
         if resp.status.as_u16() >= 500 {
             let kind = resp
                 .headers

@@ -15,6 +15,7 @@ pub mod pool;
 pub mod process;
 pub mod runtime_api;
 pub mod runtimes;
+pub mod status;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -409,6 +410,11 @@ impl Lambda {
             .iter()
             .map(|f| f.name().to_string())
             .collect()
+    }
+
+    /// Every function's status, by name.
+    pub fn statuses(&self) -> Vec<status::FunctionStatus> {
+        self.functions().iter().map(|f| f.status()).collect()
     }
 
     /// Kills every function process.

@@ -14,6 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use super::build::find_binary;
 use super::instance::{Delivery, Instance, LogBuffer, RuntimeOutcome, TailLog};
 use super::runtime_api::{MAX_RESPONSE, RuntimeApi, error_document};
+use super::status::{BuildStatus, FunctionStatus};
 use super::{InvokeInput, InvokeOutput, LambdaError, LaunchOptions, process, runtimes};
 use crate::clock::Env;
 use crate::config::{Config, ConfigError, FunctionConfig};
@@ -60,6 +61,9 @@ pub struct Function {
     live: Mutex<HashMap<u64, (u32, Arc<super::instance::Shared>)>>,
     next_instance: AtomicU64,
     invocations: AtomicU64,
+    /// Invocations that ended in a function error.
+    errors: AtomicU64,
+    last_build: Mutex<Option<BuildStatus>>,
     env: Env,
     launch: Arc<LaunchOptions>,
     faults: Arc<crate::faults::Faults>,
@@ -169,6 +173,8 @@ impl Function {
             live: Mutex::new(HashMap::new()),
             next_instance: AtomicU64::new(1),
             invocations: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            last_build: Mutex::new(None),
             env,
             launch,
             faults,
@@ -526,6 +532,9 @@ impl Function {
             self.put_idle(i, generation, forced.is_none());
         }
         let failed = error_type.is_some();
+        if failed {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
         let text = log
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -663,6 +672,53 @@ impl Function {
             .filter(|(_, shared)| !shared.has_exited())
             .map(|(pid, _)| *pid)
             .collect()
+    }
+
+    /// Records the outcome of the last build of the function's code.
+    pub fn set_last_build(&self, b: BuildStatus) {
+        *self.last_build.lock().unwrap_or_else(|e| e.into_inner()) = Some(b);
+    }
+
+    /// What the function runs, its instances and counters, and its last build.
+    pub fn status(&self) -> FunctionStatus {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let running = self
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|(_, shared)| !shared.has_exited())
+            .count();
+        let execution_env = self
+            .env_vars
+            .get("AWS_EXECUTION_ENV")
+            .map(|e| e.strip_prefix("AWS_Lambda_").unwrap_or(e).to_string())
+            .unwrap_or_default();
+        let (runtime, code) = match &self.program {
+            Program::Package { name, workspace } => (
+                format!("{execution_env} (Rust)"),
+                format!("package {name} in {}", workspace.display()),
+            ),
+            Program::Command(argv) => (
+                execution_env,
+                format!("{} in {}", argv.join(" "), self.cwd.display()),
+            ),
+            Program::Unavailable(why) => (execution_env, format!("unavailable: {why}")),
+        };
+        FunctionStatus {
+            name: self.name.clone(),
+            runtime,
+            code,
+            idle,
+            busy: running.saturating_sub(idle),
+            invocations: self.invocations(),
+            errors: self.errors.load(Ordering::Relaxed),
+            build: self
+                .last_build
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
     }
 
     /// Whether [`Pool::shutdown`] has run: no invocation starts any more.

@@ -54,6 +54,16 @@ struct Cluster {
     max_transactions: usize,
 }
 
+/// A cluster as the dashboard lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClusterCatalog {
+    pub arn: String,
+    /// A secret the cluster accepts (empty when it accepts any).
+    pub secret_arn: String,
+    /// Each database and its tables.
+    pub databases: Vec<(String, Vec<String>)>,
+}
+
 /// The Data API of every configured cluster.
 pub struct DataApi {
     clusters: Vec<Cluster>,
@@ -144,6 +154,19 @@ impl DataApi {
             }
             Request::ExecuteSql(r) => Response::ExecuteSql(self.execute_sql(i, r)?),
         })
+    }
+
+    /// Every cluster: its ARN, a secret it accepts, its default database, and its databases with their tables.
+    /// Reads the databases' files; callers run it off the async workers.
+    pub fn catalog(&self) -> Vec<ClusterCatalog> {
+        self.clusters
+            .iter()
+            .map(|c| ClusterCatalog {
+                arn: c.arn.clone(),
+                secret_arn: c.secrets.first().cloned().unwrap_or_default(),
+                databases: c.engine.catalog(),
+            })
+            .collect()
     }
 
     /// Runs one operation on a JSON body, answered as JSON, as the wire would run it.

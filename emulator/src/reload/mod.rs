@@ -170,6 +170,14 @@ async fn apply(
             functions.iter().for_each(|f| f.recycle());
         }
         drop(holds);
+        let finished_ms = services.lambda.env().clock.now_ms();
+        for f in &functions {
+            f.set_last_build(crate::lambda::status::BuildStatus {
+                ok: report.ok,
+                finished_ms,
+                output: report.output.clone(),
+            });
+        }
         log_build(&names, &report, started);
         let _ = tell.send(Reload::Built {
             packages: names,

@@ -69,12 +69,24 @@ pub async fn run(
 ) -> Result<(), CommandError> {
     let color = output.color;
     let (mut passed, mut failed) = (0, 0);
+    // What the dashboard shows of this run.
+    let mut results = vec![];
+    let result = |file: &Path, step: &str, message: Option<String>, diff: Option<String>| {
+        crate::dashboard::scenarios::StepResult {
+            file: file.display().to_string(),
+            step: step.to_string(),
+            ok: message.is_none(),
+            message,
+            diff,
+        }
+    };
     for file in files(paths, workspace)? {
         let s = load(&file, workspace)?;
         let steps = match run::replay(&s, workspace, launch.clone()).await {
             Ok(steps) => steps,
             Err(e) => {
                 writeln!(out, "FAIL {}: {e}", file.display())?;
+                results.push(result(&file, "", Some(e), None));
                 failed += 1;
                 continue;
             }
@@ -85,11 +97,14 @@ pub async fn run(
             match golden::read(&path) {
                 None => {
                     writeln!(out, "FAIL {label}: no golden at {}", path.display())?;
+                    let why = format!("no golden at {}", path.display());
+                    results.push(result(&file, &step.name, Some(why), None));
                     failed += 1;
                 }
                 Some(g) => match golden::diff(&g, &step.value, color) {
                     None => {
                         writeln!(out, "ok   {label}")?;
+                        results.push(result(&file, &step.name, None, None));
                         passed += 1;
                     }
                     Some(d) => {
@@ -98,6 +113,13 @@ pub async fn run(
                             "FAIL {label}: differs from {} (- golden, + actual)\n{d}",
                             path.display()
                         )?;
+                        let plain = if color {
+                            golden::diff(&g, &step.value, false)
+                        } else {
+                            Some(d)
+                        };
+                        let why = format!("differs from {}", path.display());
+                        results.push(result(&file, &step.name, Some(why), plain));
                         failed += 1;
                     }
                 },
@@ -113,6 +135,22 @@ pub async fn run(
         }
     }
     writeln!(out, "{passed} passed, {failed} failed")?;
+    let finished_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let summary = crate::dashboard::scenarios::ScenarioResults {
+        finished_ms,
+        passed,
+        failed,
+        steps: results,
+    };
+    let kept = crate::dashboard::scenarios::results_path(workspace);
+    if let Err(e) = crate::dashboard::scenarios::write(&kept, &summary) {
+        tracing::warn!(
+            "cannot write the results for the dashboard to {}: {e}",
+            kept.display()
+        );
+    }
     if failed > 0 {
         return Err(CommandError::Failed(failed));
     }

@@ -287,6 +287,26 @@ impl Traces {
     }
 }
 
+/// The most of a request or response body that a span keeps.
+pub const MAX_BODY: usize = 4 * 1024;
+
+/// A body as a span keeps it: text (invalid UTF-8 replaced), cut at [`MAX_BODY`] bytes with a note of the size.
+pub fn body_text(body: &[u8]) -> String {
+    if body.len() <= MAX_BODY {
+        return String::from_utf8_lossy(body).into_owned();
+    }
+    let mut cut = MAX_BODY;
+    // A cut inside a UTF-8 sequence would leave a replacement character; back up to the sequence's start.
+    while cut > 0 && (body[cut] & 0xC0) == 0x80 {
+        cut -= 1;
+    }
+    format!(
+        "{}… ({} bytes in all)",
+        String::from_utf8_lossy(&body[..cut]),
+        body.len()
+    )
+}
+
 /// A span id: the last 16 hex digits of the step's request id (a UUID), so that no id is drawn for it.
 pub fn span_id(request_id: &str) -> String {
     last_hex(request_id, 16)
@@ -366,6 +386,19 @@ mod tests {
                 "    dynamodb PutItem  error: ConditionalCheckFailedException: The conditional request failed",
             ]
         );
+    }
+
+    #[test]
+    fn bodies_are_kept_as_text_up_to_a_limit() {
+        assert_eq!(body_text(b"{\"a\":1}"), "{\"a\":1}");
+        let long = "é".repeat(MAX_BODY);
+        let kept = body_text(long.as_bytes());
+        assert!(
+            kept.ends_with(&format!("… ({} bytes in all)", long.len())),
+            "{kept}"
+        );
+        assert!(!kept.contains('\u{FFFD}'));
+        assert!(kept.len() < MAX_BODY + 40);
     }
 
     #[test]

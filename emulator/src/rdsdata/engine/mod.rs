@@ -71,6 +71,11 @@ pub trait Engine: Send + Sync {
 
     /// Periodic housekeeping, off the write path (SQLite: WAL checkpoints).
     fn housekeeping(&self) {}
+
+    /// Every database and its tables, sorted by name: for the dashboard.
+    fn catalog(&self) -> Vec<(String, Vec<String>)> {
+        vec![]
+    }
 }
 
 /// One open transaction. Dropping it rolls it back, and it lets go of whatever it holds only after that.

@@ -173,6 +173,22 @@ impl Engine for Sqlite {
     fn housekeeping(&self) {
         self.0.files.checkpoint();
     }
+
+    fn catalog(&self) -> Vec<(String, Vec<String>)> {
+        let files = &self.0.files;
+        files
+            .databases()
+            .into_iter()
+            .map(|db| {
+                let mut tables = files
+                    .connect(&db)
+                    .map(|c| storage::tables(&c))
+                    .unwrap_or_default();
+                tables.sort();
+                (db, tables)
+            })
+            .collect()
+    }
 }
 
 /// A transaction: one pooled connection inside `BEGIN`, with the cluster's write lock once it has written.

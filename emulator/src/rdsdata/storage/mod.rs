@@ -253,7 +253,8 @@ impl ClusterFiles {
         self.file(db).exists()
     }
 
-    fn databases(&self) -> Vec<String> {
+    /// The cluster's databases, sorted by name.
+    pub fn databases(&self) -> Vec<String> {
         let mut out: Vec<String> = std::fs::read_dir(&self.dir)
             .into_iter()
             .flatten()
