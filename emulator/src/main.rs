@@ -45,6 +45,10 @@ enum Command {
         host: String,
         #[command(flatten)]
         template: TemplateArgs,
+        /// Also export traces over OTLP/HTTP to this OpenTelemetry collector's base URL, e.g. Jaeger's
+        /// http://127.0.0.1:4318; overrides the config's `otlp_endpoint`.
+        #[arg(long, value_name = "URL")]
+        otlp_endpoint: Option<String>,
     },
     /// Runs one invocation without a server, printing the response on stdout and the function's log on stderr.
     #[command(
@@ -201,6 +205,14 @@ fn load_config(
     )?)
 }
 
+/// The config with `--otlp-endpoint`, when given, in place of its own `otlp_endpoint`.
+fn with_otlp_endpoint(mut config: Config, url: Option<String>) -> Config {
+    if let Some(url) = url {
+        config.otlp_endpoint = Some(toml::Spanned::new(0..0, url));
+    }
+    config
+}
+
 fn launch() -> LaunchOptions {
     LaunchOptions {
         shim: std::env::current_exe().ok(),
@@ -261,9 +273,11 @@ fn main() -> anyhow::Result<()> {
             data_dir,
             host,
             template,
+            otlp_endpoint,
         } => {
             init_tracing();
             let (config, summary) = load_config(&config, &template)?;
+            let config = with_otlp_endpoint(config, otlp_endpoint);
             if let Some(dir) = &data_dir {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
