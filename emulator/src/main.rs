@@ -184,12 +184,20 @@ enum ScenarioCommand {
 }
 
 fn init_tracing() {
+    init_tracing_to(std::io::stderr);
+}
+
+/// The log on `writer`, which writes to standard error.
+fn init_tracing_to<W>(writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_from_env("OFFCLOUD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .init();
 }
 
@@ -263,7 +271,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Scenario(cmd) => {
-            init_tracing();
+            init_tracing_to(|| offcloud::scenario::cli::AboveBars);
             runtime()?.block_on(scenario(cmd))
         }
         Command::Serve {
@@ -383,6 +391,7 @@ async fn scenario(cmd: ScenarioCommand) -> anyhow::Result<()> {
             let output = cli::RunOutput {
                 color: out.is_terminal(),
                 traces: trace,
+                progress: std::io::stderr().is_terminal(),
             };
             cli::run(&paths, &workspace, launch(), output, &mut out).await?
         }
