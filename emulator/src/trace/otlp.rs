@@ -92,7 +92,7 @@ pub fn start(endpoint: &str) -> Result<(Export, tokio::task::JoinHandle<()>), Ot
     let url = traces_url(endpoint).map_err(|e| OtlpError::Endpoint(endpoint.to_string(), e))?;
     let mut exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
-        .with_http_client(Client(crate::net::Client::new()))
+        .with_http_client(Client::default())
         .with_protocol(Protocol::HttpBinary)
         .with_endpoint(url.clone())
         .with_timeout(TIMEOUT)
@@ -229,9 +229,10 @@ fn value(v: &Value) -> OtelValue {
     }
 }
 
-/// The exporter's HTTP client: Offcloud's own, with TLS for `https` collectors.
-#[derive(Clone)]
-struct Client(crate::net::Client);
+/// The exporter's HTTP client: Offcloud's own, with TLS for `https` collectors. It is made on the first export,
+/// off the async workers, because it reads the machine's root certificates.
+#[derive(Clone, Default)]
+struct Client(Arc<tokio::sync::OnceCell<crate::net::Client>>);
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -252,7 +253,11 @@ impl opentelemetry_http::HttpClient for Client {
             .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
             .collect();
         let url = parts.uri.to_string();
-        let sent = self.0.send(parts.method.as_str(), &url, &headers, body);
+        let client = self
+            .0
+            .get_or_try_init(|| tokio::task::spawn_blocking(crate::net::Client::new))
+            .await?;
+        let sent = client.send(parts.method.as_str(), &url, &headers, body);
         let resp = tokio::time::timeout(TIMEOUT, sent)
             .await
             .map_err(|_| format!("no answer from {url} in {TIMEOUT:?}"))??;
