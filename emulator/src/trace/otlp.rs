@@ -44,7 +44,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// Why OTLP export cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum OtlpError {
-    #[error("invalid OTLP endpoint {0:?}: {1}")]
+    #[error("OTLP endpoint: {1}")]
     Endpoint(String, String),
     #[error("cannot build the OTLP exporter: {0}")]
     Exporter(String),
