@@ -49,6 +49,10 @@ enum Command {
         watch: bool,
         #[command(flatten)]
         template: TemplateArgs,
+        /// Also export traces over OTLP/HTTP to this OpenTelemetry collector's base URL, e.g. Jaeger's
+        /// http://127.0.0.1:4318; overrides the config's `otlp_endpoint`.
+        #[arg(long, value_name = "URL")]
+        otlp_endpoint: Option<String>,
     },
     /// Runs one invocation without a server, printing the response on stdout and the function's log on stderr.
     #[command(
@@ -184,12 +188,20 @@ enum ScenarioCommand {
 }
 
 fn init_tracing() {
+    init_tracing_to(std::io::stderr);
+}
+
+/// The log on `writer`, which writes to standard error.
+fn init_tracing_to<W>(writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_from_env("OFFCLOUD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .init();
 }
 
@@ -203,6 +215,14 @@ fn load_config(
         template.template.as_deref(),
         &template.options()?,
     )?)
+}
+
+/// The config with `--otlp-endpoint`, when given, in place of its own `otlp_endpoint`.
+fn with_otlp_endpoint(mut config: Config, url: Option<String>) -> Config {
+    if let Some(url) = url {
+        config.otlp_endpoint = Some(toml::Spanned::new(0..0, url));
+    }
+    config
 }
 
 fn launch() -> LaunchOptions {
@@ -255,7 +275,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Scenario(cmd) => {
-            init_tracing();
+            init_tracing_to(|| offcloud::scenario::cli::AboveBars);
             runtime()?.block_on(scenario(cmd))
         }
         Command::Serve {
@@ -266,6 +286,7 @@ fn main() -> anyhow::Result<()> {
             host,
             watch,
             template,
+            otlp_endpoint,
         } => {
             init_tracing();
             let project = offcloud::reload::Project {
@@ -274,6 +295,7 @@ fn main() -> anyhow::Result<()> {
                 options: template.options()?,
             };
             let (config, summary) = load_config(&config, &template)?;
+            let config = with_otlp_endpoint(config, otlp_endpoint);
             if let Some(dir) = &data_dir {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -384,6 +406,7 @@ async fn scenario(cmd: ScenarioCommand) -> anyhow::Result<()> {
             let output = cli::RunOutput {
                 color: out.is_terminal(),
                 traces: trace,
+                progress: std::io::stderr().is_terminal(),
             };
             cli::run(&paths, &workspace, launch(), output, &mut out).await?
         }

@@ -275,7 +275,12 @@ impl Emulator {
         mut env: Env,
         mut opts: Options,
     ) -> Result<Self, StartError> {
-        env.traces = Arc::new(crate::trace::Traces::new(config.trace_capacity));
+        let mut traces = crate::trace::Traces::new(config.trace_capacity);
+        let export = match &config.otlp_endpoint {
+            Some(url) => Some(traces.export_to(url.get_ref())?),
+            None => None,
+        };
+        env.traces = Arc::new(traces);
         let main = net::bind(&opts.host, opts.port).await?;
         let main_addr = main.local_addr()?;
         if opts.launch.endpoint_url.is_none() {
@@ -314,6 +319,7 @@ impl Emulator {
             dynamodb.spawn_ttl_sweeper(),
             rdsdata.spawn_housekeeping(std::time::Duration::from_millis(250)),
         ];
+        tasks.extend(export);
         let gateway = Arc::new(ApiGateway::new(config, lambda.clone(), env.clone()));
         let api_addr = if gateway.is_empty() {
             None
@@ -396,4 +402,6 @@ pub enum StartError {
     RdsData(#[from] crate::rdsdata::RdsError),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Otlp(#[from] crate::trace::otlp::OtlpError),
 }

@@ -11,6 +11,7 @@ mod faults;
 mod injection;
 mod invoke_api;
 mod mapping;
+mod otlp;
 mod process;
 mod properties;
 mod rdsdata;

@@ -167,6 +167,7 @@ fn scenario_run_prints_each_step_s_trace_as_a_tree() {
     let output = scenario::cli::RunOutput {
         color: false,
         traces: true,
+        ..Default::default()
     };
     rt.block_on(scenario::cli::run(
         &[workspace().join("scenarios/port-master/allocate.toml")],

@@ -98,6 +98,13 @@ impl Builder {
         Self::new(std::fs::read_to_string(workspace().join("fixtures/offcloud.toml")).unwrap())
     }
 
+    /// Exports traces to the OTLP collector at `url`, as `otlp_endpoint` in the config does.
+    #[allow(dead_code)]
+    pub fn otlp_endpoint(mut self, url: &str) -> Self {
+        self.config = format!("otlp_endpoint = {url:?}\n{}", self.config);
+        self
+    }
+
     #[allow(dead_code)]
     pub fn env(mut self, env: Env) -> Self {
         self.env = env;

@@ -262,6 +262,33 @@ async fn lost_writes(
     (items, rows)
 }
 
+/// A bar over the soak's length in seconds, on standard error when it is a terminal (indicatif hides it
+/// otherwise), with the live counts of calls, errors and hung requests; it runs until it is finished.
+fn progress(total: Duration, tally: Arc<Mutex<Tally>>) -> indicatif::ProgressBar {
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix:>12} [{bar:30}] {pos}/{len} s  {wide_msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    let bar = indicatif::ProgressBar::new(total.as_secs()).with_style(style);
+    let shown = bar.clone();
+    let began = Instant::now();
+    std::thread::spawn(move || {
+        while !shown.is_finished() {
+            let (calls, errors, hung) = {
+                let t = tally.lock().unwrap_or_else(|e| e.into_inner());
+                let calls: u64 = t.statuses.values().flat_map(|s| s.values()).sum();
+                let ok: u64 = t.statuses.values().filter_map(|s| s.get(&200)).sum();
+                (calls, calls - ok, t.hung)
+            };
+            shown.set_position(began.elapsed().as_secs().min(shown.length().unwrap_or(0)));
+            shown.set_message(format!("{calls} calls, {errors} not 200, {hung} hung"));
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    });
+    bar
+}
+
 fn main() -> std::process::ExitCode {
     let secs: u64 = std::env::var("SOAK_SECS")
         .ok()
@@ -291,7 +318,11 @@ fn main() -> std::process::ExitCode {
         half.as_secs()
     );
 
+    let rest = Duration::from_secs(secs - half.as_secs());
+    let bar = progress(half + rest.max(warm_up * 2), tally.clone());
+
     // First half, then SIGKILL.
+    bar.set_prefix("first half");
     let (mut first, t) = start(&bin, &config, &data);
     let mut endpoints = vec![first.main.clone()];
     rt.block_on(async {
@@ -303,16 +334,17 @@ fn main() -> std::process::ExitCode {
     drop(first);
 
     // Second half on the same data, measured from after its warm-up to the end.
+    bar.set_prefix("restarted");
     let (second, t) = start(&bin, &config, &data);
     endpoints.push(second.main.clone());
     let pid = second.child.id();
-    let rest = Duration::from_secs(secs - half.as_secs());
     let (rss, fds, (lost_items, lost_rows)) = rt.block_on(async {
         t.faults(true).await;
         let end = Instant::now() + rest.max(warm_up * 2);
         run_clients(&t, &tally, clients, &mut starts, Instant::now() + warm_up).await;
         let warm = (rss_kb(pid), open_files(pid));
         run_clients(&t, &tally, clients, &mut starts, end).await;
+        bar.set_prefix("checking");
         tokio::time::sleep(Duration::from_millis(500)).await;
         let last = (rss_kb(pid), open_files(pid));
         t.faults(false).await;
@@ -326,6 +358,7 @@ fn main() -> std::process::ExitCode {
             lost_writes(&t, &written, &inserted).await,
         )
     });
+    bar.finish_and_clear();
     drop(second);
     std::thread::sleep(Duration::from_secs(2));
     let orphans = function_processes(&endpoints);

@@ -54,6 +54,9 @@ pub struct Config {
     /// How many traces `/_offcloud/api/traces` keeps; the oldest go first.
     #[serde(default = "default_trace_capacity")]
     pub trace_capacity: usize,
+    /// An OTLP/HTTP collector's base URL (`http://127.0.0.1:4318`, Jaeger's), to which traces are also exported;
+    /// `offcloud serve --otlp-endpoint` sets it too. See [`crate::trace::otlp`].
+    pub otlp_endpoint: Option<Spanned<String>>,
     /// The directory relative paths in this file are resolved against: the file's own directory's parent
     /// workspace root when there is one, otherwise the file's directory.
     #[serde(skip)]
@@ -348,6 +351,11 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let src = &self.source;
+        if let Some(url) = &self.otlp_endpoint
+            && let Err(problem) = crate::trace::otlp::traces_url(url.get_ref())
+        {
+            return Err(src.error(url.span(), format!("otlp_endpoint: {problem}")));
+        }
         for f in &self.faults {
             if let Some(problem) = f.get_ref().problem() {
                 return Err(src.error(f.span(), format!("fault: {problem}")));
@@ -782,6 +790,18 @@ mod tests {
         assert!(e.message.contains("both"), "{e}");
         let e = parse("[[table]]\nname = \"abc\"\nhash_key = { name = \"id\", type = \"S\" }\n[[table]]\nname = \"abc\"\nhash_key = { name = \"id\", type = \"S\" }\n").unwrap_err();
         assert_eq!(e.line, 5, "{e}");
+    }
+
+    #[test]
+    fn otlp_endpoint_is_an_http_url() {
+        let c = parse("otlp_endpoint = \"http://127.0.0.1:4318\"\n").unwrap();
+        assert_eq!(
+            c.otlp_endpoint.unwrap().into_inner(),
+            "http://127.0.0.1:4318"
+        );
+        let e = parse("region = \"x\"\notlp_endpoint = \"127.0.0.1:4318\"\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.starts_with("otlp_endpoint: "), "{e}");
     }
 
     #[test]

@@ -4,6 +4,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::sync::LazyLock;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
 use super::golden::{self, GoldenError, Origin};
 use super::record::{self, BaseUrl, NeedsAwsEndpoint, Skipped, UrlError};
 use super::run::{self, Target};
@@ -51,15 +55,54 @@ fn files(paths: &[PathBuf], workspace: &Path) -> Result<Vec<PathBuf>, CommandErr
     Ok(files)
 }
 
-/// Replays each scenario through a fresh emulator and prints pass or fail per step, with a diff.
 /// How `scenario run` prints.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOutput {
     pub color: bool,
     /// Print each step's traces as indented trees.
     pub traces: bool,
+    /// Show a progress bar per file on standard error while its steps run (for a terminal).
+    pub progress: bool,
 }
 
+/// The bars `scenario run` shows, on standard error when it is a terminal.
+static BARS: LazyLock<MultiProgress> = LazyLock::new(MultiProgress::new);
+
+/// Standard error for the log: each write takes the bars off the screen and puts them back under the new lines,
+/// so that a function's log lines do not tear a bar.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AboveBars;
+
+impl Write for AboveBars {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        BARS.suspend(|| std::io::stderr().write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// A file's progress bar: steps done of its total, and the step running.
+fn file_bar(file: &Path, steps: usize, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let style = ProgressStyle::with_template(
+        "{spinner} {prefix} [{bar:24}] {pos}/{len} steps {elapsed} {wide_msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    let bar = BARS.add(
+        ProgressBar::new(steps as u64)
+            .with_style(style)
+            .with_prefix(file.display().to_string()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// Replays each scenario through a fresh emulator and prints pass or fail per step, with a diff.
 pub async fn run(
     paths: &[PathBuf],
     workspace: &Path,
@@ -82,7 +125,11 @@ pub async fn run(
     };
     for file in files(paths, workspace)? {
         let s = load(&file, workspace)?;
-        let steps = match run::replay(&s, workspace, launch.clone()).await {
+        let bar = file_bar(&file, s.steps.len(), output.progress);
+        let replayed = run::replay_with_progress(&s, workspace, launch.clone(), &bar).await;
+        bar.finish_and_clear();
+        BARS.remove(&bar);
+        let steps = match replayed {
             Ok(steps) => steps,
             Err(e) => {
                 writeln!(out, "FAIL {}: {e}", file.display())?;

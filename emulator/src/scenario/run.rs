@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use indicatif::ProgressBar;
 use serde_json::{Value, json};
 
 use super::format::{AwsCall, HttpCall, Invariant, Scenario, Step};
@@ -56,6 +57,16 @@ pub async fn replay(
     workspace: &Path,
     launch: LaunchOptions,
 ) -> Result<Vec<StepOutcome>, String> {
+    replay_with_progress(s, workspace, launch, &ProgressBar::hidden()).await
+}
+
+/// [`replay`], with `progress` at the number of steps done and the name of the one running.
+pub async fn replay_with_progress(
+    s: &Scenario,
+    workspace: &Path,
+    launch: LaunchOptions,
+    progress: &ProgressBar,
+) -> Result<Vec<StepOutcome>, String> {
     let config_path = workspace.join(s.config_path());
     let template = s.template.as_ref().map(|t| workspace.join(t));
     let options = crate::template::Options {
@@ -84,7 +95,7 @@ pub async fn replay(
         aws: Some(emulator.endpoint_url()),
     };
     let traces = emulator.lambda.env().traces.clone();
-    let out = run_watched(s, &target, workspace, Some(&traces)).await;
+    let out = run_watched(s, &target, workspace, Some(&traces), progress).await;
     emulator.shutdown();
     Ok(out?.steps)
 }
@@ -106,7 +117,7 @@ fn now_ms() -> u64 {
 /// Runs the setup calls and every step in order. Without an AWS endpoint, a scenario that needs one fails before
 /// anything is sent, and the steps that can do without are skipped and listed (see [`check`]).
 pub async fn run(s: &Scenario, target: &Target, workspace: &Path) -> Result<Ran, String> {
-    run_watched(s, target, workspace, None).await
+    run_watched(s, target, workspace, None, &ProgressBar::hidden()).await
 }
 
 /// [`run`], and with `traces` (the emulator's own), the traces each step made.
@@ -115,6 +126,7 @@ async fn run_watched(
     target: &Target,
     workspace: &Path,
     traces: Option<&crate::trace::Traces>,
+    progress: &ProgressBar,
 ) -> Result<Ran, String> {
     let skipped = check(s, target).map_err(|e| e.to_string())?;
     let client = Client::new();
@@ -134,8 +146,10 @@ async fn run_watched(
     let mut redactor = Redactor::new(now_ms());
     let mut out = Vec::new();
     let mut skipped = skipped;
-    for step in &s.steps {
+    for (done, step) in s.steps.iter().enumerate() {
         let st = step.get_ref();
+        progress.set_position(done as u64);
+        progress.set_message(st.name.clone());
         if skipped.iter().any(|k| k.step == st.name) {
             continue;
         }
@@ -183,6 +197,7 @@ async fn run_watched(
             traces: made,
         });
     }
+    progress.set_position(s.steps.len() as u64);
     Ok(Ran {
         steps: out,
         skipped,

@@ -9,11 +9,13 @@
 //!
 //! - [`header`] reads and writes the header.
 //! - [`api`] serves the traces at `/_offcloud/api/traces`.
+//! - [`otlp`] also exports them to an OpenTelemetry collector, when one is configured.
 //!
 //! Traces are kept in memory, in a ring of the most recent ones.
 
 pub mod api;
 pub mod header;
+pub mod otlp;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -222,6 +224,7 @@ struct Ring {
 pub struct Traces {
     capacity: usize,
     ring: Mutex<Ring>,
+    export: Option<otlp::Export>,
 }
 
 impl Default for Traces {
@@ -238,7 +241,19 @@ impl Traces {
                 order: VecDeque::new(),
                 traces: HashMap::new(),
             }),
+            export: None,
         }
+    }
+
+    /// Also exports every span recorded from now on to the OTLP collector at `endpoint` (a base URL such as
+    /// `http://127.0.0.1:4318`). The returned task does the exporting; it ends when these traces are dropped.
+    pub fn export_to(
+        &mut self,
+        endpoint: &str,
+    ) -> Result<tokio::task::JoinHandle<()>, otlp::OtlpError> {
+        let (export, task) = otlp::start(endpoint)?;
+        self.export = Some(export);
+        Ok(task)
     }
 
     fn ring(&self) -> std::sync::MutexGuard<'_, Ring> {
@@ -247,6 +262,9 @@ impl Traces {
 
     /// Adds a finished span to trace `id`, which begins if it is new; the oldest trace goes past the capacity.
     pub fn record(&self, id: &str, span: Span) {
+        if let Some(export) = &self.export {
+            export.send(id, &span);
+        }
         let mut ring = self.ring();
         if let Some(t) = ring.traces.get_mut(id) {
             if t.spans.len() < MAX_SPANS {
