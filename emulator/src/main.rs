@@ -26,7 +26,7 @@ struct Cli {
 enum Command {
     /// Serves every configured function and API until Ctrl-C or SIGTERM.
     #[command(
-        after_help = "Example:\n  offcloud serve --config fixtures/offcloud.toml --port 4566 --api-port 3000\n  offcloud serve --config fixtures/offcloud.toml --watch\n  aws lambda invoke --endpoint-url http://127.0.0.1:4566 --function-name epoch-time out.json"
+        after_help = "Example:\n  offcloud serve --config fixtures/offcloud.toml --port 4566 --api-port 3000\n  offcloud serve --config fixtures/offcloud.toml --watch\n  offcloud serve --config fixtures/offcloud.toml --debug port-master\n  aws lambda invoke --endpoint-url http://127.0.0.1:4566 --function-name epoch-time out.json"
     )]
     Serve {
         #[arg(long, default_value = "offcloud.toml")]
@@ -47,6 +47,10 @@ enum Command {
         /// rebuilt, an interpreted one restarted, the config reloaded. No invocation is dropped.
         #[arg(long)]
         watch: bool,
+        /// Do not start this function: serve its Runtime API on a fixed port (9001, 9002, ... or PORT) and print the
+        /// command that starts it by hand, under a debugger. Its timeout is suspended (see `debug_timeout`).
+        #[arg(long, value_name = "NAME[:PORT]")]
+        debug: Vec<String>,
         #[command(flatten)]
         template: TemplateArgs,
         /// Also export traces over OTLP/HTTP to this OpenTelemetry collector's base URL, e.g. Jaeger's
@@ -217,6 +221,20 @@ fn load_config(
     )?)
 }
 
+/// `--debug NAME[:PORT]` arguments, with ports from 9001 up where none is given.
+fn debug_targets(args: &[String]) -> anyhow::Result<Vec<(String, u16)>> {
+    args.iter()
+        .zip(9001u16..)
+        .map(|(a, default)| match a.rsplit_once(':') {
+            Some((name, port)) => port
+                .parse()
+                .map(|p| (name.to_string(), p))
+                .with_context(|| format!("--debug {a}: {port:?} is not a port")),
+            None => Ok((a.clone(), default)),
+        })
+        .collect()
+}
+
 /// The config with `--otlp-endpoint`, when given, in place of its own `otlp_endpoint`.
 fn with_otlp_endpoint(mut config: Config, url: Option<String>) -> Config {
     if let Some(url) = url {
@@ -285,16 +303,20 @@ fn main() -> anyhow::Result<()> {
             data_dir,
             host,
             watch,
+            debug,
             template,
             otlp_endpoint,
         } => {
             init_tracing();
+            let debug = debug_targets(&debug)?;
             let project = offcloud::reload::Project {
                 config: config.clone(),
                 template: template.template.clone(),
                 options: template.options()?,
+                debug: debug.clone(),
             };
-            let (config, summary) = load_config(&config, &template)?;
+            let (mut config, summary) = load_config(&config, &template)?;
+            config.debug(&debug).map_err(anyhow::Error::msg)?;
             let config = with_otlp_endpoint(config, otlp_endpoint);
             if let Some(dir) = &data_dir {
                 std::fs::create_dir_all(dir)
@@ -329,6 +351,20 @@ fn main() -> anyhow::Result<()> {
                 println!("offcloud: dashboard on {}", emulator.dashboard_url());
                 if let Some(summary) = &summary {
                     print!("{}", summary.render(emulator.api_url().as_deref()));
+                }
+                for f in emulator.lambda.functions() {
+                    let (Some(mode), Some(commands)) = (f.debug_mode(), f.debug_commands()) else {
+                        continue;
+                    };
+                    println!(
+                        "offcloud: {} is not started: its Runtime API waits on {} for the handler you start. Run it with\n  {}",
+                        f.name(),
+                        mode.runtime_api(),
+                        commands.plain
+                    );
+                    if let Some(d) = commands.debugger {
+                        println!("offcloud: or under a debugger:\n  {d}");
+                    }
                 }
                 println!(
                     "offcloud: ready (functions: {})",

@@ -298,6 +298,7 @@ impl Emulator {
             let _ = faults.add(f.get_ref().clone());
         }
         let lambda = Lambda::new(config, env.clone(), opts.launch.clone(), faults.clone())?;
+        lambda.attach_debuggers().map_err(StartError::Debug)?;
         let dashboard_token = opts.dashboard_token.clone().or_else(|| {
             (!dashboard::auth::is_loopback(&opts.host)).then(dashboard::auth::new_token)
         });
@@ -402,6 +403,8 @@ pub enum StartError {
     RdsData(#[from] crate::rdsdata::RdsError),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Debug(String),
     #[error(transparent)]
     Otlp(#[from] crate::trace::otlp::OtlpError),
 }

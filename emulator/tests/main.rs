@@ -6,6 +6,7 @@ mod apigw;
 mod authorizers;
 mod clients;
 mod dashboard;
+mod debug;
 mod dynamodb;
 mod faults;
 mod injection;

@@ -21,6 +21,7 @@ async fn start(config: &Path) -> (Harness, Watching) {
         config: config.to_path_buf(),
         template: None,
         options: Default::default(),
+        debug: Vec::new(),
     };
     let (running, _) = offcloud::template::load_project(config, None, &Default::default()).unwrap();
     let watching = h

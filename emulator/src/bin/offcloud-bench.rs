@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 #[path = "shared/served.rs"]
 mod served;
+#[path = "shared/watch.rs"]
+mod watch;
 use served::{Served, anon_rss_kb, rss_kb, serve};
 
 /// A keep-alive HTTP/1.1 client. `split` writes the headers and the body in two writes, as Python's
@@ -545,6 +547,28 @@ fn runtime_rows(bin: &Path, n: usize, base: &Stats) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Hot reload under `serve --watch`: save to first response from the new code.
+fn watch_rows(root: &Path, bin: &Path) {
+    let r = watch::rows(root, bin, 5);
+    let (py, rs, cargo) = (stats(r.python), stats(r.rust), stats(r.cargo));
+    println!(
+        "{:<46} p50 {:>7.1} ms  max {:>7.1} ms  (target 200 ms)",
+        "reload, Python: save to new response", py.p50, py.max
+    );
+    println!(
+        "{:<46} p50 {:>7.1} ms  max {:>7.1} ms  (cargo build alone p50 {:.1} ms: {:+.1} ms beyond it, target +50 ms)",
+        "reload, Rust: save to new response",
+        rs.p50,
+        rs.max,
+        cargo.p50,
+        rs.p50 - cargo.p50
+    );
+    println!(
+        "{:<46} {} sent, {} failed\n",
+        "reload: requests during the reloads", r.sent, r.failed
+    );
+}
+
 /// The time to load a 50-resource template (25 functions with API events, 25 tables), against parsing the same
 /// text as plain YAML.
 fn template_rows() {
@@ -699,7 +723,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
     // `BENCH_ONLY=data,ports` runs only those sections (the baseline always runs): invoke, apigw, dynamodb,
-    // ports, data, gateway, runtimes, template, startup.
+    // ports, data, gateway, runtimes, template, watch, startup.
     let only = std::env::var("BENCH_ONLY").ok();
     let want = |section: &str| {
         only.as_deref()
@@ -786,6 +810,9 @@ fn main() {
     }
     if want("template") {
         template_rows();
+    }
+    if want("watch") {
+        watch_rows(&root, &bin);
     }
     drop(warm);
     let idle_rss = rss_kb(s.child.id());

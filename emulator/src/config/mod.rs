@@ -182,6 +182,12 @@ pub struct FunctionConfig {
     pub max_event_age: u64,
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
+    /// Debugger attach (`serve --debug NAME` sets it): Offcloud does not start the function, but serves its Runtime
+    /// API on this fixed port, for a handler started by hand under a debugger.
+    pub debug_port: Option<u16>,
+    /// Seconds an invocation of a function being debugged may take; no limit when absent, so that a breakpoint
+    /// never times an invocation out.
+    pub debug_timeout: Option<f64>,
 }
 
 impl FunctionConfig {
@@ -210,6 +216,8 @@ impl FunctionConfig {
             max_queued_events: default_max_queued_events(),
             max_event_age: default_max_event_age(),
             environment: BTreeMap::new(),
+            debug_port: None,
+            debug_timeout: None,
         }
     }
 }
@@ -362,6 +370,7 @@ impl Config {
             }
         }
         let mut seen = std::collections::HashSet::new();
+        let mut debug_ports = std::collections::HashSet::new();
         for f in &self.functions {
             let name = f.name();
             if name.is_empty()
@@ -416,6 +425,22 @@ impl Config {
                 return Err(src.error(
                     f.name.span(),
                     format!("function {name:?}: timeout must be between 1 and 900 seconds"),
+                ));
+            }
+            if f.debug_timeout.is_some_and(|t| t <= 0.0 || !t.is_finite()) {
+                return Err(src.error(
+                    f.name.span(),
+                    format!(
+                        "function {name:?}: debug_timeout must be a positive number of seconds"
+                    ),
+                ));
+            }
+            if let Some(port) = f.debug_port
+                && !debug_ports.insert(port)
+            {
+                return Err(src.error(
+                    f.name.span(),
+                    format!("function {name:?}: debug_port {port} is another function's already"),
                 ));
             }
             if !(128..=10240).contains(&f.memory_size) {
@@ -678,6 +703,36 @@ pub fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path)
         .or_else(|_| std::path::absolute(path))
         .unwrap_or_else(|_| path.to_path_buf())
+}
+
+impl Config {
+    /// Marks functions for debugger attach, as `serve --debug NAME[:PORT]` asks: each is then not started, and its
+    /// Runtime API waits on the port for a handler started by hand.
+    pub fn debug(&mut self, targets: &[(String, u16)]) -> Result<(), String> {
+        let mut ports = std::collections::HashSet::new();
+        for (name, port) in targets {
+            if !ports.insert(*port) {
+                return Err(format!("--debug {name}:{port}: port {port} is given twice"));
+            }
+            let names: Vec<String> = self
+                .functions
+                .iter()
+                .map(|f| f.name().to_string())
+                .collect();
+            let f = self
+                .functions
+                .iter_mut()
+                .find(|f| f.name() == name || f.also_known_as.contains(name))
+                .ok_or_else(|| {
+                    format!(
+                        "--debug {name}: there is no function of that name (functions: {})",
+                        names.join(", ")
+                    )
+                })?;
+            f.debug_port = Some(*port);
+        }
+        Ok(())
+    }
 }
 
 /// The folder of a file. A bare file name's parent is the empty path, which cannot be made absolute: it means the

@@ -295,6 +295,22 @@ impl Instance {
         })
     }
 
+    /// An instance whose process Offcloud does not start: its Runtime API waits for a handler started by hand (a
+    /// debugger's), and its `/next` can be called by one process after another.
+    pub fn attach(
+        shared_name: &str,
+        runtime: impl FnOnce(Arc<Shared>) -> std::io::Result<(JoinHandle<()>, String)>,
+    ) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared::new(shared_name.to_string()));
+        let (server, runtime_api) = runtime(shared.clone())?;
+        Ok(Self {
+            shared,
+            pid: 0,
+            runtime_api,
+            server,
+        })
+    }
+
     /// Hands an invocation to the runtime. The outcome arrives on `reply`.
     pub fn dispatch(
         &self,

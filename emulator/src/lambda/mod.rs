@@ -8,6 +8,7 @@
 //! - [`invoke_wire`] decodes and encodes the Invoke API; [`Lambda`] is the operation behind it.
 
 pub mod build;
+pub mod debug;
 pub mod events;
 pub mod instance;
 pub mod invoke_wire;
@@ -283,6 +284,13 @@ impl Lambda {
         reloaded.removed.sort();
         *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
         Ok(reloaded)
+    }
+
+    /// Opens the Runtime API of every function being debugged, for handlers started by hand.
+    pub fn attach_debuggers(&self) -> Result<(), String> {
+        self.functions()
+            .iter()
+            .try_for_each(|f| f.attach_debugger())
     }
 
     /// Every function in service.

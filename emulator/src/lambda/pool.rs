@@ -12,6 +12,7 @@ use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::build::find_binary;
+use super::debug::{Commands, DebugMode, under_debugger};
 use super::instance::{Delivery, Instance, LogBuffer, RuntimeOutcome, TailLog};
 use super::runtime_api::{MAX_RESPONSE, RuntimeApi, error_document};
 use super::status::{BuildStatus, FunctionStatus};
@@ -40,6 +41,8 @@ pub struct Function {
     qualifiers: Vec<String>,
     program: Program,
     cwd: PathBuf,
+    /// Set when the function is being debugged: its handler is started by hand, not by Offcloud.
+    debug: Option<DebugMode>,
     /// Layer folders, for the watcher.
     layers: Vec<PathBuf>,
     env_vars: BTreeMap<String, String>,
@@ -148,7 +151,15 @@ impl Function {
         for (k, v) in &f.environment {
             set(k, v.clone());
         }
-        let limit = f.reserved_concurrency.unwrap_or(f.max_concurrency).max(1);
+        let debug = f.debug_port.map(|port| DebugMode {
+            port,
+            timeout: f.debug_timeout.map(Duration::from_secs_f64),
+        });
+        // A debugged function has its one instance, the handler under the debugger.
+        let limit = match debug {
+            Some(_) => 1,
+            None => f.reserved_concurrency.unwrap_or(f.max_concurrency).max(1),
+        };
         Ok(Self {
             arn: format!(
                 "arn:aws:lambda:{}:{}:function:{}",
@@ -163,6 +174,7 @@ impl Function {
             timeout: Duration::from_secs_f64(f.timeout),
             memory_size: f.memory_size,
             permits: Arc::new(Semaphore::new(limit)),
+            debug,
             throttle: f.reserved_concurrency.is_some(),
             waiting: AtomicUsize::new(0),
             max_waiting: f.max_waiting,
@@ -270,6 +282,9 @@ impl Function {
     }
 
     async fn start_instance(&self) -> Result<Instance, String> {
+        if let Some(debug) = self.debug {
+            return self.attach_instance(debug);
+        }
         let argv = self.argv().await?;
         let n = self.next_instance.fetch_add(1, Ordering::Relaxed);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
@@ -300,6 +315,7 @@ impl Function {
         )
         .map_err(|e| format!("cannot start {}: {e}", argv.join(" ")))?;
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        // (An attached instance has no process and never reaches here.)
         // Instances that have exited are forgotten, so that their pids, which the system may reuse, are never
         // signalled.
         live.retain(|_, (_, shared)| !shared.has_exited());
@@ -307,6 +323,76 @@ impl Function {
         drop(live);
         tracing::debug!(function = %self.name, pid = instance.pid, runtime_api = %instance.runtime_api, "instance started");
         Ok(instance)
+    }
+
+    /// The instance of a debugged function: its Runtime API on the fixed port, and no process.
+    fn attach_instance(&self, debug: DebugMode) -> Result<Instance, String> {
+        let listener = std::net::TcpListener::bind(debug.runtime_api())
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| {
+                format!(
+                    "cannot serve {}'s Runtime API on the debug port {}: {e}",
+                    self.name, debug.port
+                )
+            })?;
+        Instance::attach(&self.name, |shared| {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let task = crate::net::serve(listener, Arc::new(RuntimeApi { shared }), MAX_RESPONSE);
+            Ok((task, debug.runtime_api()))
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    /// Opens a debugged function's Runtime API now, so that its handler can connect before the first invocation.
+    pub fn attach_debugger(&self) -> Result<(), String> {
+        if let Some(debug) = self.debug {
+            let instance = self.attach_instance(debug)?;
+            let generation = self.generation.load(Ordering::SeqCst);
+            self.put_idle(instance, generation, true);
+        }
+        Ok(())
+    }
+
+    /// How the function is being debugged, if it is.
+    pub fn debug_mode(&self) -> Option<DebugMode> {
+        self.debug
+    }
+
+    /// The command lines that start a debugged function by hand, with every variable it would get.
+    pub fn debug_commands(&self) -> Option<Commands> {
+        let debug = self.debug?;
+        let mut env = self.env_vars.clone();
+        env.insert("AWS_LAMBDA_RUNTIME_API".into(), debug.runtime_api());
+        env.insert(
+            "AWS_LAMBDA_LOG_STREAM_NAME".into(),
+            log_stream_name(self.env.clock.now_ms(), 1),
+        );
+        Some(match &self.program {
+            Program::Package { name, workspace } => super::debug::commands(
+                workspace,
+                &env,
+                &["cargo".into(), "run".into(), "-p".into(), name.clone()],
+                None,
+            ),
+            Program::Command(argv) => {
+                super::debug::commands(&self.cwd, &env, argv, under_debugger(argv))
+            }
+            Program::Unavailable(why) => {
+                super::debug::commands(&self.cwd, &env, &["false".into(), format!("# {why}")], None)
+            }
+        })
+    }
+
+    /// Ends when an invocation has run out of time: the function's timeout, or while it is debugged, its
+    /// `debug_timeout` (never, by default).
+    async fn time_limit(&self) {
+        match self.debug {
+            None => tokio::time::sleep(self.timeout).await,
+            Some(DebugMode {
+                timeout: Some(t), ..
+            }) => tokio::time::sleep(t).await,
+            Some(_) => std::future::pending().await,
+        }
     }
 
     fn take_idle(&self) -> Option<Instance> {
@@ -507,7 +593,7 @@ impl Function {
                 );
                 tokio::select! {
                     r = rx => r.map(Outcome::Runtime).unwrap_or(Outcome::Runtime(RuntimeOutcome::Exited { status: "exited".into() })),
-                    _ = tokio::time::sleep(self.timeout) => Outcome::Timeout,
+                    _ = self.time_limit() => Outcome::Timeout,
                 }
             }
         };

@@ -30,6 +30,8 @@ pub struct Project {
     pub config: PathBuf,
     pub template: Option<PathBuf>,
     pub options: crate::template::Options,
+    /// The functions `--debug` attaches a debugger to, with their ports, kept across reloads.
+    pub debug: Vec<(String, u16)>,
 }
 
 impl Project {
@@ -40,8 +42,16 @@ impl Project {
     }
 
     fn load(&self) -> Result<Config, crate::config::ConfigError> {
-        crate::template::load_project(&self.config, self.template.as_deref(), &self.options)
-            .map(|(c, _)| c)
+        let (mut config, _) =
+            crate::template::load_project(&self.config, self.template.as_deref(), &self.options)?;
+        config
+            .debug(&self.debug)
+            .map_err(|message| crate::config::ConfigError {
+                file: self.config.display().to_string(),
+                line: 0,
+                message,
+            })?;
+        Ok(config)
     }
 }
 
