@@ -189,6 +189,15 @@ impl MainPort {
 
 impl Handler for MainPort {
     async fn handle(&self, req: WireRequest) -> WireResponse {
+        // Offcloud's own endpoints (faults, traces) show request bodies and change behaviour: beyond loopback they
+        // need the dashboard's token too.
+        let own = faults::admin::is_admin(&req.path) || trace::api::is_traces(&req.path);
+        if own && !self.dashboard.allows(&req) {
+            return WireResponse::json(
+                401,
+                &serde_json::json!({"message": "Offcloud listens beyond loopback: add the ?token= that offcloud serve printed at start-up"}),
+            );
+        }
         if faults::admin::is_admin(&req.path) {
             return faults::admin::handle(self.faults(), &req);
         }

@@ -82,6 +82,7 @@ impl Drop for TempDir {
 pub struct Builder {
     config: String,
     env: Env,
+    token: Option<String>,
 }
 
 impl Builder {
@@ -89,6 +90,7 @@ impl Builder {
         Self {
             config: config.into(),
             env: Env::default(),
+            token: None,
         }
     }
 
@@ -102,6 +104,13 @@ impl Builder {
     #[allow(dead_code)]
     pub fn otlp_endpoint(mut self, url: &str) -> Self {
         self.config = format!("otlp_endpoint = {url:?}\n{}", self.config);
+        self
+    }
+
+    /// Asks for `token` on Offcloud's own endpoints, as `serve --host` beyond loopback does.
+    #[allow(dead_code)]
+    pub fn token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_string());
         self
     }
 
@@ -120,6 +129,7 @@ impl Builder {
                 endpoint_url: None,
                 build_missing: false,
             },
+            dashboard_token: self.token,
             ..Options::default()
         };
         let emulator = Emulator::start(&config, self.env, opts)

@@ -166,3 +166,30 @@ async fn boto3_calls_join_the_trace_of_an_invoke_that_names_one() {
     assert!(!ids.contains(&root), "{all:#}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn beyond_loopback_offcloud_s_own_endpoints_need_the_token() {
+    let h = Builder::new("").token("s3cret").start().await;
+    for path in ["/_offcloud/api/traces", "/_offcloud/faults", "/_offcloud/"] {
+        let denied = main_call(&h, "GET", path, &[], b"").await;
+        assert_eq!(denied.0, 401, "{path}");
+        let with = format!("{path}?token=s3cret");
+        let allowed = main_call(&h, "GET", &with, &[], b"").await;
+        assert_eq!(
+            allowed.0,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&allowed.2)
+        );
+    }
+    // The AWS services themselves are not behind it, as on AWS, where they sign requests instead.
+    let invoke = main_call(
+        &h,
+        "POST",
+        "/2015-03-31/functions/none/invocations",
+        &[],
+        b"{}",
+    )
+    .await;
+    assert_eq!(invoke.0, 404);
+}

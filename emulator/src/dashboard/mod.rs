@@ -77,6 +77,14 @@ impl Dashboard {
         }
     }
 
+    /// Whether `req` carries the token, when one is needed.
+    pub fn allows(&self, req: &WireRequest) -> bool {
+        matches!(
+            auth::check(self.token.as_deref(), req),
+            Access::Allowed { .. }
+        )
+    }
+
     pub async fn handle(&self, req: &WireRequest) -> WireResponse {
         let remember = match auth::check(self.token.as_deref(), req) {
             Access::Allowed { remember } => remember,

@@ -35,9 +35,17 @@ pub struct Project {
 }
 
 impl Project {
-    fn files(&self) -> Vec<PathBuf> {
+    /// The files whose change reloads the config: the config, the template, and the OpenAPI files its APIs read.
+    fn files(&self, running: &Config) -> Vec<PathBuf> {
         std::iter::once(self.config.clone())
             .chain(self.template.clone())
+            .chain(
+                running
+                    .apis
+                    .iter()
+                    .filter_map(|a| a.openapi.as_ref())
+                    .map(|f| running.base_dir.join(f.get_ref())),
+            )
             .collect()
     }
 
@@ -113,7 +121,7 @@ pub async fn watch(
     running: Config,
 ) -> Result<Watching, notify::Error> {
     let (mut watcher, mut changes) = watcher::Watcher::new()?;
-    let mut targets = Targets::of(&services.lambda, project.files()).await;
+    let mut targets = Targets::of(&services.lambda, project.files(&running)).await;
     for p in targets.watched() {
         watcher.watch(&p);
     }
@@ -133,7 +141,7 @@ pub async fn watch(
                 match reload_config(&project, &services, &running).await {
                     Ok((config, reloaded)) => {
                         running = config;
-                        targets = Targets::of(&services.lambda, project.files()).await;
+                        targets = Targets::of(&services.lambda, project.files(&running)).await;
                         for p in targets.watched() {
                             watcher.watch(&p);
                         }

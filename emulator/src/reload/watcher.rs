@@ -19,9 +19,11 @@ use tokio::sync::mpsc;
 
 use super::targets::is_ignored;
 
-/// How long the files must be quiet before a batch is delivered: long enough to take an editor's save (or a
-/// `git checkout`) as one change, short enough to keep an interpreted function's reload well under 200 ms.
-pub const DEBOUNCE: Duration = Duration::from_millis(50);
+/// How long the files must be quiet before a batch is delivered: long enough to take an editor's save (its
+/// writes, renames and attribute changes land within a few milliseconds) as one change, short enough to keep an
+/// interpreted function's reload under 200 ms. A longer burst, such as a `git checkout`, may make two batches;
+/// the second then finds little or nothing to rebuild.
+pub const DEBOUNCE: Duration = Duration::from_millis(20);
 
 /// Watches folders and delivers their changes; dropping it stops the watching.
 pub struct Watcher {

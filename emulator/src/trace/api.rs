@@ -56,6 +56,8 @@ impl Filter {
                 "since" => f.since = Some(number()?),
                 "until" => f.until = Some(number()?),
                 "limit" => f.limit = number()? as usize,
+                // The token that Offcloud's endpoints need beyond loopback, checked before this.
+                "token" => {}
                 other => {
                     return Err(format!(
                         "Unknown filter {other:?}; use function, status, since, until or limit"

@@ -99,7 +99,9 @@ pub fn rows(root: &Path, bin: &Path, edits: usize) -> Reloads {
             build()
         })
         .collect();
+    // The binary serve starts must be the source's, since the watch only sees changes made after it starts.
     rust(&rs, "echo");
+    build();
     let config = dir.join("offcloud.toml");
     std::fs::write(
         &config,
