@@ -17,6 +17,7 @@ use prost::Message;
 use serde_json::{Value, json};
 
 use crate::support::{Builder, api_call, json_of, main_call};
+use crate::traces::span;
 
 /// A tiny OTLP/HTTP collector on a loopback port: it keeps every `POST /v1/traces` protobuf request it decodes and
 /// answers 200 with an empty response.
@@ -124,13 +125,10 @@ fn attribute(span: &Span, key: &str) -> Option<any_value::Value> {
         .and_then(|kv| kv.value.as_ref()?.value.clone())
 }
 
-fn ours<'a>(trace: &'a Value, service: &str, name: &str) -> &'a Value {
-    trace["spans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["service"] == service && s["name"] == name)
-        .unwrap_or_else(|| panic!("no {service} span {name} in {trace:#}"))
+/// The traces `/_offcloud/api/traces` lists for `port-master`.
+async fn port_master_traces(h: &crate::support::Harness) -> Value {
+    let path = "/_offcloud/api/traces?function=port-master";
+    json_of(&main_call(h, "GET", path, &[], b"").await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,25 +142,16 @@ async fn a_gateway_request_s_spans_reach_the_collector_as_one_trace() {
     let resp = api_call(&h, "POST", "/Prod/ports", &[], body.as_bytes()).await;
     assert_eq!(resp.0, 200, "{}", String::from_utf8_lossy(&resp.2));
 
-    let list = json_of(
-        &main_call(
-            &h,
-            "GET",
-            "/_offcloud/api/traces?function=port-master",
-            &[],
-            b"",
-        )
-        .await,
-    );
+    let list = port_master_traces(&h).await;
     let id = list["traces"][0]["id"]
         .as_str()
         .expect("a trace")
         .to_string();
     let trace =
         json_of(&main_call(&h, "GET", &format!("/_offcloud/api/traces/{id}"), &[], b"").await);
-    let gateway = ours(&trace, "apigateway", "POST /Prod/ports");
-    let function = ours(&trace, "lambda", "port-master");
-    let write = ours(&trace, "dynamodb", "TransactWriteItems");
+    let gateway = span(&trace, "apigateway", "POST /Prod/ports");
+    let function = span(&trace, "lambda", "port-master");
+    let write = span(&trace, "dynamodb", "TransactWriteItems");
     let wanted: Vec<&str> = [gateway, function, write]
         .iter()
         .map(|s| s["id"].as_str().unwrap())
@@ -238,15 +227,6 @@ async fn an_unreachable_collector_fails_no_request() {
         let resp = api_call(&h, "POST", "/Prod/ports", &[], body.as_bytes()).await;
         assert_eq!(resp.0, 200, "{}", String::from_utf8_lossy(&resp.2));
     }
-    let list = json_of(
-        &main_call(
-            &h,
-            "GET",
-            "/_offcloud/api/traces?function=port-master",
-            &[],
-            b"",
-        )
-        .await,
-    );
+    let list = port_master_traces(&h).await;
     assert_eq!(list["traces"].as_array().unwrap().len(), 2, "{list:#}");
 }

@@ -17,7 +17,8 @@ async fn get(h: &Harness, path_and_query: &str) -> Value {
     json_of(&resp)
 }
 
-fn span<'a>(trace: &'a Value, service: &str, name: &str) -> &'a Value {
+/// The span of `service` named `name` in a trace as `/_offcloud/api/traces/{id}` serves it.
+pub fn span<'a>(trace: &'a Value, service: &str, name: &str) -> &'a Value {
     trace["spans"]
         .as_array()
         .unwrap()

@@ -104,20 +104,7 @@ mod tests {
     use super::*;
 
     fn req(query: Option<&str>, headers: &[(&'static str, &str)]) -> WireRequest {
-        let mut map = http::HeaderMap::new();
-        for (k, v) in headers {
-            map.append(*k, v.parse().unwrap());
-        }
-        WireRequest {
-            method: http::Method::GET,
-            path: "/_offcloud/".into(),
-            query: query.map(str::to_string),
-            headers: map,
-            body: bytes::Bytes::new(),
-            peer: "127.0.0.1:1".parse().unwrap(),
-            too_large: false,
-            header_names: vec![],
-        }
+        crate::dashboard::tests::req(http::Method::GET, "/_offcloud/", query, headers)
     }
 
     #[test]

@@ -204,7 +204,7 @@ mod tests {
         )
     }
 
-    fn req(
+    pub(crate) fn req(
         method: Method,
         path: &str,
         query: Option<&str>,

@@ -250,12 +250,11 @@ async fn reload_config(
         let config = config.clone();
         tokio::task::spawn_blocking(move || dynamodb.ensure_tables(&config)).await
     };
-    let tables = match tables {
-        Ok(Ok(created)) => created,
-        Ok(Err(e)) => {
-            tracing::error!("watch: cannot create the config's new tables: {e}");
-            Vec::new()
-        }
+    let tables = match tables
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+    {
+        Ok(created) => created,
         Err(e) => {
             tracing::error!("watch: cannot create the config's new tables: {e}");
             Vec::new()
@@ -277,38 +276,28 @@ async fn reload_config(
 
 /// The settings that differ between `before` and `after` and that a reload cannot apply.
 fn needs_restart(before: &Config, after: &Config) -> Vec<&'static str> {
-    let pairs: [(&'static str, String, String); 6] = [
-        ("`region`", before.region.clone(), after.region.clone()),
-        (
-            "`account_id`",
-            before.account_id.clone(),
-            after.account_id.clone(),
-        ),
-        (
-            "`[[cluster]]`",
-            format!("{:?}", before.clusters),
-            format!("{:?}", after.clusters),
-        ),
-        (
-            "`[[fault]]` or `fault_seed`",
-            format!("{:?} {}", faults(before), before.fault_seed),
-            format!("{:?} {}", faults(after), after.fault_seed),
-        ),
-        (
-            "`trace_capacity`",
-            before.trace_capacity.to_string(),
-            after.trace_capacity.to_string(),
-        ),
-        (
-            "`async_retry_delays_ms`",
-            format!("{:?}", before.async_retry_delays_ms),
-            format!("{:?}", after.async_retry_delays_ms),
-        ),
-    ];
-    pairs
+    // Each setting as text, in a form that ignores where in the file it was written.
+    let settings = |c: &Config| -> [(&'static str, String); 6] {
+        [
+            ("`region`", c.region.clone()),
+            ("`account_id`", c.account_id.clone()),
+            ("`[[cluster]]`", format!("{:?}", c.clusters)),
+            (
+                "`[[fault]]` or `fault_seed`",
+                format!("{:?} {}", faults(c), c.fault_seed),
+            ),
+            ("`trace_capacity`", c.trace_capacity.to_string()),
+            (
+                "`async_retry_delays_ms`",
+                format!("{:?}", c.async_retry_delays_ms),
+            ),
+        ]
+    };
+    settings(before)
         .into_iter()
-        .filter(|(_, a, b)| a != b)
-        .map(|(name, _, _)| name)
+        .zip(settings(after))
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((name, _), _)| name)
         .collect()
 }
 
