@@ -18,7 +18,8 @@ const IGNORED_DIRS: &[&str] = &[
     ".pytest_cache",
 ];
 
-/// Whether a changed path is noise: inside an ignored folder, or an editor's or interpreter's scratch file.
+/// Whether a changed path is noise: inside an ignored folder, or an editor's or interpreter's scratch file. Give it
+/// the path below a watched root, so that a project that itself lies under a folder named `target` still counts.
 pub fn is_ignored(path: &Path) -> bool {
     if path.components().any(|c| {
         c.as_os_str()
@@ -129,17 +130,22 @@ impl Targets {
     /// What the changed `paths` ask for.
     pub fn plan(&self, paths: &[PathBuf]) -> Plan {
         let mut plan = Plan::default();
-        for path in paths.iter().filter(|p| !is_ignored(p)) {
+        let under = |roots: &[PathBuf], path: &Path| {
+            roots
+                .iter()
+                .any(|r| path.strip_prefix(r).is_ok_and(|rest| !is_ignored(rest)))
+        };
+        for path in paths {
             if self.config_files.iter().any(|c| c == path) {
                 plan.reload_config = true;
             }
             for (package, roots) in &self.packages {
-                if roots.iter().any(|r| path.starts_with(r)) {
+                if under(roots, path) {
                     plan.rebuild.insert(package.clone());
                 }
             }
             for (function, roots) in &self.code {
-                if roots.iter().any(|r| path.starts_with(r)) {
+                if under(roots, path) {
                     plan.recycle.insert(function.clone());
                 }
             }
@@ -301,6 +307,18 @@ mod tests {
                 recycle: Default::default(),
             }
         );
+        // A project inside a folder named `target` is still watched: only what lies below a root is judged.
+        let inside = Targets {
+            code: [("py".to_string(), vec!["/home/target/w/py".into()])].into(),
+            ..Targets::default()
+        };
+        let plan = inside.plan(&[
+            "/home/target/w/py/h.py".into(),
+            "/home/target/w/py/target/x".into(),
+        ]);
+        assert_eq!(plan.recycle, ["py".to_string()].into());
+        let plan = inside.plan(&["/home/target/w/py/target/x".into()]);
+        assert!(plan.recycle.is_empty());
         let plan = t.plan(&["/w/py/h.py".into(), "/w/offcloud.toml".into()]);
         assert!(plan.reload_config);
         assert_eq!(plan.recycle, ["py".to_string()].into());

@@ -70,7 +70,8 @@ impl Watcher {
         if path.is_dir() {
             let mut todo = vec![path.to_path_buf()];
             while let Some(dir) = todo.pop() {
-                if is_ignored(&dir) || !self.watch_one(&dir) {
+                let below = dir.strip_prefix(path).unwrap_or(&dir);
+                if is_ignored(below) || !self.watch_one(&dir) {
                     continue;
                 }
                 if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -91,6 +92,7 @@ impl Watcher {
     pub fn follow(&mut self, changed: &[PathBuf]) {
         for p in changed {
             if p.is_dir()
+                && !p.file_name().is_some_and(|n| is_ignored(Path::new(n)))
                 && !self.watched.contains(p)
                 && p.parent().is_some_and(|d| self.watched.contains(d))
             {
