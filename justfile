@@ -14,7 +14,7 @@ watch *ARGS:
     ./target/debug/offcloud serve --config fixtures/offcloud.toml --watch {{ARGS}}
 
 # Run every test offline: unit tests, integration tests, scenarios, clippy and formatting.
-test: venv mariadb chromium
+test: venv mariadb postgres chromium
     cargo fmt --all --check
     cargo build --workspace --all-targets
     cargo clippy --workspace --all-targets -- -D warnings
@@ -56,6 +56,63 @@ mariadb:
     fi
     echo "The MySQL differential test needs MariaDB: run 'sudo apt-get install -y mariadb-server'"
     exit 1
+
+# PostgreSQL, which the Data API's server tests (`tests/rdsdata_server.rs`) start in a temporary folder of their
+# own. Installed from Debian where this user may; otherwise the exact command is printed and the run stops.
+postgres:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "Installing postgresql for the Data API's server tests"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >/dev/null \
+        || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >/dev/null; }
+      exit 0
+    fi
+    echo "The Data API's server tests need PostgreSQL: run 'sudo apt-get install -y postgresql'"
+    exit 1
+
+# A MariaDB server for `[[cluster]] url = "mysql://root@127.0.0.1:PORT"`, from Debian's packages, in
+# target/db/mariadb, as the current user, on loopback, until Ctrl-C. PORT defaults to 3306.
+db-mysql PORT="3306": mariadb
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export PATH="$PATH:/usr/sbin:/sbin"
+    dir="$PWD/target/db/mariadb"
+    mkdir -p "$dir"
+    user=(); [ "$(id -u)" = 0 ] && user=(--user=root)
+    if [ ! -d "$dir/data/mysql" ]; then
+      mariadb-install-db --no-defaults --datadir="$dir/data" "${user[@]}" --auth-root-authentication-method=normal \
+        --skip-test-db >"$dir/install.log" 2>&1 || { cat "$dir/install.log"; exit 1; }
+    fi
+    echo "MariaDB on mysql://root@127.0.0.1:{{PORT}} (data in $dir); Ctrl-C stops it"
+    mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/sock" --port={{PORT}} --bind-address=127.0.0.1 \
+      "${user[@]}" --skip-log-bin --character-set-server=utf8 --collation-server=utf8_general_ci \
+      --sql-mode=ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION &
+    pid=$!
+    trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
+    wait $pid
+
+# A PostgreSQL server for `[[cluster]] url = "postgres://postgres@127.0.0.1:PORT/postgres"`, from Debian's
+# packages, in target/db/postgres, on loopback with trust authentication, until Ctrl-C. Under root it runs as the
+# `postgres` user, as PostgreSQL refuses root. PORT defaults to 5432.
+db-postgres PORT="5432": postgres
+    #!/usr/bin/env bash
+    set -euo pipefail
+    bin="$(dirname "$(command -v initdb || ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")"
+    dir="$PWD/target/db/postgres"
+    mkdir -p "$dir"
+    run=(); if [ "$(id -u)" = 0 ]; then chown -R postgres: "$dir"; run=(runuser -u postgres --); fi
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+      "${run[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log"; exit 1; }
+    fi
+    echo "PostgreSQL on postgres://postgres@127.0.0.1:{{PORT}}/postgres (data in $dir); Ctrl-C stops it"
+    "${run[@]}" "$bin/postgres" -D "$dir/data" -p {{PORT}} -k "$dir" -c listen_addresses=127.0.0.1 &
+    pid=$!
+    # A fast shutdown, which ends the server's sessions too; runuser does not pass signals on.
+    trap '"${run[@]}" "$bin/pg_ctl" -D "$dir/data" stop -m fast >/dev/null; wait $pid' INT TERM
+    wait $pid
 
 # Headless Chromium and its WebDriver, which the dashboard's browser test (`tests/dashboard.rs`) drives. Installed
 # from Debian where this user may; otherwise the exact command is printed and the run stops.

@@ -9,6 +9,14 @@ use offcloud::clock::Env;
 use offcloud::config::Config;
 use offcloud::lambda::{InvokeInput, LaunchOptions};
 use offcloud::server::{Emulator, Options};
+/// A line for whoever started `serve`. A closed stdout (a reader that has gone, `| head`) must never bring the
+/// emulator down, as `println!` would.
+macro_rules! announce {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -341,32 +349,35 @@ fn main() -> anyhow::Result<()> {
                 use tokio::signal::unix::{SignalKind, signal};
                 let mut term = signal(SignalKind::terminate())?;
                 let mut int = signal(SignalKind::interrupt())?;
-                println!(
+                announce!(
                     "offcloud: AWS endpoint (Lambda, DynamoDB, RDS Data API) on {}",
                     emulator.endpoint_url()
                 );
                 if let Some(api) = emulator.api_url() {
-                    println!("offcloud: API Gateway on {api}");
+                    announce!("offcloud: API Gateway on {api}");
                 }
-                println!("offcloud: dashboard on {}", emulator.dashboard_url());
+                announce!("offcloud: dashboard on {}", emulator.dashboard_url());
                 if let Some(summary) = &summary {
-                    print!("{}", summary.render(emulator.api_url().as_deref()));
+                    announce!(
+                        "{}",
+                        summary.render(emulator.api_url().as_deref()).trim_end_matches('\n')
+                    );
                 }
                 for f in emulator.lambda.functions() {
                     let (Some(mode), Some(commands)) = (f.debug_mode(), f.debug_commands()) else {
                         continue;
                     };
-                    println!(
+                    announce!(
                         "offcloud: {} is not started: its Runtime API waits on {} for the handler you start. Run it with\n  {}",
                         f.name(),
                         mode.runtime_api(),
                         commands.plain
                     );
                     if let Some(d) = commands.debugger {
-                        println!("offcloud: or under a debugger:\n  {d}");
+                        announce!("offcloud: or under a debugger:\n  {d}");
                     }
                 }
-                println!(
+                announce!(
                     "offcloud: ready (functions: {})",
                     emulator.lambda.function_names().join(", ")
                 );

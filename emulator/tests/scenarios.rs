@@ -47,6 +47,77 @@ fn scenarios() {
     });
 }
 
+/// The ec2-inventory scenarios with their cluster on MariaDB (the server backend, its schema run at start) give
+/// the very goldens they give on SQLite.
+#[test]
+fn ec2_inventory_on_mariadb_gives_the_same_goldens() {
+    let Some((server, install)) = crate::servers::mariadb::installed() else {
+        assert!(!crate::servers::required(), "MariaDB is not installed");
+        eprintln!("*** MariaDB is not installed: run 'sudo apt-get install -y mariadb-server' ***");
+        return;
+    };
+    build_handlers();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let maria = rt
+        .block_on(crate::servers::mariadb::MariaDb::start(&server, &install))
+        .unwrap();
+    let ws = workspace();
+    let dir = ws.join("scenarios/ec2-inventory");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for path in files {
+        let s = scenario::load(&path, &ws).unwrap_or_else(|e| panic!("{e}"));
+        // Each scenario starts from an empty database, as each starts a fresh emulator on SQLite.
+        rt.block_on(async {
+            use mysql_async::prelude::Queryable;
+            let mut c = mysql_async::Conn::new(maria.opts(None)).await.unwrap();
+            c.query_drop("DROP DATABASE IF EXISTS ec2_inventory_db")
+                .await
+                .unwrap();
+            c.disconnect().await.unwrap();
+        });
+        let url = format!("mysql://root@127.0.0.1:{}", maria.port);
+        let launch = offcloud::lambda::LaunchOptions {
+            shim: Some(offcloud_bin()),
+            ..Default::default()
+        };
+        let steps = rt
+            .block_on(scenario::run::replay_with(
+                &s,
+                &ws,
+                launch,
+                &indicatif::ProgressBar::hidden(),
+                |config| {
+                    for c in &mut config.clusters {
+                        c.url = Some(toml::Spanned::new(0..0, url.clone()));
+                        c.schema_on_start = true;
+                    }
+                },
+            ))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for step in steps {
+            let golden = scenario::golden::path(&s, &step.name);
+            let want = scenario::golden::read(&golden)
+                .unwrap_or_else(|| panic!("{} has no golden", golden.display()));
+            assert_eq!(
+                step.value,
+                want,
+                "{} step {} differs on MariaDB",
+                path.display(),
+                step.name
+            );
+        }
+    }
+}
+
 fn temp_dir(tag: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("offcloud-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);

@@ -11,7 +11,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 mod api;
+mod cluster;
+
 pub use api::*;
+pub use cluster::{ClusterConfig, SecretConfig, ServerKind, ServerUrl};
 
 /// A problem with a config file, located at a line.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,10 @@ pub struct Config {
     /// Aurora clusters served by the RDS Data API.
     #[serde(default, rename = "cluster")]
     pub clusters: Vec<ClusterConfig>,
+    /// Secrets Manager secrets the clusters' `secret_arns` name, with the credentials a server cluster connects
+    /// with.
+    #[serde(default, rename = "secret")]
+    pub secrets: Vec<SecretConfig>,
     /// Faults injected from the start; see [`crate::faults`].
     #[serde(default, rename = "fault")]
     pub faults: Vec<Spanned<crate::faults::FaultSpec>>,
@@ -231,38 +238,6 @@ pub enum RuntimeClient {
     Aws,
 }
 
-/// An Aurora MySQL cluster behind the RDS Data API.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterConfig {
-    /// `arn:aws:rds:REGION:ACCOUNT:cluster:NAME`, the `resourceArn` callers send.
-    pub arn: String,
-    /// The `secretArn`s accepted; any is accepted when the list is empty.
-    #[serde(default)]
-    pub secret_arns: Vec<String>,
-    /// The database used when a request names none; created at start-up.
-    pub database: Option<String>,
-    /// MySQL scripts run at start-up, in order, relative to the workspace root.
-    #[serde(default)]
-    pub schema: Vec<PathBuf>,
-    /// InnoDB's `innodb_lock_wait_timeout`: how many seconds a write waits for another transaction's lock before
-    /// it fails with `Lock wait timeout exceeded; try restarting transaction`. MySQL's default is 50.
-    #[serde(default = "default_lock_wait_timeout")]
-    pub lock_wait_timeout: u64,
-    /// The most transactions open at once; `BeginTransaction` past it fails as the Data API does when it has no
-    /// connection left. AWS capped the Data API's connections per cluster at 500 (jeremydaly/data-api-client#37).
-    #[serde(default = "default_max_transactions")]
-    pub max_transactions: usize,
-}
-
-fn default_lock_wait_timeout() -> u64 {
-    50
-}
-
-fn default_max_transactions() -> usize {
-    500
-}
-
 /// A DynamoDB table, created at start-up with on-demand billing.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -359,6 +334,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let src = &self.source;
+        self.validate_clusters()?;
         if let Some(url) = &self.otlp_endpoint
             && let Err(problem) = crate::trace::otlp::traces_url(url.get_ref())
         {

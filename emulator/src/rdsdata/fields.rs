@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::RdsError;
-use super::engine::{Column, Param, Sql};
+use super::engine::{Column, Param, Sql, TypeHint};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -100,7 +100,7 @@ pub fn parameters(v: Option<&Value>) -> Result<Vec<Param>, RdsError> {
             ("stringValue", Value::String(s)) => Sql::Text(s.clone()),
             ("longValue", Value::Number(n)) => Sql::Integer(n.as_i64().ok_or_else(wrong)?),
             ("doubleValue", Value::Number(n)) => Sql::Real(n.as_f64().ok_or_else(wrong)?),
-            ("booleanValue", Value::Bool(b)) => Sql::Integer(i64::from(*b)),
+            ("booleanValue", Value::Bool(b)) => Sql::Bool(*b),
             ("blobValue", Value::String(s)) => Sql::Blob(
                 B64.decode(s)
                     .map_err(|e| bad(format!("Parameter {name}: blobValue is not base64: {e}")))?,
@@ -120,16 +120,23 @@ pub fn parameters(v: Option<&Value>) -> Result<Vec<Param>, RdsError> {
                 )));
             }
         };
-        if let Some(hint) = p.get("typeHint").filter(|h| !h.is_null()) {
-            type_hint(name, hint, &sql)?;
-        }
+        let sql = match p.get("typeHint").filter(|h| !h.is_null()) {
+            Some(hint) => {
+                let hint = type_hint(name, hint, &sql)?;
+                let Sql::Text(s) = sql else {
+                    unreachable!("type_hint accepts only a stringValue")
+                };
+                Sql::Hinted(s, hint)
+            }
+            None => sql,
+        };
         out.push((name.to_string(), sql));
     }
     Ok(out)
 }
 
 /// Checks a `typeHint` and the string it describes. The formats are the model's documentation of `TypeHint`.
-fn type_hint(name: &str, hint: &Value, v: &Sql) -> Result<(), RdsError> {
+fn type_hint(name: &str, hint: &Value, v: &Sql) -> Result<TypeHint, RdsError> {
     const HINTS: [&str; 6] = ["JSON", "UUID", "TIMESTAMP", "DATE", "TIME", "DECIMAL"];
     let Some(h) = hint.as_str().filter(|h| HINTS.contains(h)) else {
         return Err(invalid_enum(hint, "parameters.member.typeHint", &HINTS));
@@ -153,7 +160,14 @@ fn type_hint(name: &str, hint: &Value, v: &Sql) -> Result<(), RdsError> {
         _ => serde_json::from_str::<Value>(s).is_ok(),
     };
     if ok {
-        Ok(())
+        Ok(match h {
+            "DATE" => TypeHint::Date,
+            "TIME" => TypeHint::Time,
+            "TIMESTAMP" => TypeHint::Timestamp,
+            "DECIMAL" => TypeHint::Decimal,
+            "UUID" => TypeHint::Uuid,
+            _ => TypeHint::Json,
+        })
     } else {
         Err(RdsError::BadRequest(format!(
             "Parameter {name}: '{s}' is not a valid {h} for its typeHint"
@@ -247,7 +261,23 @@ pub fn field(v: &Sql, decl: Option<&str>, opts: ResultSetOptions) -> Value {
     let base = base_type(&decl_upper);
     match v {
         Sql::Null => json!({"isNull": true}),
+        Sql::Array(items) => json!({"arrayValue": array_value(items, decl, opts)}),
+        Sql::Bool(b) => json!({"booleanValue": b}),
         Sql::Integer(n) if is_boolean(&decl_upper) => json!({"booleanValue": *n != 0}),
+        // A server's DECIMAL keeps every digit, as text.
+        Sql::Text(s)
+            if opts.decimal_as_number && matches!(base.as_str(), "DECIMAL" | "NUMERIC") =>
+        {
+            match (
+                s.contains(['.', 'e', 'E']),
+                s.parse::<i64>(),
+                s.parse::<f64>(),
+            ) {
+                (false, Ok(n), _) => json!({"longValue": n}),
+                (_, _, Ok(f)) => json!({"doubleValue": f}),
+                _ => json!({"stringValue": s}),
+            }
+        }
         // FIXME: SQLite keeps DECIMAL as a double, so digits beyond a double's precision are lost.
         Sql::Integer(_) | Sql::Real(_) if matches!(base.as_str(), "DECIMAL" | "NUMERIC") => {
             let f = match v {
@@ -303,13 +333,42 @@ pub fn field(v: &Sql, decl: Option<&str>, opts: ResultSetOptions) -> Value {
         // MySQL strips a CHAR's trailing spaces when it reads it (without PAD_CHAR_TO_FULL_LENGTH).
         // FIXME: inside a statement (CONCAT, LENGTH) the spaces are still there, where MySQL has none.
         Sql::Text(s) if base == "CHAR" => json!({"stringValue": s.trim_end_matches(' ')}),
-        Sql::Text(s) => json!({"stringValue": s}),
+        Sql::Text(s) | Sql::Hinted(s, _) => json!({"stringValue": s}),
         Sql::Blob(b) => json!({"blobValue": B64.encode(b)}),
     }
 }
 
+/// An `ArrayValue`: the elements' `Field`s gathered under the plural of their member (`longValues`), nested
+/// arrays under `arrayValues`. A NULL element is `null` in its list.
+/// Source: botocore `rds-data` model, shape `ArrayValue`.
+fn array_value(items: &[Sql], decl: Option<&str>, opts: ResultSetOptions) -> Value {
+    let mut member = "stringValues";
+    let mut values = Vec::with_capacity(items.len());
+    for item in items {
+        let f = field(item, decl, opts);
+        match f.as_object().and_then(|o| o.iter().next()) {
+            Some((k, _)) if k == "isNull" => values.push(Value::Null),
+            Some((k, v)) => {
+                member = match k.as_str() {
+                    "booleanValue" => "booleanValues",
+                    "longValue" => "longValues",
+                    "doubleValue" => "doubleValues",
+                    "arrayValue" => "arrayValues",
+                    _ => "stringValues",
+                };
+                values.push(v.clone());
+            }
+            None => values.push(Value::Null),
+        }
+    }
+    json!({ member: values })
+}
+
 /// A value in `formattedRecords`: the `Field`'s value itself, and `null` for NULL.
 pub fn plain(v: &Sql, decl: Option<&str>, opts: ResultSetOptions) -> Value {
+    if let Sql::Array(items) = v {
+        return items.iter().map(|i| plain(i, decl, opts)).collect();
+    }
     match field(v, decl, opts)
         .as_object()
         .and_then(|o| o.iter().next())
@@ -368,10 +427,15 @@ pub fn column_metadata(c: &Column) -> Value {
         "BLOB" | "VARBINARY" | "BINARY" => -4,
         _ => 12,
     };
+    let (type_name, jdbc) = match &c.type_name {
+        Some(name) => (name.clone(), postgres_jdbc_type(name)),
+        None if base.is_empty() => ("VARCHAR".to_string(), jdbc),
+        None => (base, jdbc),
+    };
     json!({
         "name": c.name,
         "label": c.name,
-        "typeName": if base.is_empty() { "VARCHAR".to_string() } else { base },
+        "typeName": type_name,
         "type": jdbc,
         "nullable": 2,
         "isSigned": matches!(jdbc, 4 | -5 | 5 | -6 | 3 | 8 | 7),
@@ -384,6 +448,30 @@ pub fn column_metadata(c: &Column) -> Value {
         "tableName": "",
         "arrayBaseColumnType": 0,
     })
+}
+
+/// The java.sql.Types code PostgreSQL's JDBC driver reports for a type, by its name (`TypeInfoCache`'s table):
+/// arrays are ARRAY (2003), and types it has no mapping for are OTHER (1111).
+fn postgres_jdbc_type(name: &str) -> i32 {
+    if name.starts_with('_') {
+        return 2003;
+    }
+    match name {
+        "int2" => 5,
+        "int4" | "oid" => 4,
+        "int8" => -5,
+        "numeric" => 2,
+        "float4" => 7,
+        "float8" | "money" => 8,
+        "bool" => -7,
+        "bpchar" | "char" => 1,
+        "varchar" | "text" | "name" => 12,
+        "bytea" => -2,
+        "date" => 91,
+        "time" | "timetz" => 92,
+        "timestamp" | "timestamptz" => 93,
+        _ => 1111,
+    }
 }
 
 #[cfg(test)]

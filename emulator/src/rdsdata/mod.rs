@@ -1,7 +1,9 @@
-//! The RDS Data API: MySQL statements on embedded SQLite, for the clusters the config declares.
+//! The RDS Data API: MySQL statements on embedded SQLite, or statements on a MySQL, MariaDB or PostgreSQL server,
+//! for the clusters the config declares.
 //!
 //! - [`wire`] decodes restJson1 on the main port into typed requests, and encodes typed responses.
-//! - [`engine`] is the database behind the operations: SQLite, with the statements translated from MySQL.
+//! - [`engine`] is the database behind the operations: SQLite, with the statements translated from MySQL, or a
+//!   server, which runs them as they are.
 //! - [`sql`] parses MySQL with sqlparser and translates it for SQLite.
 //! - [`storage`] is SQLite (one file per MySQL database); nothing else here names it.
 //! - [`fields`] turns parameters into SQL values and results into typed `Field`s.
@@ -34,7 +36,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::clock::Env;
-use crate::config::{ClusterConfig, Config};
+use crate::config::{ClusterConfig, Config, SecretConfig};
 use engine::sqlite::Sqlite;
 use engine::{Engine, Param, Prepared, Ran};
 use transactions::{Lease, Transactions};
@@ -76,7 +78,7 @@ impl DataApi {
     pub fn open(config: &Config, data_dir: Option<&Path>, env: Env) -> Result<Self, RdsError> {
         let mut clusters = Vec::new();
         for c in &config.clusters {
-            clusters.push(open_cluster(c, data_dir, &env)?);
+            clusters.push(open_cluster(c, &config.secrets, data_dir, &env)?);
         }
         let api = Self {
             clusters,
@@ -84,6 +86,10 @@ impl DataApi {
             env,
         };
         for (i, c) in config.clusters.iter().enumerate() {
+            // A server's database may be shared, so its schema runs only when asked.
+            if c.url.is_some() && !c.schema_on_start {
+                continue;
+            }
             for file in &c.schema {
                 let path = config.base_dir.join(file);
                 let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -364,15 +370,22 @@ fn generated_fields(ran: &Ran) -> Vec<Value> {
         .collect()
 }
 
+/// Opens cluster `c` on its server, or on SQLite. A server that cannot be reached fails here, naming the cluster.
 fn open_cluster(
     c: &ClusterConfig,
+    secrets: &[SecretConfig],
     data_dir: Option<&Path>,
     env: &Env,
 ) -> Result<Cluster, RdsError> {
+    let engine: Arc<dyn Engine> = match c.server(secrets).map_err(RdsError::BadRequest)? {
+        Some(server) => engine::server::open(c, server)
+            .map_err(|e| RdsError::Internal(format!("cluster {}: {e}", c.arn)))?,
+        None => Arc::new(Sqlite::open(c, data_dir, env)?),
+    };
     Ok(Cluster {
         arn: c.arn.clone(),
         secrets: c.secret_arns.clone(),
-        engine: Arc::new(Sqlite::open(c, data_dir, env)?),
+        engine,
         max_transactions: c.max_transactions,
     })
 }

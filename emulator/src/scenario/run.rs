@@ -67,14 +67,27 @@ pub async fn replay_with_progress(
     launch: LaunchOptions,
     progress: &ProgressBar,
 ) -> Result<Vec<StepOutcome>, String> {
+    replay_with(s, workspace, launch, progress, |_| {}).await
+}
+
+/// [`replay_with_progress`] on the scenario's config as `adjust` changes it (a cluster moved onto a server, say).
+pub async fn replay_with(
+    s: &Scenario,
+    workspace: &Path,
+    launch: LaunchOptions,
+    progress: &ProgressBar,
+    adjust: impl FnOnce(&mut crate::config::Config),
+) -> Result<Vec<StepOutcome>, String> {
     let config_path = workspace.join(s.config_path());
     let template = s.template.as_ref().map(|t| workspace.join(t));
     let options = crate::template::Options {
         stack_name: None,
         parameter_overrides: s.parameter_overrides.clone(),
     };
-    let (config, _) = crate::template::load_project(&config_path, template.as_deref(), &options)
-        .map_err(|e| e.to_string())?;
+    let (mut config, _) =
+        crate::template::load_project(&config_path, template.as_deref(), &options)
+            .map_err(|e| e.to_string())?;
+    adjust(&mut config);
     let env = Env {
         clock: Arc::new(SystemClock),
         ids: Arc::new(SequentialIds::default()),

@@ -7,11 +7,17 @@
 //! when its behaviour changes either way. `DIFF_BLESS=1` rewrites that file from a run (never under CI); read the
 //! change before committing it.
 //!
+//! Every statement runs a second time through the Data API on the server backend (`url = "mysql://..."`), against
+//! the same MariaDB: there each must agree, as the statements run as they are.
+//!
 //! Without MariaDB the test says so loudly and runs nothing, except under CI, where it fails.
 
 mod corpus;
 mod outcome;
-mod server;
+#[path = "../servers/mod.rs"]
+mod servers;
+
+use servers::mariadb as server;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,9 +59,12 @@ fn here() -> PathBuf {
 }
 
 /// A Data API of its own for each case, so that cases share nothing (and a cluster stays under SQLite's 125
-/// attached databases).
-fn data_api(database: &str) -> DataApi {
-    let text = format!("[[cluster]]\narn = \"{ARN}\"\ndatabase = \"{database}\"\n");
+/// attached databases); on the server at `url` when one is given.
+fn data_api(database: &str, url: Option<String>) -> DataApi {
+    let mut text = format!("[[cluster]]\narn = \"{ARN}\"\ndatabase = \"{database}\"\n");
+    if let Some(url) = url {
+        text.push_str(&format!("url = \"{url}\"\n"));
+    }
     let config = offcloud::config::Config::parse("diff.toml", &text, Path::new("."))
         .expect("the test's config parses");
     DataApi::open(&config, None, offcloud::clock::Env::default()).expect("the Data API opens")
@@ -69,10 +78,11 @@ fn call(api: &DataApi, op: Operation, mut body: Value) -> Result<Value, String> 
 }
 
 impl Sides {
-    /// Runs one case on both sides, in a database of its own, and judges it.
-    fn judge(&self, index: usize, case: &Case) -> Result<Expected, String> {
-        let db = format!("c{index}");
-        let api = data_api(&db);
+    /// Runs one case on both sides, in a database of its own, and judges it: through the SQLite engine, or
+    /// through the server backend on the same MariaDB.
+    fn judge(&self, index: usize, case: &Case, on_server: bool) -> Result<Expected, String> {
+        let db = format!("{}{index}", if on_server { "s" } else { "c" });
+        let url = on_server.then(|| format!("mysql://root@127.0.0.1:{}", self.maria.port));
         self.runtime.block_on(async {
             let mut conn = mysql_async::Conn::new(self.maria.opts(None))
                 .await
@@ -82,7 +92,28 @@ impl Sides {
                 return Err(e);
             }
             let _ = outcome::from_mariadb(&mut conn, &format!("USE {db}")).await;
-            let judged = compare(&api, &db, case, &mut conn).await;
+            // On the server backend the Data API's side has a database of its own on the same server.
+            let api_db = if on_server {
+                format!("d{index}")
+            } else {
+                db.clone()
+            };
+            if on_server {
+                let create =
+                    outcome::from_mariadb(&mut conn, &format!("CREATE DATABASE {api_db}")).await;
+                if let Outcome::Err(e) = create {
+                    return Err(e);
+                }
+            }
+            let api = data_api(&api_db, url);
+            let judged = compare(
+                &api,
+                &api_db,
+                case,
+                &mut conn,
+                on_server.then_some(db.as_str()),
+            )
+            .await;
             let _ = conn.disconnect().await;
             judged
         })
@@ -94,6 +125,8 @@ async fn compare(
     db: &str,
     case: &Case,
     conn: &mut mysql_async::Conn,
+    // On the server backend, the database MariaDB's side runs in.
+    on_server: Option<&str>,
 ) -> Result<Expected, String> {
     let ours = |sql: &str, params: Value, tx: Option<&str>| {
         let mut body = json!({"sql": sql, "database": db, "includeResultMetadata": true,
@@ -101,7 +134,13 @@ async fn compare(
         if let Some(tx) = tx {
             body["transactionId"] = json!(tx);
         }
-        outcome::from_data_api(call(api, Operation::ExecuteStatement, body))
+        let mut r = call(api, Operation::ExecuteStatement, body);
+        // The server words its errors as MariaDB does, as the other side is worded before comparing, and names
+        // its own database in them.
+        if let Some(theirs) = on_server {
+            r = r.map_err(|m| outcome::normalise(&m.replace(db, theirs)));
+        }
+        outcome::from_data_api(r)
     };
     for (i, sql) in case.setup.iter().enumerate() {
         if let Outcome::Err(e) = outcome::from_mariadb(conn, sql).await {
@@ -245,7 +284,7 @@ fn main() {
         let mut all = BTreeMap::new();
         for (i, (_, case)) in cases.iter().enumerate() {
             let judged = sides
-                .judge(i, case)
+                .judge(i, case, false)
                 .unwrap_or_else(|e| panic!("{}: {e}", case.name));
             all.insert(case.name.clone(), judged);
         }
@@ -257,6 +296,28 @@ fn main() {
         return;
     }
 
+    let server_agreed = Arc::new(Mutex::new((0usize, 0usize)));
+    let on_server: Vec<Trial> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (file, case))| {
+            let sides = sides.clone();
+            let case = case.clone();
+            let agreed = server_agreed.clone();
+            Trial::test(format!("server::{file}::{}", case.name), move || {
+                let got = sides.judge(i, &case, true).map_err(Failed::from)?;
+                let mut agreed = agreed.lock().unwrap();
+                agreed.1 += 1;
+                if got.verdict != Verdict::Agree {
+                    return Err(
+                        format!("the server backend differs from MariaDB: {}", got.why).into(),
+                    );
+                }
+                agreed.0 += 1;
+                Ok(())
+            })
+        })
+        .collect();
     let trials = cases
         .into_iter()
         .enumerate()
@@ -265,7 +326,7 @@ fn main() {
             let results = results.clone();
             let want = expected.get(&case.name).cloned();
             Trial::test(format!("{file}::{}", case.name), move || {
-                let got = sides.judge(i, &case).map_err(Failed::from)?;
+                let got = sides.judge(i, &case, false).map_err(Failed::from)?;
                 results
                     .lock()
                     .unwrap()
@@ -285,11 +346,16 @@ fn main() {
                 }
             })
         })
+        .chain(on_server)
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
     let results = results.lock().unwrap();
     if !results.is_empty() {
         println!("{}", summary(&results));
+    }
+    let (agreed, ran) = *server_agreed.lock().unwrap();
+    if ran > 0 {
+        println!("MySQL differential on the server backend: {ran} statements, {agreed} agree");
     }
     drop(results);
     drop(sides);

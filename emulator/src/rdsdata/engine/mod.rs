@@ -5,8 +5,10 @@
 //!
 //! - [`sqlite`] is MySQL translated for embedded SQLite, with an emulated write lock ([`lock`]) in place of
 //!   InnoDB's row locks.
+//! - [`server`] is a MySQL, MariaDB or PostgreSQL server, which runs each statement as it is.
 
 pub mod lock;
+pub mod server;
 pub mod sqlite;
 
 use super::RdsError;
@@ -16,9 +18,27 @@ use super::RdsError;
 pub enum Sql {
     Null,
     Integer(i64),
+    /// A `booleanValue` parameter, which SQLite and MySQL take as 1 or 0.
+    Bool(bool),
     Real(f64),
     Text(String),
     Blob(Vec<u8>),
+    /// A parameter's string with its `typeHint`, which a server binds as that type and SQLite as text.
+    Hinted(String, TypeHint),
+    /// A PostgreSQL array, whose elements render as the column's declared type (`arrayValue`).
+    Array(Vec<Sql>),
+}
+
+/// A parameter's `typeHint`: how a `stringValue` is sent to the database.
+/// Source: https://docs.aws.amazon.com/rdsdataservice/latest/APIReference/API_SqlParameter.html
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeHint {
+    Json,
+    Uuid,
+    Timestamp,
+    Date,
+    Time,
+    Decimal,
 }
 
 /// A value bound to a `:name` parameter.
@@ -28,7 +48,11 @@ pub type Param = (String, Sql);
 #[derive(Debug, Clone)]
 pub struct Column {
     pub name: String,
+    /// How the column's values render: its declared MySQL type, or the MySQL type a server's type renders as.
     pub decl_type: Option<String>,
+    /// The server's own name for the type, which `columnMetadata` reports where it differs from the declared
+    /// type (PostgreSQL's `int4`, `_text`).
+    pub type_name: Option<String>,
 }
 
 /// What one statement did, as MySQL would tell it.

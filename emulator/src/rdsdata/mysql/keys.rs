@@ -6,8 +6,10 @@ use super::super::storage::{self, Conn, Param, Sql};
 
 fn text(v: &Sql) -> String {
     match v {
-        Sql::Text(s) => s.clone(),
+        Sql::Text(s) | Sql::Hinted(s, _) => s.clone(),
+        Sql::Array(_) => String::new(),
         Sql::Integer(n) => n.to_string(),
+        Sql::Bool(b) => i64::from(*b).to_string(),
         Sql::Real(f) => f.to_string(),
         Sql::Null => "NULL".into(),
         Sql::Blob(b) => String::from_utf8_lossy(b).into_owned(),

@@ -33,9 +33,12 @@ impl ToSql for Sql {
         Ok(ToSqlOutput::Borrowed(match self {
             Sql::Null => ValueRef::Null,
             Sql::Integer(n) => ValueRef::Integer(*n),
+            Sql::Bool(b) => ValueRef::Integer(i64::from(*b)),
             Sql::Real(f) => ValueRef::Real(*f),
-            Sql::Text(s) => ValueRef::Text(s.as_bytes()),
+            Sql::Text(s) | Sql::Hinted(s, _) => ValueRef::Text(s.as_bytes()),
             Sql::Blob(b) => ValueRef::Blob(b),
+            // Arrays come only from PostgreSQL's results; SQLite is never given one.
+            Sql::Array(_) => ValueRef::Null,
         }))
     }
 }
@@ -468,6 +471,7 @@ pub fn run(conn: &Conn, sql: &str, params: &[Param], query: bool) -> Result<Outc
         .map(|c| Column {
             name: c.name().to_string(),
             decl_type: c.decl_type().map(str::to_string),
+            type_name: None,
         })
         .collect();
     let mut out = Outcome {

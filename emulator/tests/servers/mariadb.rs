@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::{find, free_port, run, scratch};
+
 /// MySQL 5.7's default `sql_mode` (Aurora MySQL 2's default too).
 /// Source: https://dev.mysql.com/doc/refman/5.7/en/sql-mode.html#sql-mode-setting
 pub const SQL_MODE: &str = "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,\
@@ -24,48 +26,15 @@ impl Drop for MariaDb {
     }
 }
 
-/// Where a program is, on the PATH or in the `sbin` folders Debian puts servers in.
-fn find(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-}
-
 /// The server and its set-up tool, if MariaDB is installed.
 pub fn installed() -> Option<(PathBuf, PathBuf)> {
     Some((find("mariadbd")?, find("mariadb-install-db")?))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn run(cmd: &mut Command, what: &str, log: &Path) -> Result<(), String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("{what} did not start: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let _ = std::fs::write(log, [&out.stdout[..], &out.stderr[..]].concat());
-    Err(format!(
-        "{what} failed ({}); see {}",
-        out.status,
-        log.display()
-    ))
-}
-
 impl MariaDb {
     /// Makes a data folder and starts the server, waiting until it answers.
     pub async fn start(server: &Path, install: &Path) -> Result<Self, String> {
-        let dir = std::env::temp_dir().join(format!("offcloud-mariadb-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let dir = scratch("mariadb")?;
         let data = dir.join("data");
         run(
             Command::new(install)
