@@ -83,6 +83,17 @@ async fn begin(c: &Client) -> String {
         .unwrap()
 }
 
+/// The databases and tables the dashboard lists for the config's cluster, asked of a Data API of its own.
+fn catalog(config: &str) -> Vec<(String, Vec<String>)> {
+    // Its schema ran already.
+    let config = config.replace("schema_on_start = true", "schema_on_start = false");
+    let config =
+        offcloud::config::Config::parse("t.toml", &config, std::path::Path::new(".")).unwrap();
+    let api =
+        offcloud::rdsdata::DataApi::open(&config, None, offcloud::clock::Env::default()).unwrap();
+    api.catalog().remove(0).databases
+}
+
 fn records(out: &Output) -> Vec<Vec<Field>> {
     out.records.clone().unwrap_or_default()
 }
@@ -107,7 +118,7 @@ async fn a_mysql_cluster_runs_statements_as_they_are_on_mariadb() {
         maria.port,
         schema.display().to_string()
     );
-    let h = Builder::new(config).start().await;
+    let h = Builder::new(config.clone()).start().await;
     let c = h.rdsdata().await;
 
     let out = exec(
@@ -229,6 +240,12 @@ async fn a_mysql_cluster_runs_statements_as_they_are_on_mariadb() {
         r#"[{"name":"it's","active":true},{"name":"b","active":null}]"#
     );
 
+    // The dashboard lists the server's databases and tables.
+    assert_eq!(
+        catalog(&config),
+        vec![("app".to_string(), vec!["t".to_string()])]
+    );
+
     // A server that went away is an InternalServerErrorException naming it, at once rather than a hang.
     drop(maria);
     let started = std::time::Instant::now();
@@ -276,7 +293,7 @@ async fn a_postgres_cluster_answers_in_aurora_postgresql_s_flavour() {
         "[[cluster]]\narn = \"{ARN}\"\nurl = \"{}\"\n",
         pg.url("app")
     );
-    let h = Builder::new(config).start().await;
+    let h = Builder::new(config.clone()).start().await;
     let c = h.rdsdata().await;
 
     exec(
@@ -385,6 +402,11 @@ async fn a_postgres_cluster_answers_in_aurora_postgresql_s_flavour() {
     assert_eq!(
         e.message(),
         Some("ERROR: relation \"nope\" does not exist\n  Position: 15; SQLState: 42P01")
+    );
+
+    assert_eq!(
+        catalog(&config),
+        vec![("app".to_string(), vec!["items".to_string()])]
     );
 
     // Transactions: a rollback undoes, a commit keeps.

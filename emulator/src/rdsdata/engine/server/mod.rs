@@ -16,7 +16,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Engine;
+use super::{Engine, Sql};
 use crate::config::{ClusterConfig, ServerKind, ServerUrl};
 use crate::rdsdata::RdsError;
 
@@ -91,6 +91,21 @@ pub fn unreachable(server: &ServerUrl, e: impl std::fmt::Display) -> RdsError {
 /// (customink/activerecord-aurora-serverless-adapter#20).
 pub fn timed_out() -> RdsError {
     RdsError::StatementTimeout("Request timed out".into())
+}
+
+/// Rows of (database, table), sorted by database, as the dashboard's catalog lists them.
+pub fn group_tables(rows: Vec<Vec<Sql>>) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for row in rows {
+        let [Sql::Text(db), Sql::Text(table)] = row.as_slice() else {
+            continue;
+        };
+        match out.last_mut() {
+            Some((last, tables)) if last == db => tables.push(table.clone()),
+            _ => out.push((db.clone(), vec![table.clone()])),
+        }
+    }
+    out
 }
 
 /// The engine for cluster `c` on `server`.

@@ -299,6 +299,19 @@ impl Engine for Mysql {
         Ok(Prepared::Ready)
     }
 
+    /// Every database but MySQL's own, and its tables, for the dashboard; empty when the server cannot be asked.
+    fn catalog(&self) -> Vec<(String, Vec<String>)> {
+        let shared = self.0.clone();
+        let sql = "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN \
+                   ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1, 2"
+            .to_string();
+        let ran = self.0.driver.run(async move {
+            let conn = shared.connect(None).await?;
+            run(conn, &shared.server, sql).await.1
+        });
+        super::group_tables(ran.map(|r| r.rows).unwrap_or_default())
+    }
+
     fn begin(&self, database: Option<&str>) -> Result<Box<dyn Session>, RdsError> {
         let shared = self.0.clone();
         let database = self.0.database(database);

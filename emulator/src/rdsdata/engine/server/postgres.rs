@@ -373,6 +373,24 @@ impl Engine for Postgres {
         Ok(Prepared::Ready)
     }
 
+    /// The cluster's database and its tables (`schema.table` outside `public`), for the dashboard; empty when the
+    /// server cannot be asked.
+    fn catalog(&self) -> Vec<(String, Vec<String>)> {
+        let shared = self.0.clone();
+        let database = self.0.server.database.clone();
+        let sql = "SELECT current_database(), CASE WHEN table_schema = 'public' THEN table_name \
+                   ELSE table_schema || '.' || table_name END FROM information_schema.tables \
+                   WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 2"
+            .to_string();
+        let ran = self.0.driver.run(async move {
+            let conn = shared.connect(database).await?;
+            let (conn, ran) = run(conn, &shared.server, sql).await;
+            conn.into_iter().for_each(give_back);
+            ran
+        });
+        super::group_tables(ran.map(|r| r.rows).unwrap_or_default())
+    }
+
     fn begin(&self, database: Option<&str>) -> Result<Box<dyn Session>, RdsError> {
         let shared = self.0.clone();
         let database = self.0.database(database);
