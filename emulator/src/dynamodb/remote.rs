@@ -443,6 +443,61 @@ mod tests {
     }
 
     #[test]
+    fn requests_are_signed_for_dynamodb_in_the_endpoint_s_region() {
+        let r = Remote::new(
+            "https://dynamodb.eu-west-1.amazonaws.com",
+            "us-east-1",
+            Client::new(),
+        );
+        let headers = [
+            ("content-type".to_string(), wire::AMZ_JSON.to_string()),
+            (
+                "x-amz-target".to_string(),
+                wire::target(Operation::ListTables),
+            ),
+        ];
+        let credentials = Credentials::new("AKID", "secret", Some("token".into()), None, "test");
+        let signed = r.sign(credentials, &headers, b"{}").unwrap();
+        let get = |name: &str| {
+            signed
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let auth = get("authorization").unwrap();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKID/"),
+            "{auth}"
+        );
+        assert!(auth.contains("/eu-west-1/dynamodb/aws4_request"), "{auth}");
+        assert!(auth.contains("x-amz-target"), "{auth}");
+        assert!(get("x-amz-date").is_some());
+        assert_eq!(get("x-amz-security-token"), Some("token"));
+    }
+
+    #[test]
+    fn the_endpoint_s_errors_keep_its_body_unless_it_is_not_dynamodb_s() {
+        let r = Remote::new("http://127.0.0.1:8000", "us-east-1", Client::new());
+        let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"gone"}"#;
+        let e = r
+            .read(WireResponse::new(400).body(body.to_string()))
+            .unwrap_err();
+        assert!(
+            matches!(&e, DynamoError::Service { status: 400, code, message, body: b }
+                if code == "ResourceNotFoundException" && message == "gone" && b == body),
+            "{e}"
+        );
+        let e = r
+            .read(WireResponse::new(502).body("<html>Bad Gateway</html>"))
+            .unwrap_err();
+        assert!(
+            matches!(&e, DynamoError::Internal(m) if m.contains("http://127.0.0.1:8000 answered 502")),
+            "{e}"
+        );
+        assert_eq!(r.read(WireResponse::new(200).body("{}")).unwrap(), "{}");
+    }
+
+    #[test]
     fn loopback_and_the_signing_region_come_from_the_host() {
         let remote = |url: &str| Remote::new(url, "us-east-1", Client::new());
         assert!(remote("http://localhost:8000").loopback);
