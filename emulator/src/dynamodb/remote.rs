@@ -343,25 +343,36 @@ impl Remote {
         if let Some(c) = cached.as_ref().filter(|c| c.until > Instant::now()) {
             return c.credentials.clone();
         }
-        let found = if self.loopback {
-            aws_config::meta::credentials::CredentialsProviderChain::first_try(
-                "Environment",
-                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-            )
-            .or_else(
-                "Profile",
-                aws_config::profile::ProfileFileCredentialsProvider::builder().build(),
-            )
-            .provide_credentials()
-            .await
-        } else {
-            aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
-                .region(aws_config::Region::new(self.region.clone()))
-                .build()
-                .await
-                .provide_credentials()
-                .await
-        };
+        let (loopback, region) = (self.loopback, self.region.clone());
+        // The chain reads the profile files with blocking calls (aws-sdk-rust#867), so it runs on a blocking
+        // thread, driving its network calls (SSO, STS, instance metadata) on the runtime from there.
+        let runtime = tokio::runtime::Handle::current();
+        let found = tokio::task::spawn_blocking(move || {
+            runtime.block_on(async move {
+                if loopback {
+                    aws_config::meta::credentials::CredentialsProviderChain::first_try(
+                        "Environment",
+                        aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+                    )
+                    .or_else(
+                        "Profile",
+                        aws_config::profile::ProfileFileCredentialsProvider::builder().build(),
+                    )
+                    .provide_credentials()
+                    .await
+                } else {
+                    aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                        .region(aws_config::Region::new(region))
+                        .build()
+                        .await
+                        .provide_credentials()
+                        .await
+                }
+            })
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
         let credentials = match found {
             Ok(c) => Some(c),
             Err(e) => {
