@@ -76,14 +76,24 @@ async fn raw_put(h: &Harness, table: &str) -> (u16, Vec<(String, String)>, Value
 async fn the_service_endpoint_serves_every_table_on_the_remote() {
     let back = remote().await;
     let front = Builder::new(format!(
-        "dynamodb_endpoint = \"{}\"\n{}",
+        "dynamodb_endpoint = \"{}\"\n{}ttl_attribute = \"expires\"\n",
         back.emulator.endpoint_url(),
         table("things", None)
     ))
     .start()
     .await;
-    // The front created its table on the remote at start-up.
+    // The front created its table on the remote at start-up, with its TTL.
     assert_eq!(tables(&back).await, ["things"]);
+    let ttl = back
+        .dynamodb()
+        .await
+        .describe_time_to_live()
+        .table_name("things")
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), Some("expires"));
     assert_eq!(tables(&front).await, ["things"]);
 
     put(&front, "things", "a").await;

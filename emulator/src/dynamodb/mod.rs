@@ -359,10 +359,12 @@ impl DynamoDb {
                     "TableName": name,
                     "TimeToLiveSpecification": {"Enabled": true, "AttributeName": attr},
                 });
-                // As on the embedded engine, a refusal means TTL is already on.
+                // As on the embedded engine, a validation error means TTL is already on.
                 let answer = remote.call(Operation::UpdateTimeToLive, body.to_string().into());
-                if let Err(e @ DynamoError::Internal(_)) = answer.await.result {
-                    tracing::warn!("DynamoDB table {name}: cannot enable TTL now: {e}");
+                match answer.await.result {
+                    Ok(_) => {}
+                    Err(DynamoError::Service { code, .. }) if code == "ValidationException" => {}
+                    Err(e) => tracing::warn!("DynamoDB table {name}: cannot enable TTL now: {e}"),
                 }
             }
         }

@@ -63,6 +63,13 @@ pub struct Routes {
 impl Routes {
     /// The routes a config declares. Its endpoints were checked when it was parsed.
     pub fn new(config: &Config) -> Self {
+        let tables = config
+            .tables
+            .iter()
+            .filter(|t| t.dynamodb_endpoint.is_some());
+        if config.dynamodb_endpoint.is_none() && tables.count() == 0 {
+            return Self::default();
+        }
         let client = Client::with_connect_timeout(Some(CONNECT_TIMEOUT));
         let mut remotes: HashMap<String, Arc<Remote>> = HashMap::new();
         let mut remote = |url: &str| {
