@@ -186,7 +186,7 @@ impl Remote {
             .and_then(|h| h.split_once(".amazonaws.com"))
             .map_or(region, |(r, _)| r)
             .to_string();
-        let loopback = host == "localhost"
+        let loopback = host.eq_ignore_ascii_case("localhost")
             || host
                 .trim_start_matches('[')
                 .trim_end_matches(']')
