@@ -338,5 +338,11 @@ mod tests {
         let after = config("region = \"eu-west-1\"\ntrace_capacity = 10\n");
         assert_eq!(needs_restart(&before, &after), ["`region`"]);
         assert!(needs_restart(&before, &before).is_empty());
+        let table = "[[table]]\nname = \"abc\"\nhash_key = { name = \"id\", type = \"S\" }\n";
+        let before = config(table);
+        let after = config(&format!(
+            "{table}dynamodb_endpoint = \"http://127.0.0.1:8000\"\n"
+        ));
+        assert_eq!(needs_restart(&before, &after), ["`dynamodb_endpoint`"]);
     }
 }
