@@ -365,7 +365,13 @@ pub enum ClientError {
 
 impl Client {
     pub fn new() -> Self {
+        Self::with_connect_timeout(None)
+    }
+
+    /// A client whose connection attempts give up after `timeout`, rather than the system's own (minutes).
+    pub fn with_connect_timeout(timeout: Option<std::time::Duration>) -> Self {
         let mut http = Connector::new();
+        http.set_connect_timeout(timeout);
         http.set_nodelay(true);
         http.enforce_http(false);
         let builder =
@@ -409,7 +415,7 @@ impl Client {
         } else {
             self.plain.request(req).await
         }
-        .map_err(|e| ClientError::Send(e.to_string()))?;
+        .map_err(|e| ClientError::Send(with_causes(&e)))?;
         let (parts, body) = resp.into_parts();
         let body = body
             .collect()
@@ -422,6 +428,19 @@ impl Client {
             body,
         })
     }
+}
+
+/// An error and its causes, as `client error (Connect): tcp connect error: Connection refused (os error 111)`:
+/// hyper's own message says only which step failed.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 impl Default for Client {

@@ -177,7 +177,12 @@ impl MainPort {
                     let e = DynamoError::injected(&code);
                     return dynamodb::wire::encode_error(&e, content_type, &request_id);
                 }
-                match self.dynamodb.call(op, body).await {
+                let answer = self.dynamodb.answer(op, body).await;
+                if let Some(endpoint) = answer.endpoint {
+                    span.set("endpoint", endpoint);
+                }
+                let request_id = answer.request_id.unwrap_or(request_id);
+                match answer.result {
                     Ok(out) => dynamodb::wire::encode(out, content_type, &request_id),
                     Err(e) => dynamodb::wire::encode_error(&e, content_type, &request_id),
                 }
@@ -296,6 +301,7 @@ impl Emulator {
             opts.launch.endpoint_url = Some(format!("http://{main_addr}"));
         }
         let dynamodb = Arc::new(DynamoDb::open(config, opts.data_dir.as_deref())?);
+        dynamodb.ensure_remote_tables(config).await;
         let rdsdata = Arc::new(DataApi::open(
             config,
             opts.data_dir.as_deref(),

@@ -8,6 +8,7 @@ mod clients;
 mod dashboard;
 mod debug;
 mod dynamodb;
+mod dynamodb_remote;
 mod faults;
 mod injection;
 mod invoke_api;

@@ -64,6 +64,9 @@ pub struct Config {
     /// An OTLP/HTTP collector's base URL (`http://127.0.0.1:4318`, Jaeger's), to which traces are also exported;
     /// `offcloud serve --otlp-endpoint` sets it too. See [`crate::trace::otlp`].
     pub otlp_endpoint: Option<Spanned<String>>,
+    /// A DynamoDB-compatible endpoint (DynamoDB Local, ScyllaDB Alternator, real DynamoDB) that serves every table
+    /// instead of the embedded engine; see [`crate::dynamodb::remote`].
+    pub dynamodb_endpoint: Option<Spanned<String>>,
     /// The directory relative paths in this file are resolved against: the file's own directory's parent
     /// workspace root when there is one, otherwise the file's directory.
     #[serde(skip)]
@@ -252,6 +255,9 @@ pub struct TableConfig {
     pub stream: Option<Spanned<String>>,
     /// The attribute holding each item's expiry time, in epoch seconds.
     pub ttl_attribute: Option<String>,
+    /// A DynamoDB-compatible endpoint that serves this table instead of the embedded engine (or the service's
+    /// `dynamodb_endpoint`); see [`crate::dynamodb::remote`].
+    pub dynamodb_endpoint: Option<Spanned<String>>,
 }
 
 /// A key attribute: `{ name = "id", type = "S" }`.
@@ -339,6 +345,11 @@ impl Config {
             && let Err(problem) = crate::trace::otlp::traces_url(url.get_ref())
         {
             return Err(src.error(url.span(), format!("otlp_endpoint: {problem}")));
+        }
+        if let Some(url) = &self.dynamodb_endpoint
+            && let Err(problem) = crate::dynamodb::remote::check_endpoint(url.get_ref())
+        {
+            return Err(src.error(url.span(), format!("dynamodb_endpoint: {problem}")));
         }
         for f in &self.faults {
             if let Some(problem) = f.get_ref().problem() {
@@ -646,6 +657,14 @@ impl Config {
                     "stream must be KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES",
                 ));
             }
+            if let Some(url) = &t.dynamodb_endpoint
+                && let Err(problem) = crate::dynamodb::remote::check_endpoint(url.get_ref())
+            {
+                return Err(src.error(
+                    url.span(),
+                    format!("table {name:?}: dynamodb_endpoint: {problem}"),
+                ));
+            }
         }
         Ok(())
     }
@@ -833,6 +852,30 @@ mod tests {
         let e = parse("region = \"x\"\notlp_endpoint = \"127.0.0.1:4318\"\n").unwrap_err();
         assert_eq!(e.line, 2, "{e}");
         assert!(e.message.starts_with("otlp_endpoint: "), "{e}");
+    }
+
+    #[test]
+    fn dynamodb_endpoints_are_http_urls_checked_at_their_line() {
+        let c = parse("dynamodb_endpoint = \"http://127.0.0.1:8000\"\n[[table]]\nname = \"abc\"\nhash_key = { name = \"id\", type = \"S\" }\ndynamodb_endpoint = \"https://dynamodb.eu-west-1.amazonaws.com\"\n").unwrap();
+        assert_eq!(
+            c.dynamodb_endpoint.unwrap().into_inner(),
+            "http://127.0.0.1:8000"
+        );
+        assert_eq!(
+            c.tables[0].dynamodb_endpoint.as_ref().unwrap().get_ref(),
+            "https://dynamodb.eu-west-1.amazonaws.com"
+        );
+        let e = parse("region = \"x\"\ndynamodb_endpoint = \"localhost:8000\"\n").unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("test.toml", 2), "{e}");
+        assert!(e.message.starts_with("dynamodb_endpoint: "), "{e}");
+        let e = parse("[[table]]\nname = \"abc\"\nhash_key = { name = \"id\", type = \"S\" }\ndynamodb_endpoint = \"ftp://x\"\n").unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(
+            e.message.contains("table \"abc\": dynamodb_endpoint:"),
+            "{e}"
+        );
+        let e = parse("[[table]]\nname = \"abc\"\nhash_key = { name = \"id\", type = \"S\" }\ndynamodb_endpoint = \"http://h:8000/?x=1\"\n").unwrap_err();
+        assert!(e.message.contains("query"), "{e}");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! - [`wire`] decodes `POST /` requests with `X-Amz-Target` and encodes responses and errors as DynamoDB does.
 //! - [`storage`] is the engine (dynoxide on SQLite); nothing else touches it.
 //! - [`DynamoDb`] is the operation layer between them, and creates the tables declared in the config file.
+//! - [`remote`] forwards the requests of tables configured with `dynamodb_endpoint` to another engine instead.
 
+pub mod remote;
 pub mod storage;
 pub mod wire;
 
@@ -264,10 +266,21 @@ impl KeyType {
     }
 }
 
+/// An operation's answer, and where it came from when that was not the embedded engine.
+pub struct Answer {
+    pub result: Result<String, DynamoError>,
+    /// The `dynamodb_endpoint` that served the operation.
+    pub endpoint: Option<String>,
+    /// That endpoint's `x-amzn-RequestId`.
+    pub request_id: Option<String>,
+}
+
 /// The DynamoDB service.
 pub struct DynamoDb {
     storage: Storage,
     region: String,
+    /// Which tables other engines serve. Read at start only: a reload that changes them asks for a restart.
+    routes: remote::Routes,
 }
 
 impl DynamoDb {
@@ -280,17 +293,22 @@ impl DynamoDb {
         let db = Self {
             storage,
             region: config.region.clone(),
+            routes: remote::Routes::new(config),
         };
         db.ensure_tables(config)?;
         Ok(db)
     }
 
     /// Creates the configured tables that do not exist yet, returning their names. Existing tables and their items
-    /// are left as they are, so a config reload never loses data.
+    /// are left as they are, so a config reload never loses data. Tables on another engine are left to
+    /// [`DynamoDb::ensure_remote_tables`].
     pub fn ensure_tables(&self, config: &Config) -> Result<Vec<String>, DynamoError> {
         let storage = &self.storage;
         let mut created = Vec::new();
         for t in &config.tables {
+            if self.routes.of_table(t.name.get_ref()).is_some() {
+                continue;
+            }
             let spec = TableSpec(t.clone());
             if storage.ensure_table(&spec)? {
                 created.push(t.name.get_ref().clone());
@@ -310,14 +328,88 @@ impl DynamoDb {
         Ok(created)
     }
 
+    /// Creates the configured tables that another engine serves and that it does not have yet, returning their
+    /// names. An engine that cannot be reached, or refuses, is only a warning: it may come up later, and its
+    /// requests then fail with its own errors.
+    pub async fn ensure_remote_tables(&self, config: &Config) -> Vec<String> {
+        let mut created = Vec::new();
+        for t in &config.tables {
+            let name = t.name.get_ref();
+            let Some(remote) = self.routes.of_table(name) else {
+                continue;
+            };
+            let body = TableSpec(t.clone()).create_table_request().to_string();
+            match remote
+                .call(Operation::CreateTable, body.into())
+                .await
+                .result
+            {
+                Ok(_) => created.push(name.clone()),
+                Err(DynamoError::Service { code, .. }) if code == "ResourceInUseException" => {}
+                Err(e) => {
+                    tracing::warn!(
+                        "DynamoDB table {name} on {}: cannot create it now: {e}",
+                        remote.endpoint
+                    );
+                    continue;
+                }
+            }
+            if let Some(attr) = &t.ttl_attribute {
+                let body = json!({
+                    "TableName": name,
+                    "TimeToLiveSpecification": {"Enabled": true, "AttributeName": attr},
+                });
+                // As on the embedded engine, a validation error means TTL is already on.
+                let answer = remote.call(Operation::UpdateTimeToLive, body.to_string().into());
+                match answer.await.result {
+                    Ok(_) => {}
+                    Err(DynamoError::Service { code, .. }) if code == "ValidationException" => {}
+                    Err(e) => tracing::warn!("DynamoDB table {name}: cannot enable TTL now: {e}"),
+                }
+            }
+        }
+        created
+    }
+
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// Runs one operation on the engine its tables are on.
+    pub async fn call(&self, op: Operation, body: bytes::Bytes) -> Result<String, DynamoError> {
+        self.answer(op, body).await.result
+    }
+
+    /// [`DynamoDb::call`], saying which endpoint answered.
+    pub async fn answer(&self, op: Operation, body: bytes::Bytes) -> Answer {
+        let result = if self.routes.is_empty() {
+            Ok(None)
+        } else {
+            self.routes.route(&body)
+        };
+        match result {
+            Ok(Some(remote)) => remote.call(op, body).await,
+            Ok(None) => Answer {
+                result: self.call_embedded(op, body).await,
+                endpoint: None,
+                request_id: None,
+            },
+            Err(e) => Answer {
+                result: Err(e),
+                endpoint: None,
+                request_id: None,
+            },
+        }
     }
 
     /// Runs one operation off the async workers: the engine is synchronous and holds one lock, so a long Scan,
     /// a TTL sweep or a WAL checkpoint must never stall the listeners and timers. A panic in the engine is a 500
     /// `InternalServerError`, never a dropped connection.
-    pub async fn call(&self, op: Operation, body: bytes::Bytes) -> Result<String, DynamoError> {
+    async fn call_embedded(
+        &self,
+        op: Operation,
+        body: bytes::Bytes,
+    ) -> Result<String, DynamoError> {
         let storage = self.storage.clone();
         tokio::task::spawn_blocking(move || {
             let text = std::str::from_utf8(&body).map_err(|_| DynamoError::Serialization)?;

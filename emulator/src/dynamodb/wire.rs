@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::{DynamoError, Operation};
 use crate::net::{WireRequest, WireResponse};
 
-const AMZ_JSON: &str = "application/x-amz-json-1.0";
+pub const AMZ_JSON: &str = "application/x-amz-json-1.0";
 const PLAIN_JSON: &str = "application/json";
 const TARGET: &str = "DynamoDB_20120810.";
 const STREAMS_TARGET: &str = "DynamoDBStreams_20120810.";
@@ -32,6 +32,16 @@ pub enum Request {
     },
     /// Anything else DynamoDB answers with a bare 404.
     NotFound,
+}
+
+/// The `X-Amz-Target` a client sends for `op`.
+pub fn target(op: Operation) -> String {
+    let prefix = if op.is_streams() {
+        STREAMS_TARGET
+    } else {
+        TARGET
+    };
+    format!("{prefix}{}", op.name())
 }
 
 /// Whether a main-port request is for DynamoDB: everything on `/`.

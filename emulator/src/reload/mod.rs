@@ -250,7 +250,7 @@ async fn reload_config(
         let config = config.clone();
         tokio::task::spawn_blocking(move || dynamodb.ensure_tables(&config)).await
     };
-    let tables = match tables
+    let mut tables = match tables
         .map_err(|e| e.to_string())
         .and_then(|r| r.map_err(|e| e.to_string()))
     {
@@ -260,6 +260,7 @@ async fn reload_config(
             Vec::new()
         }
     };
+    tables.extend(services.dynamodb.ensure_remote_tables(&config).await);
     for setting in needs_restart(running, &config) {
         tracing::warn!("watch: a change to {setting} takes effect only when Offcloud restarts");
     }
@@ -277,9 +278,13 @@ async fn reload_config(
 /// The settings that differ between `before` and `after` and that a reload cannot apply.
 fn needs_restart(before: &Config, after: &Config) -> Vec<&'static str> {
     // Each setting as text, in a form that ignores where in the file it was written.
-    let settings = |c: &Config| -> [(&'static str, String); 6] {
+    let settings = |c: &Config| -> [(&'static str, String); 7] {
         [
             ("`region`", c.region.clone()),
+            (
+                "`dynamodb_endpoint`",
+                format!("{:?}", dynamodb_endpoints(c)),
+            ),
             ("`account_id`", c.account_id.clone()),
             ("`[[cluster]]`", format!("{:?}", c.clusters)),
             (
@@ -301,6 +306,19 @@ fn needs_restart(before: &Config, after: &Config) -> Vec<&'static str> {
         .collect()
 }
 
+/// A config's DynamoDB endpoints, the service's and each table's, without their places in the file.
+fn dynamodb_endpoints(c: &Config) -> Vec<(&str, &str)> {
+    let service = c
+        .dynamodb_endpoint
+        .iter()
+        .map(|u| ("", u.get_ref().as_str()));
+    let tables = c.tables.iter().filter_map(|t| {
+        let url = t.dynamodb_endpoint.as_ref()?;
+        Some((t.name.get_ref().as_str(), url.get_ref().as_str()))
+    });
+    service.chain(tables).collect()
+}
+
 /// A config's faults without their places in the file, which move when lines above them do.
 fn faults(c: &Config) -> Vec<&crate::faults::FaultSpec> {
     c.faults.iter().map(|f| f.get_ref()).collect()
@@ -320,5 +338,11 @@ mod tests {
         let after = config("region = \"eu-west-1\"\ntrace_capacity = 10\n");
         assert_eq!(needs_restart(&before, &after), ["`region`"]);
         assert!(needs_restart(&before, &before).is_empty());
+        let table = "[[table]]\nname = \"abc\"\nhash_key = { name = \"id\", type = \"S\" }\n";
+        let before = config(table);
+        let after = config(&format!(
+            "{table}dynamodb_endpoint = \"http://127.0.0.1:8000\"\n"
+        ));
+        assert_eq!(needs_restart(&before, &after), ["`dynamodb_endpoint`"]);
     }
 }

@@ -191,6 +191,7 @@ fn table(b: &mut Builder<'_>, id: &str) -> Result<(), TemplateError> {
             .filter(|t| t.get("Enabled").and_then(Value::as_bool) == Some(true))
             .and_then(|t| t.get("AttributeName"))
             .map(scalar_text),
+        dynamodb_endpoint: None,
     });
     b.handled.insert(id.to_string());
     Ok(())

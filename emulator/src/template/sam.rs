@@ -300,6 +300,7 @@ fn simple_table(b: &mut Builder<'_>, id: &str) -> Result<(), TemplateError> {
         gsi: vec![],
         stream: None,
         ttl_attribute: None,
+        dynamodb_endpoint: None,
     });
     b.handled.insert(id.to_string());
     Ok(())
