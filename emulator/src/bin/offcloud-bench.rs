@@ -691,6 +691,191 @@ headers = { "X-Status" = "integration.response.body.data.status" }
 templates = { "application/json" = '''#set($d = $input.path('$.data')){"status": "$d.status", "requestId": "$context.requestId"}''' }
 "#;
 
+/// Issue 15's targets, each a ratio to this run's baseline (or an absolute time), kept as the rows run and printed
+/// at the end beside what was measured.
+static TARGETS: std::sync::Mutex<Vec<Target>> = std::sync::Mutex::new(Vec::new());
+
+/// A target's name, what was measured, its limit, whether the limit is a floor, and the unit.
+type Target = (String, f64, f64, bool, &'static str);
+
+/// Records `measured` against `limit`: at most it, or at least it when `at_least`.
+fn target(name: &str, measured: f64, limit: f64, at_least: bool, unit: &'static str) {
+    TARGETS
+        .lock()
+        .unwrap()
+        .push((name.to_string(), measured, limit, at_least, unit));
+}
+
+fn print_targets() {
+    let targets = TARGETS.lock().unwrap();
+    if targets.is_empty() {
+        return;
+    }
+    println!("\ntargets (issue 15)");
+    let mut met = 0;
+    for (name, measured, limit, at_least, unit) in targets.iter() {
+        let ok = if *at_least {
+            measured >= limit
+        } else {
+            measured <= limit
+        };
+        met += usize::from(ok);
+        println!(
+            "  {name:<44} {measured:>8.2}{unit:<3} target {} {limit:.2}{unit:<3} {}",
+            if *at_least { ">=" } else { "<=" },
+            if ok { "met" } else { "NOT MET" }
+        );
+    }
+    println!("  {met} of {} targets met", targets.len());
+}
+
+/// How invoke latency grows with the number of configured functions: each config names 1, 10 or 100 copies of
+/// epoch-time, and the last one is invoked, so that finding it is the most work.
+fn scale_rows(root: &Path, bin: &Path, n: usize, base: &Stats) {
+    let dir = root.join("target/bench-scale");
+    std::fs::create_dir_all(&dir).expect("target/bench-scale");
+    for count in [1, 10, 100] {
+        let text: String = (0..count)
+            .map(|i| format!("[[function]]\nname = \"f{i}\"\npackage = \"epoch-time\"\n\n"))
+            .collect();
+        let config = dir.join(format!("functions-{count}.toml"));
+        std::fs::write(&config, text).expect("the scale config is written");
+        let s = serve(bin, &config);
+        let path = format!("/2015-03-31/functions/f{}/invocations", count - 1);
+        Conn::new(&s.main, false).request("POST", &path, b"{}");
+        let st = sequential(&s.main, "POST", &path, b"{}", n, false);
+        row(
+            &format!("warm invoke, {count} functions configured"),
+            &st,
+            base,
+        );
+    }
+    println!();
+}
+
+/// How DynamoDB and Data API reads grow with the data: GetItem at 10^3 and 10^5 items, a Query answering 1 MB,
+/// and a Data API SELECT by key at 10^3 and 10^5 rows.
+fn data_scale_rows(s: &Served, n: usize, base: &Stats) {
+    let mut c = Conn::new(&s.main, false);
+    let ok = |status: u16, what: &str| assert!(status < 300, "{what}: status {status}");
+    ok(
+        c.send(
+            &Req::dynamodb(
+                "CreateTable",
+                r#"{"TableName": "bench-scale", "BillingMode": "PAY_PER_REQUEST", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}], "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}]}"#,
+            ),
+            0,
+        ),
+        "CreateTable",
+    );
+    let mut loaded = 0;
+    for target in [1_000usize, 100_000] {
+        while loaded < target {
+            let end = (loaded + 25).min(target);
+            let items: Vec<String> = (loaded..end)
+                .map(|i| {
+                    format!(
+                        r#"{{"PutRequest": {{"Item": {{"pk": {{"S": "k{i}"}}, "sk": {{"N": "0"}}, "v": {{"S": "value"}}}}}}}}"#
+                    )
+                })
+                .collect();
+            let body = format!(
+                r#"{{"RequestItems": {{"bench-scale": [{}]}}}}"#,
+                items.join(", ")
+            );
+            ok(
+                c.send(&Req::dynamodb("BatchWriteItem", &body), 0),
+                "BatchWriteItem",
+            );
+            loaded = end;
+        }
+        let get = Req::dynamodb(
+            "GetItem",
+            r#"{"TableName": "bench-scale", "Key": {"pk": {"S": "k{n}"}, "sk": {"N": "0"}}}"#,
+        );
+        let st = sequential_req(&s.main, &get, n.min(target), false);
+        row(&format!("DynamoDB GetItem, {target} items"), &st, base);
+    }
+    // 1,000 items of about 1 KiB under one partition key: one Query page, DynamoDB's 1 MB.
+    let filler = "x".repeat(1000);
+    for chunk in 0..40 {
+        let items: Vec<String> = (chunk * 25..chunk * 25 + 25)
+            .map(|i| {
+                format!(
+                    r#"{{"PutRequest": {{"Item": {{"pk": {{"S": "big"}}, "sk": {{"N": "{i}"}}, "v": {{"S": "{filler}"}}}}}}}}"#
+                )
+            })
+            .collect();
+        let body = format!(
+            r#"{{"RequestItems": {{"bench-scale": [{}]}}}}"#,
+            items.join(", ")
+        );
+        ok(
+            c.send(&Req::dynamodb("BatchWriteItem", &body), 0),
+            "BatchWriteItem",
+        );
+    }
+    let query = Req::dynamodb(
+        "Query",
+        r#"{"TableName": "bench-scale", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "big"}}}"#,
+    );
+    let st = sequential_req(&s.main, &query, (n / 20).max(20), false);
+    row("DynamoDB Query, 1 MB of results", &st, base);
+
+    let execute = |sql: &str, params: &str| {
+        let body = format!(
+            r#"{{"resourceArn": "arn:aws:rds:us-east-1:123456789012:cluster:ec2-inventory", "secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ec2-inventory-admin", "database": "ec2_inventory_db", "sql": "{sql}", "parameters": [{params}]}}"#
+        );
+        let mut r = Req::new("POST", "/Execute", body.as_bytes());
+        r.headers = "content-type: application/json\r\n".into();
+        r
+    };
+    ok(
+        c.send(
+            &execute(
+                "CREATE TABLE bench_scale (id INT PRIMARY KEY, v VARCHAR(20))",
+                "",
+            ),
+            0,
+        ),
+        "CREATE TABLE",
+    );
+    let mut rows = 0;
+    for target in [1_000usize, 100_000] {
+        while rows < target {
+            let end = (rows + 1000).min(target);
+            let values: Vec<String> = (rows..end).map(|i| format!("({i}, 'value')")).collect();
+            let sql = format!("INSERT INTO bench_scale VALUES {}", values.join(", "));
+            ok(c.send(&execute(&sql, ""), 0), "INSERT");
+            rows = end;
+        }
+        let select = execute(
+            "SELECT v FROM bench_scale WHERE id = :id",
+            r#"{"name": "id", "value": {"longValue": {n}}}"#,
+        );
+        let st = sequential_req(&s.main, &select, n.min(target), false);
+        row(&format!("Data API SELECT by key, {target} rows"), &st, base);
+    }
+    println!();
+}
+
+/// The peers `just bench` compares with where they are installed; neither is here offline, so each says so.
+fn peers() {
+    for (peer, program, rows) in [
+        ("cargo lambda watch", "cargo-lambda", "invoke"),
+        ("DynamoDB Local", "DynamoDBLocal.jar", "DynamoDB"),
+    ] {
+        let installed = std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
+        if !installed {
+            println!(
+                "peer {peer}: not installed ({program} is not on the PATH); its {rows} rows are skipped"
+            );
+        }
+    }
+    println!();
+}
+
 fn row(name: &str, s: &Stats, base: &Stats) {
     println!(
         "{name:<46} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.2} ms  >10ms {:>3}/{:<5}  (p50 {:>5.1}x, p99 {:>5.1}x baseline)",
@@ -723,7 +908,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
     // `BENCH_ONLY=data,ports` runs only those sections (the baseline always runs): invoke, apigw, dynamodb,
-    // ports, data, gateway, runtimes, template, watch, startup.
+    // ports, data, scale, peers, gateway, runtimes, template, watch, startup.
     let only = std::env::var("BENCH_ONLY").ok();
     let want = |section: &str| {
         only.as_deref()
@@ -751,6 +936,8 @@ fn main() {
     warm.request("POST", invoke, b"{}");
     let seq = sequential(&s.main, "POST", invoke, b"{}", n, false);
     row("warm invoke, sequential", &seq, &base);
+    target("warm invoke p50", seq.p50 / base.p50, 2.6, false, "x");
+    target("warm invoke p99", seq.p99 / base.p99, 6.0, false, "x");
     if want("invoke") {
         let split = sequential(&s.main, "POST", invoke, b"{}", n, true);
         row(
@@ -758,8 +945,22 @@ fn main() {
             &split,
             &base_split,
         );
+        target(
+            "split-write client p50",
+            split.p50 / base_split.p50,
+            3.0,
+            false,
+            "x",
+        );
         let (par, rps) = parallel(&s.main, "POST", invoke, b"{}", n / 4, 8);
         row("warm invoke, 8 clients", &par, &base_par);
+        target(
+            "warm invoke throughput, 8 clients",
+            rps / base_rps,
+            0.15,
+            true,
+            "x",
+        );
         println!(
             "{:<46} {rps:>9.0} req/s ({:.2}x baseline)\n",
             "warm invoke throughput, 8 clients",
@@ -770,6 +971,13 @@ fn main() {
     if let Some(api) = s.api.as_ref().filter(|_| want("apigw")) {
         let seq = sequential(api, "GET", "/Prod/time", b"", n, false);
         row("API Gateway GET /Prod/time, sequential", &seq, &base);
+        target(
+            "API Gateway -> warm Lambda p50",
+            seq.p50 / base.p50,
+            3.2,
+            false,
+            "x",
+        );
         let (par, rps) = parallel(api, "GET", "/Prod/time", b"", n / 4, 8);
         row("API Gateway GET /Prod/time, 8 clients", &par, &base_par);
         println!(
@@ -791,6 +999,7 @@ fn main() {
         );
         let seq = sequential_req(api, &ports, n / 2, false);
         row("API Gateway POST /Prod/ports, sequential", &seq, &base);
+        target("POST /Prod/ports p50", seq.p50 / base.p50, 6.0, false, "x");
         let (par, rps) = parallel_req(api, &ports, n / 8, 8);
         row("API Gateway POST /Prod/ports, 8 clients", &par, &base_par);
         println!(
@@ -801,6 +1010,13 @@ fn main() {
     }
     if want("data") {
         data_api_rows(&s, n, &base, &base_par, base_rps);
+    }
+    if want("scale") {
+        scale_rows(&root, &bin, n, &base);
+        data_scale_rows(&s, n, &base);
+    }
+    if want("peers") {
+        peers();
     }
     if want("gateway") {
         gateway_rows(&root, &bin, n);
@@ -819,6 +1035,7 @@ fn main() {
     let idle_anon = anon_rss_kb(s.child.id());
     drop(s);
     if !want("startup") {
+        print_targets();
         return;
     }
 
@@ -839,6 +1056,14 @@ fn main() {
     }
     let ready = stats(ready);
     let cold = stats(cold);
+    target("process start to ready p50", ready.p50, 5.0, false, "ms");
+    target(
+        "cold start of a Rust handler p50",
+        cold.p50,
+        3.0,
+        false,
+        "ms",
+    );
     println!(
         "{:<46} p50 {:>7.3} ms  p99 {:>7.3} ms",
         "process start to ready", ready.p50, ready.p99
@@ -864,4 +1089,5 @@ fn main() {
         anon[anon.len() / 2] as f64 / 1024.0,
         idle_anon as f64 / 1024.0
     );
+    print_targets();
 }
