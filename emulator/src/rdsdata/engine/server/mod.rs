@@ -25,7 +25,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long one statement may run before the call fails with `StatementTimeoutException`: "By default, the Data
 /// API cancels an operation and returns a timeout error if the operation doesn't finish processing within 45
-/// seconds." The statement's connection is closed, so the server stops it.
+/// seconds." The statement's connection is let go (a transaction's with its transaction).
+/// FIXME: AWS cancels the statement; here the server may run it to its end, as `continueAfterTimeout` would,
+/// since cancelling needs a second connection (`KILL QUERY`, `pg_cancel_backend`).
 /// Source: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api-timeouts.html
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(45);
 
