@@ -94,6 +94,26 @@ fn catalog(config: &str) -> Vec<(String, Vec<String>)> {
     api.catalog().remove(0).databases
 }
 
+async fn commit(c: &Client, tx: &str) {
+    c.commit_transaction()
+        .resource_arn(ARN)
+        .secret_arn(SECRET)
+        .transaction_id(tx)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn rollback(c: &Client, tx: &str) {
+    c.rollback_transaction()
+        .resource_arn(ARN)
+        .secret_arn(SECRET)
+        .transaction_id(tx)
+        .send()
+        .await
+        .unwrap();
+}
+
 fn records(out: &Output) -> Vec<Vec<Field>> {
     out.records.clone().unwrap_or_default()
 }
@@ -202,13 +222,7 @@ async fn a_mysql_cluster_runs_statements_as_they_are_on_mariadb() {
         ),
         Field::LongValue(1)
     );
-    c.commit_transaction()
-        .resource_arn(ARN)
-        .secret_arn(SECRET)
-        .transaction_id(&tx)
-        .send()
-        .await
-        .unwrap();
+    commit(&c, &tx).await;
     assert_eq!(
         count(
             exec(&c, None, "SELECT COUNT(*) FROM t", vec![])
@@ -219,13 +233,7 @@ async fn a_mysql_cluster_runs_statements_as_they_are_on_mariadb() {
     );
     let tx = begin(&c).await;
     exec(&c, Some(&tx), "DELETE FROM t", vec![]).await.unwrap();
-    c.rollback_transaction()
-        .resource_arn(ARN)
-        .secret_arn(SECRET)
-        .transaction_id(&tx)
-        .send()
-        .await
-        .unwrap();
+    rollback(&c, &tx).await;
     let json = c
         .execute_statement()
         .resource_arn(ARN)
@@ -414,13 +422,7 @@ async fn a_postgres_cluster_answers_in_aurora_postgresql_s_flavour() {
     exec(&c, Some(&tx), "DELETE FROM items", vec![])
         .await
         .unwrap();
-    c.rollback_transaction()
-        .resource_arn(ARN)
-        .secret_arn(SECRET)
-        .transaction_id(&tx)
-        .send()
-        .await
-        .unwrap();
+    rollback(&c, &tx).await;
     let out = exec(&c, None, "SELECT count(*) FROM items", vec![])
         .await
         .unwrap();
