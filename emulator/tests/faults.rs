@@ -105,6 +105,7 @@ async fn missing_program_is_invalid_entrypoint() {
 #[tokio::test]
 async fn response_over_6_mb_is_response_size_too_large() {
     let h = Builder::new(faulty("f", "")).start().await;
+    let (_, before) = invoke(&h, "f", json!({})).await;
     let (err, v) = invoke(&h, "f", json!({"action": "big"})).await;
     assert_eq!(err.as_deref(), Some("Unhandled"));
     assert_eq!(v["errorType"], "Function.ResponseSizeTooLarge");
@@ -112,8 +113,12 @@ async fn response_over_6_mb_is_response_size_too_large() {
         v["errorMessage"],
         "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
     );
-    let (err, _) = invoke(&h, "f", json!({})).await;
-    assert_eq!(err, None, "the instance keeps serving");
+    let (err, after) = invoke(&h, "f", json!({})).await;
+    assert_eq!(err, None);
+    assert_eq!(
+        after["pid"], before["pid"],
+        "the same instance keeps serving"
+    );
 }
 
 #[tokio::test]
@@ -400,8 +405,9 @@ async fn an_invocation_outlives_its_client() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The processes whose command line holds `marker`.
-fn processes_marked(marker: &str) -> usize {
+/// The processes whose command line holds `marker`, each described by its `/proc/PID/stat` line (pid, name, state,
+/// parent, group), so that a failure says which process survived and where it hung.
+fn processes_marked(marker: &str) -> Vec<String> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
@@ -409,7 +415,11 @@ fn processes_marked(marker: &str) -> usize {
             std::fs::read(e.path().join("cmdline"))
                 .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
         })
-        .count()
+        .map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            stat.split(' ').take(5).collect::<Vec<_>>().join(" ")
+        })
+        .collect()
 }
 
 fn open_fds() -> usize {
@@ -417,8 +427,12 @@ fn open_fds() -> usize {
 }
 
 /// After 1,000 handler faults of every kind (a crash, an exit, a hang past the timeout and an oversized response),
-/// each of which first leaves a process running in its process group, no process is left behind and the emulator's
-/// count of open files is flat.
+/// each of which first leaves a process running in its process group, no process outlives its instance and the
+/// emulator's count of open files is flat.
+///
+/// An oversized response does not end its instance: the runtime reads the 413 and asks for the next event, as on
+/// AWS. So an instance whose last event was `big` is still alive, idle, with what it left running; the check that
+/// nothing is orphaned is made once the idle instances have been stopped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_faults_leave_no_orphans_and_no_open_files() {
     let marker = format!("offcloud-orphan-test-{}", std::process::id());
@@ -457,19 +471,22 @@ async fn a_thousand_faults_leave_no_orphans_and_no_open_files() {
     };
     let settled = |marker: String| async move {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while processes_marked(&marker) > 0 && std::time::Instant::now() < deadline {
+        while !processes_marked(&marker).is_empty() && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         processes_marked(&marker)
     };
+    let function = h.emulator.lambda.resolve("f", None).unwrap();
     // A first round brings every pool and buffer to its working size.
     run(40).await;
-    assert_eq!(settled(marker.clone()).await, 0);
+    function.recycle();
+    assert_eq!(settled(marker.clone()).await, Vec::<String>::new());
     let before = open_fds();
     run(1000).await;
+    function.recycle();
     assert_eq!(
         settled(marker.clone()).await,
-        0,
+        Vec::<String>::new(),
         "no process outlives its function's instance"
     );
     let after = open_fds();
@@ -479,10 +496,7 @@ async fn a_thousand_faults_leave_no_orphans_and_no_open_files() {
         after <= before + 24,
         "open files went from {before} to {after} over 1,000 faults"
     );
-    assert!(
-        h.emulator.lambda.resolve("f", None).unwrap().invocations() >= 1040,
-        "every fault ran"
-    );
+    assert!(function.invocations() >= 1040, "every fault ran");
 }
 
 /// `just soak` for a few seconds: traffic with faults on across every service, a SIGKILL and restart on the same
