@@ -16,3 +16,4 @@ pub mod scenario;
 pub mod server;
 pub mod template;
 pub mod trace;
+pub mod whole_match;

@@ -253,7 +253,9 @@ fn with_otlp_endpoint(mut config: Config, url: Option<String>) -> Config {
 
 fn launch() -> LaunchOptions {
     LaunchOptions {
-        shim: std::env::current_exe().ok(),
+        shim: std::env::current_exe()
+            .ok()
+            .map(|exe| offcloud::lambda::process::shim_beside(&exe)),
         endpoint_url: None,
         build_missing: true,
     }

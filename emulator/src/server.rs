@@ -300,13 +300,17 @@ impl Emulator {
         if opts.launch.endpoint_url.is_none() {
             opts.launch.endpoint_url = Some(format!("http://{main_addr}"));
         }
-        let dynamodb = Arc::new(DynamoDb::open(config, opts.data_dir.as_deref())?);
-        dynamodb.ensure_remote_tables(config).await;
-        let rdsdata = Arc::new(DataApi::open(
-            config,
-            opts.data_dir.as_deref(),
-            env.clone(),
-        )?);
+        let started = std::time::Instant::now();
+        // The two databases open on blocking threads, beside each other and beside the functions and APIs set up
+        // below: start-up is as long as the longest of them rather than their sum.
+        let opening_dynamodb = {
+            let (config, data_dir) = (config.clone(), opts.data_dir.clone());
+            tokio::task::spawn_blocking(move || DynamoDb::open(&config, data_dir.as_deref()))
+        };
+        let opening_rdsdata = {
+            let (config, data_dir, env) = (config.clone(), opts.data_dir.clone(), env.clone());
+            tokio::task::spawn_blocking(move || DataApi::open(&config, data_dir.as_deref(), env))
+        };
         let faults = Arc::new(Faults::new(config.fault_seed));
         for f in &config.faults {
             // The config's validation refused any fault that cannot be honoured.
@@ -314,6 +318,14 @@ impl Emulator {
         }
         let lambda = Lambda::new(config, env.clone(), opts.launch.clone(), faults.clone())?;
         lambda.attach_debuggers().map_err(StartError::Debug)?;
+        let gateway = Arc::new(ApiGateway::new(config, lambda.clone(), env.clone()));
+        let dynamodb = Arc::new(opening_dynamodb.await.map_err(join_error)??);
+        dynamodb.ensure_remote_tables(config).await;
+        let rdsdata = Arc::new(opening_rdsdata.await.map_err(join_error)??);
+        tracing::debug!(
+            "services set up in {:.1} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
         let dashboard_token = opts.dashboard_token.clone().or_else(|| {
             (!dashboard::auth::is_loopback(&opts.host)).then(dashboard::auth::new_token)
         });
@@ -336,7 +348,6 @@ impl Emulator {
             rdsdata.spawn_housekeeping(std::time::Duration::from_millis(250)),
         ];
         tasks.extend(export);
-        let gateway = Arc::new(ApiGateway::new(config, lambda.clone(), env.clone()));
         let api_addr = if gateway.is_empty() {
             None
         } else {
@@ -404,6 +415,14 @@ impl Emulator {
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// A set-up task that panicked or was cancelled: the panic goes on, as it would have had the task run inline.
+fn join_error(e: tokio::task::JoinError) -> StartError {
+    match e.try_into_panic() {
+        Ok(panic) => std::panic::resume_unwind(panic),
+        Err(e) => StartError::Io(std::io::Error::other(e)),
     }
 }
 

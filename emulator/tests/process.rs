@@ -254,3 +254,42 @@ async fn serve_a_sam_template_without_a_config_file() {
         serde_json::json!([{"AttributeName": "at", "AttributeType": "N"}])
     );
 }
+
+#[test]
+fn the_small_shim_runs_its_program_and_says_what_it_could_not_run() {
+    let shim = crate::support::shim_bin();
+    let me = std::process::id().to_string();
+    let ok = Command::new(&shim)
+        .args(["--parent", &me, "--", "sh", "-c", "echo ran"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    assert_eq!(String::from_utf8_lossy(&ok.stdout), "ran\n");
+    // The same words as `offcloud __exec`.
+    let ok = Command::new(&shim)
+        .args(["__exec", "--parent", &me, "--", "true"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let missing = Command::new(&shim)
+        .args(["--parent", &me, "--", "/nonexistent/bootstrap"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(127));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .starts_with("offcloud-exec: cannot run /nonexistent/bootstrap: "),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let bad = Command::new(&shim).args(["--parent"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).starts_with("usage: offcloud-exec"));
+    // A parent that is already gone: the function must not start at all.
+    let orphan = Command::new(&shim)
+        .args(["--parent", "1", "--", "sh", "-c", "echo ran"])
+        .output()
+        .unwrap();
+    assert_eq!(orphan.status.code(), Some(137));
+    assert!(orphan.stdout.is_empty());
+}

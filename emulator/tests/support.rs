@@ -21,9 +21,14 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// The `offcloud` binary, used as the parent-death shim.
+/// The `offcloud` binary. The scenario tests also use it as the parent-death shim, through `offcloud __exec`.
 pub fn offcloud_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_offcloud"))
+}
+
+/// The small parent-death shim `offcloud serve` uses when it lies beside it.
+pub fn shim_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_offcloud-exec"))
 }
 
 /// Checks that the workspace's binaries are built. `just test` builds them first; running cargo from inside a
@@ -125,7 +130,7 @@ impl Builder {
         let config = Config::parse("test.toml", &self.config, &dir).expect("config parses");
         let opts = Options {
             launch: LaunchOptions {
-                shim: Some(offcloud_bin()),
+                shim: Some(shim_bin()),
                 endpoint_url: None,
                 build_missing: false,
             },
@@ -150,7 +155,7 @@ pub async fn start_project(
         .unwrap_or_else(|e| panic!("{e}"));
     let opts = Options {
         launch: LaunchOptions {
-            shim: Some(offcloud_bin()),
+            shim: Some(shim_bin()),
             endpoint_url: None,
             build_missing: true,
         },

@@ -38,7 +38,7 @@ pub struct Mapping {
 
 #[derive(Debug)]
 struct Response {
-    pattern: Option<regex::Regex>,
+    pattern: Option<crate::whole_match::WholeMatch>,
     status: u16,
     templates: Vec<(String, vtl::Template)>,
     headers: Vec<(HeaderName, Source)>,

@@ -16,6 +16,7 @@ pub mod routes;
 pub mod validate;
 pub mod vtl;
 
+use crate::whole_match::WholeMatch;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -79,8 +80,8 @@ fn injected(kind: ApiKind, status: u16) -> WireResponse {
 /// Compiles a `selectionPattern` so that, like Java's `String.matches`, it must match the whole message.
 /// `.` does not match a newline in either. FIXME: Java-only regex syntax (possessive quantifiers, `\p{javaX}`)
 /// is rejected at start-up rather than supported.
-pub fn selection_pattern(pattern: &str) -> Result<regex::Regex, regex::Error> {
-    regex::Regex::new(&format!("^(?:{pattern})$"))
+pub fn selection_pattern(pattern: &str) -> Result<WholeMatch, String> {
+    WholeMatch::new(pattern)
 }
 
 impl ApiGateway {

@@ -153,8 +153,8 @@ impl LambdaError {
 /// Options for starting function processes.
 #[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {
-    /// The `offcloud` binary, used as a shim that sets a parent-death signal before it execs the function, so
-    /// that no function outlives the emulator even when it is killed with SIGKILL.
+    /// `offcloud-exec` (or `offcloud`, through `__exec`), used as a shim that sets a parent-death signal before it
+    /// execs the function, so that no function outlives the emulator even when it is killed with SIGKILL.
     pub shim: Option<PathBuf>,
     /// `AWS_ENDPOINT_URL` given to functions: the emulator's main port.
     pub endpoint_url: Option<String>,

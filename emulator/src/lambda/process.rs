@@ -149,7 +149,19 @@ pub fn max_memory_mb(pid: u32) -> Option<u64> {
     Some(kb.div_ceil(1024))
 }
 
-/// The shim's work, run inside `offcloud __exec`: ask the kernel to kill this process when its parent dies, make
+/// The parent-death shim for the `offcloud` binary at `exe`: the small `offcloud-exec` beside it when it is there
+/// (as `cargo build` and `cargo install` leave it), since a function's cold start pays for the shim's exec, and
+/// otherwise `offcloud` itself, through its `__exec` command.
+pub fn shim_beside(exe: &Path) -> PathBuf {
+    let small = exe.with_file_name("offcloud-exec");
+    if small.is_file() {
+        small
+    } else {
+        exe.to_path_buf()
+    }
+}
+
+/// The shim's work, run inside `offcloud-exec` or `offcloud __exec`: ask the kernel to kill this process when its parent dies, make
 /// sure the parent has not already died, then become the function. Only returns on failure.
 pub fn exec_with_parent_death_signal(parent: u32, argv: &[String]) -> std::io::Error {
     if let Err(e) = nix::sys::prctl::set_pdeathsig(Some(Signal::SIGKILL)) {
@@ -162,4 +174,24 @@ pub fn exec_with_parent_death_signal(parent: u32, argv: &[String]) -> std::io::E
         return std::io::Error::other("no command to run");
     };
     std::process::Command::new(program).args(args).exec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_small_shim_is_preferred_when_it_lies_beside_offcloud() {
+        let dir = std::env::temp_dir().join(format!("offcloud-shim-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let exe = dir.join("offcloud");
+        assert_eq!(
+            shim_beside(&exe),
+            exe,
+            "without offcloud-exec, offcloud __exec"
+        );
+        std::fs::write(dir.join("offcloud-exec"), "").unwrap();
+        assert_eq!(shim_beside(&exe), dir.join("offcloud-exec"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -151,7 +151,7 @@ impl Stack {
                     ));
                 }
                 if let Some(pattern) = p.get("AllowedPattern").and_then(Value::as_str) {
-                    let re = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+                    let re = crate::whole_match::WholeMatch::new(pattern).map_err(|e| {
                         self.error(&at, format!("parameter {name}: bad AllowedPattern: {e}"))
                     })?;
                     if !re.is_match(v) {

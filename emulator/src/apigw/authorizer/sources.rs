@@ -4,6 +4,7 @@
 //! ("Identity sources"); DG:configure-api-gateway-lambda-authorization-with-console. Notes §1.1, §1.5, §1.6, §2.
 
 use super::{AuthRequest, AuthorizerConfig, AuthorizerKind};
+use crate::whole_match::WholeMatch;
 
 /// An identity source expression and the name it reads. The flag is true for the HTTP API syntax
 /// (`$request.header.X`), false for REST's (`method.request.header.X`).
@@ -87,8 +88,8 @@ fn identity_values(cfg: &AuthorizerConfig, req: &AuthRequest) -> Option<Vec<Stri
 
 /// A regex that, like Java's `String.matches`, must match the whole input. Whether AWS anchors
 /// `identityValidationExpression` is not documented (notes §1.6); the doc examples carry their own `^`.
-pub(super) fn full_match_regex(expr: &str) -> Result<regex::Regex, regex::Error> {
-    regex::Regex::new(&format!("^(?:{expr})$"))
+pub(super) fn full_match_regex(expr: &str) -> Result<WholeMatch, String> {
+    WholeMatch::new(expr)
 }
 
 /// What the request's identity sources say, before any function is invoked.
@@ -128,7 +129,7 @@ pub fn identity(cfg: &AuthorizerConfig, req: &AuthRequest) -> IdentityOutcome {
         && let Some(expr) = &cfg.identity_validation_expression
     {
         // An expression that does not compile lets no token through; `validate` reports it at start-up.
-        let ok = full_match_regex(expr).is_ok_and(|re| re.is_match(&values[0]));
+        let ok = WholeMatch::memoized(expr).is_ok_and(|re| re.is_match(&values[0]));
         if !ok {
             return IdentityOutcome::Invalid;
         }

@@ -248,6 +248,14 @@ impl ClusterFiles {
         })
     }
 
+    /// SQLite's `synchronous` setting. With `--data-dir`, a commit is in the WAL before it is acknowledged, so it
+    /// survives the emulator being killed; only a power cut could lose it, as with dynoxide's own NORMAL setting.
+    /// Without it the files are temporary and removed at exit, so syncing them to disk would only cost time (a
+    /// few milliseconds at start, where the seed schema is made).
+    fn synchronous(&self) -> &'static str {
+        if self.temporary { "OFF" } else { "NORMAL" }
+    }
+
     fn file(&self, db: &str) -> PathBuf {
         self.dir.join(format!("{db}.sqlite"))
     }
@@ -285,6 +293,8 @@ impl ClusterFiles {
             )));
         }
         let c = Connection::open(self.file(name)).map_err(sqlite)?;
+        c.pragma_update(None, "synchronous", self.synchronous())
+            .map_err(sqlite)?;
         c.pragma_update(None, "journal_mode", "WAL")
             .map_err(sqlite)?;
         // Connections made before lack the new attachment; they are made again on next use.
@@ -310,9 +320,7 @@ impl ClusterFiles {
             attempt < 25_000
         }))
         .map_err(sqlite)?;
-        // A commit is in the WAL before it is acknowledged, so it survives the emulator being killed; only a
-        // power cut could lose it, as with dynoxide's own NORMAL setting.
-        c.pragma_update(None, "synchronous", "NORMAL")
+        c.pragma_update(None, "synchronous", self.synchronous())
             .map_err(sqlite)?;
         // Checkpoints write the WAL back into the file and sync it, which takes milliseconds; a writer that did it
         // would hold the cluster's write lock meanwhile. The Data API's housekeeping checkpoints in the background
