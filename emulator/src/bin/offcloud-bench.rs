@@ -755,6 +755,16 @@ fn scale_rows(root: &Path, bin: &Path, n: usize, base: &Stats) {
 
 /// How DynamoDB and Data API reads grow with the data: GetItem at 10^3 and 10^5 items, a Query answering 1 MB,
 /// and a Data API SELECT by key at 10^3 and 10^5 rows.
+/// One `BatchWriteItem` of `puts` (at most 25 `PutRequest`s) into the `bench-scale` table.
+fn batch_write(c: &mut Conn, puts: &[String]) {
+    let body = format!(
+        r#"{{"RequestItems": {{"bench-scale": [{}]}}}}"#,
+        puts.join(", ")
+    );
+    let status = c.send(&Req::dynamodb("BatchWriteItem", &body), 0);
+    assert!(status < 300, "BatchWriteItem: status {status}");
+}
+
 fn data_scale_rows(s: &Served, n: usize, base: &Stats) {
     let mut c = Conn::new(&s.main, false);
     let ok = |status: u16, what: &str| assert!(status < 300, "{what}: status {status}");
@@ -779,14 +789,7 @@ fn data_scale_rows(s: &Served, n: usize, base: &Stats) {
                     )
                 })
                 .collect();
-            let body = format!(
-                r#"{{"RequestItems": {{"bench-scale": [{}]}}}}"#,
-                items.join(", ")
-            );
-            ok(
-                c.send(&Req::dynamodb("BatchWriteItem", &body), 0),
-                "BatchWriteItem",
-            );
+            batch_write(&mut c, &items);
             loaded = end;
         }
         let get = Req::dynamodb(
@@ -806,14 +809,7 @@ fn data_scale_rows(s: &Served, n: usize, base: &Stats) {
                 )
             })
             .collect();
-        let body = format!(
-            r#"{{"RequestItems": {{"bench-scale": [{}]}}}}"#,
-            items.join(", ")
-        );
-        ok(
-            c.send(&Req::dynamodb("BatchWriteItem", &body), 0),
-            "BatchWriteItem",
-        );
+        batch_write(&mut c, &items);
     }
     let query = Req::dynamodb(
         "Query",
