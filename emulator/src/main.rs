@@ -170,6 +170,10 @@ enum ScenarioCommand {
         /// Print each step's traces (gateway request, invocations, storage calls) as indented trees.
         #[arg(long)]
         trace: bool,
+        /// How many scenario files replay at once, each with its own emulator; 0 (the default) is four per
+        /// core, at most 8. Results print in file order either way.
+        #[arg(long, short = 'j', default_value_t = 0)]
+        jobs: usize,
     },
     /// Sends the scenarios' steps to a live API and writes what comes back as the goldens, marked as recorded
     /// from the API's host.
@@ -451,11 +455,12 @@ async fn scenario(cmd: ScenarioCommand) -> anyhow::Result<()> {
     let workspace = offcloud::config::workspace_root(&cwd).unwrap_or(cwd);
     let mut out = std::io::stdout();
     match cmd {
-        ScenarioCommand::Run { paths, trace } => {
+        ScenarioCommand::Run { paths, trace, jobs } => {
             let output = cli::RunOutput {
                 color: out.is_terminal(),
                 traces: trace,
                 progress: std::io::stderr().is_terminal(),
+                jobs,
             };
             cli::run(&paths, &workspace, launch(), output, &mut out).await?
         }

@@ -224,6 +224,49 @@ fn bad_scenario_files_name_the_file_line_and_reason() {
 }
 
 #[test]
+fn scenario_files_replayed_at_once_print_in_file_order() {
+    build_handlers();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The first file takes over a second (its SDK backs off while DynamoDB throttles), the second a few
+    // milliseconds: replayed at once, the second finishes first.
+    let files = [
+        workspace().join("scenarios/dynamodb-manager/throttled.toml"),
+        workspace().join("scenarios/epoch-time/get-time.toml"),
+    ];
+    let run = |jobs: usize| {
+        let launch = offcloud::lambda::LaunchOptions {
+            shim: Some(offcloud_bin()),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        let output = scenario::cli::RunOutput {
+            jobs,
+            ..Default::default()
+        };
+        rt.block_on(scenario::cli::run(
+            &files,
+            &workspace(),
+            launch,
+            output,
+            &mut out,
+        ))
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let one_at_a_time = run(1);
+    let at_once = run(2);
+    assert_eq!(at_once, one_at_a_time);
+    let first_of = |name: &str| at_once.lines().position(|l| l.contains(name));
+    assert!(
+        first_of("throttled.toml") < first_of("get-time.toml"),
+        "{at_once}"
+    );
+}
+
+#[test]
 fn scenario_run_prints_each_step_s_trace_as_a_tree() {
     build_handlers();
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -118,6 +118,26 @@ impl Function {
             },
             (None, None, None) => unreachable!("validated by Config::validate"),
         };
+        // A package that is neither built nor buildable would fail every cold start with the same cargo error, so
+        // it is the config's mistake, named at start-up.
+        if let Program::Package {
+            name: package,
+            workspace,
+        } = &program
+            && f.debug_port.is_none()
+            && !workspace.join("Cargo.toml").is_file()
+            && find_binary(workspace, package).is_none()
+        {
+            return Err(config.source.error(
+                f.name.span(),
+                format!(
+                    "function {name:?}: package {package:?} is not built, and {} has no Cargo.toml to build it \
+                     with; put the config in the package's Cargo workspace, set the function's `cwd` to the \
+                     package's folder, or give it a `command`",
+                    workspace.display()
+                ),
+            ));
+        }
         let mut vars = BTreeMap::new();
         let mut set = |k: &str, v: String| {
             vars.insert(k.to_string(), v);
@@ -874,6 +894,66 @@ fn log_stream_name(now_ms: u64, instance: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    /// A fresh folder under the system's temporary one, removed when dropped.
+    struct Folder(PathBuf);
+
+    impl Folder {
+        fn new(tag: &str) -> Self {
+            let d = std::env::temp_dir().join(format!(
+                "offcloud-pool-{tag}-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            ));
+            std::fs::create_dir_all(&d).unwrap();
+            Self(d)
+        }
+    }
+
+    impl Drop for Folder {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn function(dir: &Path, text: &str) -> Result<Function, ConfigError> {
+        let config = Config::parse("offcloud.toml", text, dir).unwrap();
+        Function::new(
+            &config,
+            &config.functions[0],
+            Env::default(),
+            Default::default(),
+            Arc::new(crate::faults::Faults::new(0)),
+        )
+    }
+
+    #[test]
+    fn a_package_with_no_workspace_and_no_binary_fails_at_start_naming_file_and_line() {
+        let dir = Folder::new("no-workspace");
+        let text = "region = \"us-east-1\"\n\n[[function]]\nname = \"api\"\npackage = \"api\"\n";
+        let e = function(&dir.0, text)
+            .err()
+            .expect("the function is refused");
+        assert_eq!((e.file.as_str(), e.line), ("offcloud.toml", 4));
+        assert!(
+            e.message
+                .starts_with("function \"api\": package \"api\" is not built, and ")
+                && e.message.contains("has no Cargo.toml"),
+            "{}",
+            e.message
+        );
+        // With a workspace to build it in, or with its binary built, the same function starts.
+        std::fs::write(dir.0.join("Cargo.toml"), "[workspace]\n").unwrap();
+        assert!(function(&dir.0, text).is_ok());
+        std::fs::remove_file(dir.0.join("Cargo.toml")).unwrap();
+        std::fs::create_dir_all(dir.0.join("target/release")).unwrap();
+        std::fs::write(dir.0.join("target/release/api"), "").unwrap();
+        assert!(function(&dir.0, text).is_ok());
+    }
 
     #[test]
     fn runtime_trace_ids_have_x_ray_s_shape() {

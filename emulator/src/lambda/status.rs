@@ -41,7 +41,10 @@ mod tests {
 
     #[test]
     fn a_function_s_status_says_what_it_runs_and_its_last_build() {
-        let dir = std::env::temp_dir();
+        // A workspace of its own, so that the package has somewhere to be built.
+        let dir = std::env::temp_dir().join(format!("offcloud-status-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("Cargo.toml"), "[workspace]\n").unwrap();
         let text = "[[function]]\nname = \"cmd\"\ncommand = [\"true\", \"x\"]\n\n\
                     [[function]]\nname = \"py\"\nruntime = \"python3.12\"\nhandler = \"app.handler\"\n\n\
                     [[function]]\nname = \"pkg\"\npackage = \"epoch-time\"\n";
@@ -73,5 +76,6 @@ mod tests {
         let f = lambda.resolve("pkg", None).unwrap();
         f.set_last_build(build.clone());
         assert_eq!(f.status().build, Some(build));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

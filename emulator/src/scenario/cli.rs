@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -63,6 +63,21 @@ pub struct RunOutput {
     pub traces: bool,
     /// Show a progress bar per file on standard error while its steps run (for a terminal).
     pub progress: bool,
+    /// How many scenario files replay at once; 0 picks four per core, at most 8 (a replay mostly waits on
+    /// processes and back-offs). Each has its own emulator, and the output is printed in file order whatever
+    /// order they finish in.
+    pub jobs: usize,
+}
+
+impl RunOutput {
+    fn jobs(&self) -> usize {
+        match self.jobs {
+            0 => std::thread::available_parallelism()
+                .map_or(4, |n| n.get() * 4)
+                .min(8),
+            n => n,
+        }
+    }
 }
 
 /// The bars `scenario run` shows, on standard error when it is a terminal.
@@ -123,12 +138,33 @@ pub async fn run(
             diff,
         }
     };
+    // Every file is read before any is replayed, so that a mistake in one stops the run at once.
+    let mut scenarios = vec![];
     for file in files(paths, workspace)? {
         let s = load(&file, workspace)?;
-        let bar = file_bar(&file, s.steps.len(), output.progress);
-        let replayed = run::replay_with_progress(&s, workspace, launch.clone(), &bar).await;
-        bar.finish_and_clear();
-        BARS.remove(&bar);
+        scenarios.push((file, s));
+    }
+    let gate = Arc::new(tokio::sync::Semaphore::new(output.jobs()));
+    let replays: Vec<_> = scenarios
+        .into_iter()
+        .map(|(file, s)| {
+            let (gate, workspace, launch) = (gate.clone(), workspace.to_path_buf(), launch.clone());
+            tokio::spawn(async move {
+                let _turn = gate.acquire_owned().await;
+                let bar = file_bar(&file, s.steps.len(), output.progress);
+                let replayed = run::replay_with_progress(&s, &workspace, launch, &bar).await;
+                bar.finish_and_clear();
+                BARS.remove(&bar);
+                (file, s, replayed)
+            })
+        })
+        .collect();
+    for replay in replays {
+        let (file, s, replayed) = match replay.await {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(CommandError::Io(std::io::Error::other(e))),
+        };
         let steps = match replayed {
             Ok(steps) => steps,
             Err(e) => {
