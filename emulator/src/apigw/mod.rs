@@ -79,9 +79,10 @@ fn injected(kind: ApiKind, status: u16) -> WireResponse {
 
 /// Compiles a `selectionPattern` so that, like Java's `String.matches`, it must match the whole message.
 /// `.` does not match a newline in either. FIXME: Java-only regex syntax (possessive quantifiers, `\p{javaX}`)
-/// is rejected at start-up rather than supported.
+/// is rejected at start-up rather than supported. The config's validation and every API built from it share
+/// one compiled pattern.
 pub fn selection_pattern(pattern: &str) -> Result<WholeMatch, String> {
-    WholeMatch::new(pattern)
+    WholeMatch::memoized(pattern)
 }
 
 impl ApiGateway {

@@ -198,7 +198,7 @@ impl Rejection {
 }
 
 /// A model that cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ModelError {
     #[error("model {model} is not a valid JSON schema (draft 4): {reason}")]
     Invalid { model: String, reason: String },
@@ -207,9 +207,13 @@ pub enum ModelError {
 }
 
 /// An API's models, compiled once. Includes the built-in `Empty` and `Error` models unless the API redefines them.
+#[derive(Clone)]
 pub struct Models {
-    compiled: BTreeMap<String, jsonschema::Validator>,
+    compiled: Arc<BTreeMap<String, jsonschema::Validator>>,
 }
+
+/// How many sets of models [`Models::new`] remembers.
+const MEMO_LIMIT: usize = 64;
 
 impl fmt::Debug for Models {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -219,7 +223,27 @@ impl fmt::Debug for Models {
 
 impl Models {
     /// Compiles every model. A schema may be given as a JSON value or, as CloudFormation allows, as a string of JSON.
+    ///
+    /// The result is remembered, so that the config's validation and the API built after it (and a reload that
+    /// keeps an API's models) compile them once; the memo is emptied should it pass [`MEMO_LIMIT`].
     pub fn new(schemas: &BTreeMap<String, Value>) -> Result<Self, ModelError> {
+        type Memo = std::sync::Mutex<std::collections::HashMap<String, Result<Models, ModelError>>>;
+        static MEMO: std::sync::OnceLock<Memo> = std::sync::OnceLock::new();
+        let key = serde_json::to_string(schemas).unwrap_or_default();
+        let memo = MEMO.get_or_init(Memo::default);
+        if let Some(known) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return known.clone();
+        }
+        let compiled = Self::compile(schemas);
+        let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.len() >= MEMO_LIMIT {
+            memo.clear();
+        }
+        memo.insert(key, compiled.clone());
+        compiled
+    }
+
+    fn compile(schemas: &BTreeMap<String, Value>) -> Result<Self, ModelError> {
         let mut documents = BTreeMap::new();
         for (name, schema) in builtin_models().into_iter().chain(
             schemas
@@ -262,7 +286,9 @@ impl Models {
                 })?;
             compiled.insert(name.clone(), validator);
         }
-        Ok(Models { compiled })
+        Ok(Models {
+            compiled: Arc::new(compiled),
+        })
     }
 
     pub fn contains(&self, name: &str) -> bool {

@@ -578,7 +578,7 @@ impl Config {
                 }
                 for resp in &r.responses {
                     if let Some(p) = &resp.pattern
-                        && let Err(e) = crate::whole_match::WholeMatch::new(p.get_ref())
+                        && let Err(e) = crate::apigw::selection_pattern(p.get_ref())
                     {
                         return Err(src.error(p.span(), format!("invalid selection pattern: {e}")));
                     }
