@@ -55,6 +55,10 @@ enum Command {
         /// rebuilt, an interpreted one restarted, the config reloaded. No invocation is dropped.
         #[arg(long)]
         watch: bool,
+        /// Run (and build) Rust packages in the release profile, `target/release`, rather than the newer of the
+        /// debug and release builds.
+        #[arg(long)]
+        release: bool,
         /// Do not start this function: serve its Runtime API on a fixed port (9001, 9002, ... or PORT) and print the
         /// command that starts it by hand, under a debugger. Its timeout is suspended (see `debug_timeout`).
         #[arg(long, value_name = "NAME[:PORT]")]
@@ -262,6 +266,7 @@ fn launch() -> LaunchOptions {
             .map(|exe| offcloud::lambda::process::shim_beside(&exe)),
         endpoint_url: None,
         build_missing: true,
+        release: false,
     }
 }
 
@@ -317,6 +322,7 @@ fn main() -> anyhow::Result<()> {
             data_dir,
             host,
             watch,
+            release,
             debug,
             template,
             otlp_endpoint,
@@ -341,7 +347,10 @@ fn main() -> anyhow::Result<()> {
                     host,
                     port,
                     api_port,
-                    launch: launch(),
+                    launch: LaunchOptions {
+                        release,
+                        ..launch()
+                    },
                     data_dir,
                     ..Options::default()
                 };

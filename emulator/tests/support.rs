@@ -133,6 +133,7 @@ impl Builder {
                 shim: Some(shim_bin()),
                 endpoint_url: None,
                 build_missing: false,
+                release: false,
             },
             dashboard_token: self.token,
             ..Options::default()
@@ -158,6 +159,7 @@ pub async fn start_project(
             shim: Some(shim_bin()),
             endpoint_url: None,
             build_missing: true,
+            release: false,
         },
         ..Options::default()
     };

@@ -28,11 +28,12 @@ const KEPT_STDERR_LINES: usize = 20;
 static BUILD_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// `cargo build -p P...` in `workspace`.
-pub async fn cargo_build(workspace: &Path, packages: &[String]) -> BuildReport {
+pub async fn cargo_build(workspace: &Path, packages: &[String], release: bool) -> BuildReport {
     let _guard = BUILD_LOCK.lock().await;
     let started = Instant::now();
     let mut cmd = tokio::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()));
     cmd.args(["build", "--message-format=json"])
+        .args(release.then_some("--release"))
         .current_dir(workspace)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -119,12 +120,23 @@ fn compiler_error(line: &str) -> Option<String> {
         .flatten()
 }
 
-/// The binary of a workspace package, the newer of the debug and release builds.
-pub fn find_binary(workspace: &Path, package: &str) -> Option<PathBuf> {
+/// The binary of a workspace package: the newer of the debug and release builds, or the release build alone when
+/// `release` is set.
+pub fn find_binary(workspace: &Path, package: &str, release: bool) -> Option<PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target"));
-    ["debug", "release"]
+    binary_in(&target, package, release)
+}
+
+/// [`find_binary`] under the target folder `target`.
+fn binary_in(target: &Path, package: &str, release: bool) -> Option<PathBuf> {
+    let profiles: &[&str] = if release {
+        &["release"]
+    } else {
+        &["debug", "release"]
+    };
+    profiles
         .iter()
         .map(|p| target.join(p).join(package))
         .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
@@ -135,6 +147,30 @@ pub fn find_binary(workspace: &Path, package: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_release_profile_is_chosen_only_when_asked_for() {
+        let dir = std::env::temp_dir().join(format!("offcloud-find-binary-{}", std::process::id()));
+        for p in ["debug", "release"] {
+            std::fs::create_dir_all(dir.join("target").join(p)).unwrap();
+        }
+        std::fs::write(dir.join("target/release/api"), "").unwrap();
+        // The debug build is written last, so it is the newer one.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(dir.join("target/debug/api"), "").unwrap();
+        let target = dir.join("target");
+        assert_eq!(
+            binary_in(&target, "api", false),
+            Some(target.join("debug/api"))
+        );
+        assert_eq!(
+            binary_in(&target, "api", true),
+            Some(target.join("release/api"))
+        );
+        std::fs::remove_file(target.join("release/api")).unwrap();
+        assert_eq!(binary_in(&target, "api", true), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn only_compiler_errors_are_kept() {

@@ -160,6 +160,9 @@ pub struct LaunchOptions {
     pub endpoint_url: Option<String>,
     /// Build missing workspace packages with `cargo build` before starting them.
     pub build_missing: bool,
+    /// Run and build packages in the release profile (`serve --release`) rather than the newer of the debug and
+    /// release builds, building with `cargo build`.
+    pub release: bool,
 }
 
 /// The Lambda service: every configured function.
@@ -302,6 +305,11 @@ impl Lambda {
 
     pub fn env(&self) -> &Env {
         &self.env
+    }
+
+    /// Whether packages run and build in the release profile (`serve --release`).
+    pub fn release_builds(&self) -> bool {
+        self.launch.release
     }
 
     /// The faults in force, shared with the other services.

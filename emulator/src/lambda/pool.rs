@@ -126,7 +126,7 @@ impl Function {
         } = &program
             && f.debug_port.is_none()
             && !workspace.join("Cargo.toml").is_file()
-            && find_binary(workspace, package).is_none()
+            && find_binary(workspace, package, launch.release).is_none()
         {
             return Err(config.source.error(
                 f.name.span(),
@@ -275,18 +275,21 @@ impl Function {
                 None => Err(format!("{}: no such file or directory", c[0])),
             },
             Program::Package { name, workspace } => {
-                if let Some(bin) = find_binary(workspace, name) {
+                let release = self.launch.release;
+                if let Some(bin) = find_binary(workspace, name, release) {
                     return Ok(vec![bin.display().to_string()]);
                 }
                 if !self.launch.build_missing {
+                    let profile = if release { "--release " } else { "" };
                     return Err(format!(
-                        "the binary of package {name} is not built; run `cargo build -p {name}`"
+                        "the binary of package {name} is not built; run `cargo build {profile}-p {name}`"
                     ));
                 }
-                if find_binary(workspace, name).is_none() {
+                if find_binary(workspace, name, release).is_none() {
                     tracing::info!("building package {name}");
                     let report =
-                        super::build::cargo_build(workspace, std::slice::from_ref(name)).await;
+                        super::build::cargo_build(workspace, std::slice::from_ref(name), release)
+                            .await;
                     if !report.ok {
                         return Err(format!(
                             "`cargo build -p {name}` failed:\n{}",
@@ -294,7 +297,7 @@ impl Function {
                         ));
                     }
                 }
-                find_binary(workspace, name)
+                find_binary(workspace, name, release)
                     .map(|b| vec![b.display().to_string()])
                     .ok_or_else(|| format!("package {name} built no binary named {name}"))
             }

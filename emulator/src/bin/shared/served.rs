@@ -27,7 +27,8 @@ pub fn serve(bin: &Path, config: &Path) -> Served {
 pub fn serve_args(bin: &Path, args: &[&std::ffi::OsStr]) -> Served {
     let t = Instant::now();
     let mut child = Command::new(bin)
-        .args(["serve", "--port", "0", "--api-port", "0"])
+        // The release builds of the handlers, whichever profile was built last.
+        .args(["serve", "--release", "--port", "0", "--api-port", "0"])
         .args(args)
         .env("OFFCLOUD_LOG", "warn")
         .stdout(Stdio::piped())
