@@ -238,25 +238,7 @@ fn baseline_server() -> String {
             s.set_nodelay(true).unwrap();
             std::thread::spawn(move || {
                 let mut r = BufReader::new(s);
-                let mut line = String::new();
-                loop {
-                    let mut len = 0usize;
-                    line.clear();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    loop {
-                        line.clear();
-                        r.read_line(&mut line).unwrap();
-                        if line == "\r\n" {
-                            break;
-                        }
-                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; len];
-                    r.read_exact(&mut body).unwrap();
+                while floor::read_request(&mut r).is_some() {
                     r.get_mut()
                         .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
                         .unwrap();

@@ -92,6 +92,30 @@ pub fn runtime_client() -> ! {
     }
 }
 
+/// Reads one request from a client of a bare server and returns its body, or `None` once the client is gone.
+pub fn read_request(r: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+    let mut line = String::new();
+    if r.read_line(&mut line).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut len = 0usize;
+    loop {
+        line.clear();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).ok()?;
+    Some(body)
+}
+
 /// A server that answers each request by making the same request to `upstream` on its own keep-alive connection
 /// and passing the answer's body back: the two exchanges of an invocation with nothing else in them.
 pub fn relay(upstream: String) -> String {
@@ -106,25 +130,7 @@ pub fn relay(upstream: String) -> String {
                     return;
                 };
                 let mut r = BufReader::new(s);
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut len = 0usize;
-                    loop {
-                        line.clear();
-                        r.read_line(&mut line).unwrap();
-                        if line == "\r\n" {
-                            break;
-                        }
-                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; len];
-                    r.read_exact(&mut body).unwrap();
+                while let Some(body) = read_request(&mut r) {
                     let Ok(a) = up.exchange("POST", "/", &body) else {
                         return;
                     };
