@@ -21,14 +21,22 @@ impl Drop for Served {
 }
 
 pub fn serve(bin: &Path, config: &Path) -> Served {
-    serve_args(bin, &[std::ffi::OsStr::new("--config"), config.as_os_str()])
+    // The bench times the release builds of the handlers, whichever profile was built last. (The soak, which
+    // `just test` runs on the debug builds, and the reload rows, which time a debug rebuild, start it themselves.)
+    serve_args(
+        bin,
+        &[
+            std::ffi::OsStr::new("--release"),
+            std::ffi::OsStr::new("--config"),
+            config.as_os_str(),
+        ],
+    )
 }
 
 pub fn serve_args(bin: &Path, args: &[&std::ffi::OsStr]) -> Served {
     let t = Instant::now();
     let mut child = Command::new(bin)
-        // The release builds of the handlers, whichever profile was built last.
-        .args(["serve", "--release", "--port", "0", "--api-port", "0"])
+        .args(["serve", "--port", "0", "--api-port", "0"])
         .args(args)
         .env("OFFCLOUD_LOG", "warn")
         .stdout(Stdio::piped())
