@@ -150,7 +150,8 @@ mod tests {
 
     #[test]
     fn the_release_profile_is_chosen_only_when_asked_for() {
-        let dir = std::env::temp_dir().join(format!("offcloud-find-binary-{}", std::process::id()));
+        let folder = crate::lambda::test_folder::Folder::new("find-binary");
+        let dir = &folder.0;
         for p in ["debug", "release"] {
             std::fs::create_dir_all(dir.join("target").join(p)).unwrap();
         }
@@ -169,7 +170,6 @@ mod tests {
         );
         std::fs::remove_file(target.join("release/api")).unwrap();
         assert_eq!(binary_in(&target, "api", true), None);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -460,6 +460,35 @@ fn parse_function_name(name: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// A fresh folder for one test, under the system's temporary one, removed when dropped (a failed assertion too).
+#[cfg(test)]
+pub(crate) mod test_folder {
+    use std::path::PathBuf;
+
+    pub struct Folder(pub PathBuf);
+
+    impl Folder {
+        pub fn new(tag: &str) -> Self {
+            let d = std::env::temp_dir().join(format!(
+                "offcloud-{tag}-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            ));
+            std::fs::create_dir_all(&d).unwrap();
+            Self(d)
+        }
+    }
+
+    impl Drop for Folder {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -897,31 +897,8 @@ fn log_stream_name(now_ms: u64, instance: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lambda::test_folder::Folder;
     use std::path::Path;
-
-    /// A fresh folder under the system's temporary one, removed when dropped.
-    struct Folder(PathBuf);
-
-    impl Folder {
-        fn new(tag: &str) -> Self {
-            let d = std::env::temp_dir().join(format!(
-                "offcloud-pool-{tag}-{}-{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos()
-            ));
-            std::fs::create_dir_all(&d).unwrap();
-            Self(d)
-        }
-    }
-
-    impl Drop for Folder {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 
     fn function(dir: &Path, text: &str) -> Result<Function, ConfigError> {
         let config = Config::parse("offcloud.toml", text, dir).unwrap();

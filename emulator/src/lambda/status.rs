@@ -42,8 +42,8 @@ mod tests {
     #[test]
     fn a_function_s_status_says_what_it_runs_and_its_last_build() {
         // A workspace of its own, so that the package has somewhere to be built.
-        let dir = std::env::temp_dir().join(format!("offcloud-status-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let folder = crate::lambda::test_folder::Folder::new("status");
+        let dir = folder.0.clone();
         std::fs::write(dir.join("Cargo.toml"), "[workspace]\n").unwrap();
         let text = "[[function]]\nname = \"cmd\"\ncommand = [\"true\", \"x\"]\n\n\
                     [[function]]\nname = \"py\"\nruntime = \"python3.12\"\nhandler = \"app.handler\"\n\n\
@@ -76,6 +76,5 @@ mod tests {
         let f = lambda.resolve("pkg", None).unwrap();
         f.set_last_build(build.clone());
         assert_eq!(f.status().build, Some(build));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
