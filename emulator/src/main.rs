@@ -267,6 +267,7 @@ fn launch() -> LaunchOptions {
         endpoint_url: None,
         build_missing: true,
         release: false,
+        target_dir: None,
     }
 }
 

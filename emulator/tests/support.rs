@@ -134,6 +134,7 @@ impl Builder {
                 endpoint_url: None,
                 build_missing: false,
                 release: false,
+                target_dir: None,
             },
             dashboard_token: self.token,
             ..Options::default()
@@ -160,6 +161,7 @@ pub async fn start_project(
             endpoint_url: None,
             build_missing: true,
             release: false,
+            target_dir: None,
         },
         ..Options::default()
     };

@@ -84,7 +84,9 @@ class FakeRuntimeApi:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # `shutdown` waits for the serving loop to look at its flag, which it does once per poll interval (half a
+        # second by default, which was most of this suite's run time).
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
         self.thread.start()
         self.address = "127.0.0.1:%d" % self.server.server_address[1]
 

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use super::LaunchOptions;
+
 /// How a build ended.
 #[derive(Debug, Clone)]
 pub struct BuildReport {
@@ -27,13 +29,19 @@ const KEPT_STDERR_LINES: usize = 20;
 /// Serialises the builds Offcloud starts: cargo would only wait for its own lock.
 static BUILD_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// `cargo build -p P...` in `workspace`.
-pub async fn cargo_build(workspace: &Path, packages: &[String], release: bool) -> BuildReport {
+/// `cargo build -p P...` in `workspace`, in the profile and target folder `launch` asks for.
+pub async fn cargo_build(
+    workspace: &Path,
+    packages: &[String],
+    launch: &LaunchOptions,
+) -> BuildReport {
     let _guard = BUILD_LOCK.lock().await;
     let started = Instant::now();
     let mut cmd = tokio::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()));
     cmd.args(["build", "--message-format=json"])
-        .args(release.then_some("--release"))
+        .args(launch.release.then_some("--release"))
+        .arg("--target-dir")
+        .arg(launch.target_dir(workspace))
         .current_dir(workspace)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -121,12 +129,9 @@ fn compiler_error(line: &str) -> Option<String> {
 }
 
 /// The binary of a workspace package: the newer of the debug and release builds, or the release build alone when
-/// `release` is set.
-pub fn find_binary(workspace: &Path, package: &str, release: bool) -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
-    binary_in(&target, package, release)
+/// `launch.release` is set.
+pub fn find_binary(workspace: &Path, package: &str, launch: &LaunchOptions) -> Option<PathBuf> {
+    binary_in(&launch.target_dir(workspace), package, launch.release)
 }
 
 /// [`find_binary`] under the target folder `target`.

@@ -19,7 +19,7 @@ pub mod runtimes;
 pub mod status;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -163,6 +163,20 @@ pub struct LaunchOptions {
     /// Run and build packages in the release profile (`serve --release`) rather than the newer of the debug and
     /// release builds, building with `cargo build`.
     pub release: bool,
+    /// The Cargo target folder packages are built in and run from. `None` is Cargo's own choice:
+    /// `CARGO_TARGET_DIR`, or else the workspace's `target`.
+    pub target_dir: Option<PathBuf>,
+}
+
+impl LaunchOptions {
+    /// The target folder of `workspace`'s builds.
+    pub fn target_dir(&self, workspace: &Path) -> PathBuf {
+        self.target_dir
+            .clone()
+            .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
+            .map(|t| workspace.join(t))
+            .unwrap_or_else(|| workspace.join("target"))
+    }
 }
 
 /// The Lambda service: every configured function.
@@ -308,8 +322,8 @@ impl Lambda {
     }
 
     /// Whether packages run and build in the release profile (`serve --release`).
-    pub fn release_builds(&self) -> bool {
-        self.launch.release
+    pub fn launch(&self) -> &LaunchOptions {
+        &self.launch
     }
 
     /// The faults in force, shared with the other services.

@@ -126,7 +126,7 @@ impl Function {
         } = &program
             && f.debug_port.is_none()
             && !workspace.join("Cargo.toml").is_file()
-            && find_binary(workspace, package, launch.release).is_none()
+            && find_binary(workspace, package, &launch).is_none()
         {
             return Err(config.source.error(
                 f.name.span(),
@@ -275,20 +275,20 @@ impl Function {
                 None => Err(format!("{}: no such file or directory", c[0])),
             },
             Program::Package { name, workspace } => {
-                let release = self.launch.release;
-                if let Some(bin) = find_binary(workspace, name, release) {
+                let launch = &*self.launch;
+                if let Some(bin) = find_binary(workspace, name, launch) {
                     return Ok(vec![bin.display().to_string()]);
                 }
                 if !self.launch.build_missing {
-                    let profile = if release { "--release " } else { "" };
+                    let profile = if launch.release { "--release " } else { "" };
                     return Err(format!(
                         "the binary of package {name} is not built; run `cargo build {profile}-p {name}`"
                     ));
                 }
-                if find_binary(workspace, name, release).is_none() {
+                if find_binary(workspace, name, launch).is_none() {
                     tracing::info!("building package {name}");
                     let report =
-                        super::build::cargo_build(workspace, std::slice::from_ref(name), release)
+                        super::build::cargo_build(workspace, std::slice::from_ref(name), launch)
                             .await;
                     if !report.ok {
                         return Err(format!(
@@ -297,7 +297,7 @@ impl Function {
                         ));
                     }
                 }
-                find_binary(workspace, name, release)
+                find_binary(workspace, name, launch)
                     .map(|b| vec![b.display().to_string()])
                     .ok_or_else(|| format!("package {name} built no binary named {name}"))
             }
@@ -900,13 +900,18 @@ mod tests {
     use crate::lambda::test_folder::Folder;
     use std::path::Path;
 
+    /// A function of `text`, with its packages looked for in `dir/target` whatever `CARGO_TARGET_DIR` says.
     fn function(dir: &Path, text: &str) -> Result<Function, ConfigError> {
         let config = Config::parse("offcloud.toml", text, dir).unwrap();
+        let launch = LaunchOptions {
+            target_dir: Some(dir.join("target")),
+            ..Default::default()
+        };
         Function::new(
             &config,
             &config.functions[0],
             Env::default(),
-            Default::default(),
+            Arc::new(launch),
             Arc::new(crate::faults::Faults::new(0)),
         )
     }

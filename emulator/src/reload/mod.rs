@@ -183,7 +183,7 @@ async fn apply(
         let names: Vec<String> = packages.iter().map(|p| p.name.clone()).collect();
         let started = Instant::now();
         let holds: Vec<_> = functions.iter().map(|f| f.hold_for_build()).collect();
-        let report = cargo_build(&workspace, &names, services.lambda.release_builds()).await;
+        let report = cargo_build(&workspace, &names, services.lambda.launch()).await;
         if report.ok {
             functions.iter().for_each(|f| f.recycle());
         }
