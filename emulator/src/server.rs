@@ -295,23 +295,20 @@ impl Emulator {
             None => None,
         };
         env.traces = Arc::new(traces);
+        let started = std::time::Instant::now();
+        // The databases open on blocking threads while the functions and APIs are set up on this one. The Data
+        // API, the longest to open (its seed schema runs through the MySQL translation), starts first; DynamoDB's
+        // tables start once the functions and APIs are set up, so that no more threads want the CPU at once than a
+        // 2-core machine has, and start-up lasts about as long as the Data API's opening.
+        let opening_rdsdata = {
+            let (config, data_dir, env) = (config.clone(), opts.data_dir.clone(), env.clone());
+            tokio::task::spawn_blocking(move || DataApi::open(&config, data_dir.as_deref(), env))
+        };
         let main = net::bind(&opts.host, opts.port).await?;
         let main_addr = main.local_addr()?;
         if opts.launch.endpoint_url.is_none() {
             opts.launch.endpoint_url = Some(format!("http://{main_addr}"));
         }
-        let started = std::time::Instant::now();
-        // The two databases open on blocking threads, beside each other and beside the functions and APIs set up
-        // below: start-up is as long as the longest of them rather than their sum. (Building the APIs on a third
-        // thread gained nothing measurable on two cores.)
-        let opening_dynamodb = {
-            let (config, data_dir) = (config.clone(), opts.data_dir.clone());
-            tokio::task::spawn_blocking(move || DynamoDb::open(&config, data_dir.as_deref()))
-        };
-        let opening_rdsdata = {
-            let (config, data_dir, env) = (config.clone(), opts.data_dir.clone(), env.clone());
-            tokio::task::spawn_blocking(move || DataApi::open(&config, data_dir.as_deref(), env))
-        };
         let faults = Arc::new(Faults::new(config.fault_seed));
         for f in &config.faults {
             // The config's validation refused any fault that cannot be honoured.
@@ -320,6 +317,10 @@ impl Emulator {
         let lambda = Lambda::new(config, env.clone(), opts.launch.clone(), faults.clone())?;
         lambda.attach_debuggers().map_err(StartError::Debug)?;
         let gateway = Arc::new(ApiGateway::new(config, lambda.clone(), env.clone()));
+        let opening_dynamodb = {
+            let (config, data_dir) = (config.clone(), opts.data_dir.clone());
+            tokio::task::spawn_blocking(move || DynamoDb::open(&config, data_dir.as_deref()))
+        };
         let dynamodb = Arc::new(opening_dynamodb.await.map_err(join_error)??);
         dynamodb.ensure_remote_tables(config).await;
         let rdsdata = Arc::new(opening_rdsdata.await.map_err(join_error)??);
