@@ -321,7 +321,7 @@ impl Lambda {
         &self.env
     }
 
-    /// Whether packages run and build in the release profile (`serve --release`).
+    /// How function processes start and their packages build: the profile (`serve --release`) and target folder.
     pub fn launch(&self) -> &LaunchOptions {
         &self.launch
     }
