@@ -119,7 +119,10 @@ enum Command {
     Exec {
         #[arg(long)]
         parent: u32,
-        #[arg(last = true, required = true)]
+        /// Read the command, its folder and its environment from stdin instead.
+        #[arg(long, conflicts_with = "argv")]
+        stdin: bool,
+        #[arg(last = true, required_unless_present = "stdin")]
         argv: Vec<String>,
     },
 }
@@ -274,10 +277,14 @@ fn launch() -> LaunchOptions {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Exec { parent, argv } => Err(
-            offcloud::lambda::process::exec_with_parent_death_signal(parent, &argv),
-        )
-        .with_context(|| format!("cannot run {}", argv.join(" "))),
+        Command::Exec {
+            parent,
+            stdin,
+            argv,
+        } => Err(anyhow::Error::new(match stdin {
+            true => offcloud::lambda::process::exec_from_stdin(parent),
+            false => offcloud::lambda::process::exec_with_parent_death_signal(parent, &argv),
+        })),
         Command::Token {
             issuer,
             audience,
@@ -397,6 +404,7 @@ fn main() -> anyhow::Result<()> {
                     "offcloud: ready (functions: {})",
                     emulator.lambda.function_names().join(", ")
                 );
+                emulator.lambda.keep_spare();
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Builder, fixture, offcloud_bin, raw, workspace};
+use crate::support::{Builder, fixture, offcloud_bin, raw, shim_bin, workspace};
 
 /// A running `offcloud serve`, killed on drop.
 pub struct Served {
@@ -63,6 +63,8 @@ async fn functions_die_with_the_emulator_even_on_sigkill() {
     let config = dir.join("offcloud.toml");
     std::fs::write(&config, crate::support::faulty("f", "")).unwrap();
     let mut served = serve(&config, &[]);
+    // Once ready, `serve` starts a shim for the first cold start, and the function becomes that process.
+    let first = spare_of(served.child.id(), None);
     let (status, _, body) = raw(
         &served.main,
         "POST",
@@ -75,12 +77,19 @@ async fn functions_die_with_the_emulator_even_on_sigkill() {
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let pid = v["pid"].as_u64().unwrap() as u32;
     assert!(alive(pid));
+    assert_eq!(pid, first, "the cold start used the spare shim");
+    // The shim waiting for the next cold start, started once this one was over.
+    let spare = spare_of(served.child.id(), Some(first));
     served.child.kill().unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while alive(pid) && Instant::now() < deadline {
+    while (alive(pid) || alive(spare)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!alive(pid), "function process {pid} outlived the emulator");
+    assert!(
+        !alive(spare),
+        "the spare shim {spare} outlived the emulator"
+    );
 }
 
 #[tokio::test]
@@ -257,7 +266,7 @@ async fn serve_a_sam_template_without_a_config_file() {
 
 #[test]
 fn the_small_shim_runs_its_program_and_says_what_it_could_not_run() {
-    let shim = crate::support::shim_bin();
+    let shim = shim_bin();
     let me = std::process::id().to_string();
     let ok = Command::new(&shim)
         .args(["--parent", &me, "--", "sh", "-c", "echo ran"])
@@ -292,4 +301,146 @@ fn the_small_shim_runs_its_program_and_says_what_it_could_not_run() {
         .unwrap();
     assert_eq!(orphan.status.code(), Some(137));
     assert!(orphan.stdout.is_empty());
+}
+
+/// Runs `script` under `sh` through a spare shim of `shim`, in a fresh folder with `GREETING` set, and returns its
+/// exit code, stdout and stderr.
+async fn through_a_spare(shim: std::path::PathBuf, argv: &[&str]) -> (Option<i32>, String, String) {
+    use offcloud::lambda::process::Spawn;
+    use offcloud::lambda::spare::Spare;
+    use tokio::io::AsyncReadExt;
+
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("offcloud-spare-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spare = Spare::new(Some(shim));
+    assert_eq!(spare.waiting(), None);
+    spare.fill();
+    let pid = spare.waiting().expect("a spare shim is waiting");
+    let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+    let env = [("GREETING".to_string(), "hello = world".to_string())].into();
+    let mut child = spare
+        .take(&Spawn {
+            argv: &argv,
+            cwd: &dir,
+            env: &env,
+            shim: None,
+        })
+        .expect("the waiting shim is used");
+    assert_eq!(child.id(), Some(pid), "the function is the spare's process");
+    assert_eq!(spare.waiting(), None, "a spare is used once");
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .await
+        .unwrap();
+    let status = child.wait().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    (
+        status.code(),
+        out,
+        err.replace(&dir.display().to_string(), "DIR"),
+    )
+}
+
+#[tokio::test]
+async fn a_spare_shim_becomes_the_function_with_its_folder_arguments_and_environment_only() {
+    // `CARGO_MANIFEST_DIR` is in this process's environment (Cargo sets it for tests) and is not one of the
+    // variables passed through to functions, so it must not reach the function; `HOME` is passed through.
+    assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+    let home = std::env::var("HOME").unwrap_or_default();
+    let script = r#"pwd; echo "$GREETING|$1|$2|${CARGO_MANIFEST_DIR-unset}|$HOME"; read x || echo "stdin is empty""#;
+    for shim in [shim_bin(), offcloud_bin()] {
+        let (code, out, err) =
+            through_a_spare(shim.clone(), &["sh", "-c", script, "sh", "a b", ""]).await;
+        assert_eq!(code, Some(0), "{shim:?}: {err}");
+        let mut lines = out.lines();
+        assert!(
+            lines.next().unwrap().contains("offcloud-spare-"),
+            "{shim:?} runs the function in its folder: {out}"
+        );
+        assert_eq!(
+            lines.next(),
+            Some(format!("hello = world|a b||unset|{home}").as_str()),
+            "{shim:?}"
+        );
+        assert_eq!(lines.next(), Some("stdin is empty"), "{shim:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_spare_shim_says_what_it_could_not_run() {
+    let (code, out, err) = through_a_spare(shim_bin(), &["/nonexistent/bootstrap", "x"]).await;
+    assert_eq!(code, Some(127));
+    assert!(out.is_empty());
+    assert!(
+        err.starts_with("offcloud-exec: cannot run /nonexistent/bootstrap x: "),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_spare_that_died_is_not_used() {
+    use offcloud::lambda::process::Spawn;
+    use offcloud::lambda::spare::Spare;
+
+    let spare = Spare::new(Some(shim_bin()));
+    spare.fill();
+    let pid = spare.waiting().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    while alive(pid) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let argv = vec!["true".to_string()];
+    let used = spare.take(&Spawn {
+        argv: &argv,
+        cwd: std::path::Path::new("/"),
+        env: &Default::default(),
+        shim: None,
+    });
+    assert!(used.is_none(), "a dead spare is not handed a function");
+}
+
+/// The spare shim among `parent`'s children, other than `not`, waited for.
+fn spare_of(parent: u32, not: Option<u32>) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = children_of(parent)
+            .into_iter()
+            .find(|(pid, cmd)| cmd.contains("--stdin") && Some(*pid) != not);
+        if let Some((spare, _)) = found {
+            return spare;
+        }
+        assert!(Instant::now() < deadline, "no spare shim was started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A process's children: pid and command line.
+fn children_of(parent: u32) -> Vec<(u32, String)> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let ppid: u32 = stat.rsplit(") ").next()?.split(' ').nth(1)?.parse().ok()?;
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            (ppid == parent).then(|| (pid, String::from_utf8_lossy(&cmd).replace('\0', " ")))
+        })
+        .collect()
 }

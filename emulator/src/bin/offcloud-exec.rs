@@ -1,6 +1,8 @@
 //! `offcloud-exec --parent PID -- PROGRAM ARGS...`: the parent-death shim every function process starts through.
 //!
-//! It asks the kernel to kill it when the emulator dies, then becomes the function. `offcloud __exec` does the same
+//! It asks the kernel to kill it when the emulator dies, then becomes the function. With `--stdin` in place of the
+//! command, it waits for the command, its folder and its environment on stdin (a spare shim, see
+//! `offcloud::lambda::spare`). `offcloud __exec` does the same
 //! work, but this binary is a small fraction of `offcloud`'s size, so its exec costs a fraction of the time and a
 //! cold start is that much shorter. The emulator uses it when it lies beside `offcloud`, and `offcloud __exec`
 //! otherwise.
@@ -20,19 +22,24 @@ fn main() {
         (Some("--parent"), Some(Ok(pid))) => pid,
         _ => usage(),
     };
-    if args.next().as_deref() != Some("--") {
-        usage();
-    }
-    let argv: Vec<String> = args.collect();
-    if argv.is_empty() {
-        usage();
-    }
-    let e = offcloud::lambda::process::exec_with_parent_death_signal(parent, &argv);
-    eprintln!("offcloud-exec: cannot run {}: {e}", argv.join(" "));
+    let e = match args.next().as_deref() {
+        Some("--stdin") if args.peek().is_none() => {
+            offcloud::lambda::process::exec_from_stdin(parent)
+        }
+        Some("--") => {
+            let argv: Vec<String> = args.collect();
+            if argv.is_empty() {
+                usage();
+            }
+            offcloud::lambda::process::exec_with_parent_death_signal(parent, &argv)
+        }
+        _ => usage(),
+    };
+    eprintln!("offcloud-exec: {e}");
     std::process::exit(127);
 }
 
 fn usage() -> ! {
-    eprintln!("usage: offcloud-exec --parent PID -- PROGRAM [ARGS...]");
+    eprintln!("usage: offcloud-exec --parent PID (-- PROGRAM [ARGS...] | --stdin)");
     std::process::exit(2);
 }

@@ -4,6 +4,8 @@
 //! - [`runtime_api`] is the wire of the Runtime API that each instance's process talks to.
 //! - [`instance`] is one running process and the state machine of the invocation it is serving.
 //! - [`pool`] keeps warm instances per function, enforces concurrency and turns faults into AWS's errors.
+//! - [`process`] starts function processes through a parent-death shim, and [`spare`] keeps one shim started ahead
+//!   of the next cold start.
 //! - [`events`] is the bounded queue of asynchronous invocations and their retries.
 //! - [`invoke_wire`] decodes and encodes the Invoke API; [`Lambda`] is the operation behind it.
 
@@ -16,6 +18,7 @@ pub mod pool;
 pub mod process;
 pub mod runtime_api;
 pub mod runtimes;
+pub mod spare;
 pub mod status;
 
 use std::collections::HashMap;
@@ -187,6 +190,7 @@ pub struct Lambda {
     account_id: String,
     retry_delays: Vec<Duration>,
     launch: Arc<LaunchOptions>,
+    spare: Arc<spare::Spare>,
     faults: Arc<crate::faults::Faults>,
     env: Env,
 }
@@ -228,6 +232,7 @@ impl Lambda {
                 .iter()
                 .map(|ms| Duration::from_millis(*ms))
                 .collect(),
+            spare: Arc::new(spare::Spare::new(launch.shim.clone())),
             launch: Arc::new(launch),
             faults,
             env,
@@ -270,6 +275,7 @@ impl Lambda {
                         f,
                         self.env.clone(),
                         self.launch.clone(),
+                        self.spare.clone(),
                         self.faults.clone(),
                     )?)
                 }
@@ -319,6 +325,19 @@ impl Lambda {
 
     pub fn env(&self) -> &Env {
         &self.env
+    }
+
+    /// Starts a shim that waits for the next cold start, when any function starts processes (see [`spare`]). `serve`
+    /// calls it once it is ready, so that the shim's start is not on the ready line's path.
+    pub fn keep_spare(&self) {
+        if self
+            .registry()
+            .functions
+            .values()
+            .any(|f| f.starts_processes())
+        {
+            self.spare.fill();
+        }
     }
 
     /// How function processes start and their packages build: the profile (`serve --release`) and target folder.

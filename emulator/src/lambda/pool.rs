@@ -15,6 +15,7 @@ use super::build::find_binary;
 use super::debug::{Commands, DebugMode, under_debugger};
 use super::instance::{Delivery, Instance, LogBuffer, RuntimeOutcome, TailLog};
 use super::runtime_api::{MAX_RESPONSE, RuntimeApi, error_document};
+use super::spare::Spare;
 use super::status::{BuildStatus, FunctionStatus};
 use super::{InvokeInput, InvokeOutput, LambdaError, LaunchOptions, process, runtimes};
 use crate::clock::Env;
@@ -69,6 +70,8 @@ pub struct Function {
     last_build: Mutex<Option<BuildStatus>>,
     env: Env,
     launch: Arc<LaunchOptions>,
+    /// The shim waiting for a cold start, shared by every function.
+    spare: Arc<Spare>,
     faults: Arc<crate::faults::Faults>,
 }
 
@@ -78,6 +81,7 @@ impl Function {
         f: &FunctionConfig,
         env: Env,
         launch: Arc<LaunchOptions>,
+        spare: Arc<Spare>,
         faults: Arc<crate::faults::Faults>,
     ) -> Result<Self, ConfigError> {
         let name = f.name().to_string();
@@ -209,6 +213,7 @@ impl Function {
             last_build: Mutex::new(None),
             env,
             launch,
+            spare,
             faults,
         })
     }
@@ -328,12 +333,16 @@ impl Function {
             },
             |runtime_api| {
                 vars.insert("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.to_string());
-                process::spawn(process::Spawn {
+                let spawn = process::Spawn {
                     argv: &argv,
                     cwd: &self.cwd,
                     env: &vars,
                     shim: self.launch.shim.as_ref(),
-                })
+                };
+                match self.spare.take(&spawn) {
+                    Some(child) => Ok(child),
+                    None => process::spawn(spawn),
+                }
             },
         )
         .map_err(|e| format!("cannot start {}: {e}", argv.join(" ")))?;
@@ -374,6 +383,12 @@ impl Function {
             self.put_idle(instance, generation, true);
         }
         Ok(())
+    }
+
+    /// Whether the function's instances are processes Offcloud starts (not handlers started by hand under a
+    /// debugger, nor a function that cannot start here).
+    pub fn starts_processes(&self) -> bool {
+        self.debug.is_none() && !matches!(self.program, Program::Unavailable(_))
     }
 
     /// How the function is being debugged, if it is.
@@ -639,6 +654,11 @@ impl Function {
         }
         if let Some(i) = instance {
             self.put_idle(i, generation, forced.is_none());
+        }
+        if cold && self.starts_processes() {
+            // The next cold start's shim, started now that this one's is over.
+            let spare = self.spare.clone();
+            tokio::spawn(async move { spare.fill() });
         }
         let failed = error_type.is_some();
         if failed {
@@ -912,6 +932,7 @@ mod tests {
             &config.functions[0],
             Env::default(),
             Arc::new(launch),
+            Arc::new(Spare::new(None)),
             Arc::new(crate::faults::Faults::new(0)),
         )
     }
