@@ -6,6 +6,7 @@
 //!   server, which runs them as they are.
 //! - [`sql`] parses MySQL with sqlparser and translates it for SQLite.
 //! - [`storage`] is SQLite (one file per MySQL database); nothing else here names it.
+//! - [`schema_cache`] keys what a cluster's schema files made, so that a start with the same files copies it.
 //! - [`fields`] turns parameters into SQL values and results into typed `Field`s.
 //! - [`mysql`] words SQLite's failures as MySQL does.
 //! - [`DataApi`] is the operation layer: clusters, secrets, transactions and limits.
@@ -21,6 +22,7 @@ pub mod fields;
 pub mod functions;
 pub mod mysql;
 mod render;
+pub mod schema_cache;
 pub mod sql;
 pub mod storage;
 pub mod transactions;
@@ -29,7 +31,7 @@ pub mod wire;
 pub use error::RdsError;
 pub use wire::Operation;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -78,34 +80,18 @@ impl DataApi {
     pub fn open(config: &Config, data_dir: Option<&Path>, env: Env) -> Result<Self, RdsError> {
         let mut clusters = Vec::new();
         for c in &config.clusters {
-            clusters.push(open_cluster(c, &config.secrets, data_dir, &env)?);
+            // A server's database may be shared, so its schema runs only when asked.
+            let schema = match c.url.is_some() && !c.schema_on_start {
+                true => vec![],
+                false => read_schema(config, c)?,
+            };
+            clusters.push(open_cluster(c, &config.secrets, data_dir, &env, &schema)?);
         }
-        let api = Self {
+        Ok(Self {
             clusters,
             transactions: Transactions::default(),
             env,
-        };
-        for (i, c) in config.clusters.iter().enumerate() {
-            // A server's database may be shared, so its schema runs only when asked.
-            if c.url.is_some() && !c.schema_on_start {
-                continue;
-            }
-            for file in &c.schema {
-                let path = config.base_dir.join(file);
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    RdsError::Internal(format!("cannot read {}: {e}", path.display()))
-                })?;
-                for statement in sql::split(&text)
-                    .map_err(|e| RdsError::BadRequest(format!("{}: {e}", path.display())))?
-                {
-                    api.run_one(i, c.database.as_deref(), None, &statement, &[])
-                        .map_err(|e| {
-                            RdsError::BadRequest(format!("{}: {statement}: {e}", path.display()))
-                        })?;
-                }
-            }
-        }
-        Ok(api)
+        })
     }
 
     /// The cluster a request names, if its secret is one of the cluster's.
@@ -371,16 +357,34 @@ fn generated_fields(ran: &Ran) -> Vec<Value> {
 }
 
 /// Opens cluster `c` on its server, or on SQLite. A server that cannot be reached fails here, naming the cluster.
+/// A cluster's schema files, each with its text.
+fn read_schema(config: &Config, c: &ClusterConfig) -> Result<Vec<(PathBuf, String)>, RdsError> {
+    c.schema
+        .iter()
+        .map(|file| {
+            let path = config.base_dir.join(file);
+            std::fs::read_to_string(&path)
+                .map(|text| (path.clone(), text))
+                .map_err(|e| RdsError::Internal(format!("cannot read {}: {e}", path.display())))
+        })
+        .collect()
+}
+
 fn open_cluster(
     c: &ClusterConfig,
     secrets: &[SecretConfig],
     data_dir: Option<&Path>,
     env: &Env,
+    schema: &[(PathBuf, String)],
 ) -> Result<Cluster, RdsError> {
     let engine: Arc<dyn Engine> = match c.server(secrets).map_err(RdsError::BadRequest)? {
-        Some(server) => engine::server::open(c, server)
-            .map_err(|e| RdsError::Internal(format!("cluster {}: {e}", c.arn)))?,
-        None => Arc::new(Sqlite::open(c, data_dir, env)?),
+        Some(server) => {
+            let engine = engine::server::open(c, server)
+                .map_err(|e| RdsError::Internal(format!("cluster {}: {e}", c.arn)))?;
+            run_schema(&*engine, c, schema)?;
+            engine
+        }
+        None => Arc::new(open_sqlite(c, data_dir, env, schema)?),
     };
     Ok(Cluster {
         arn: c.arn.clone(),
@@ -388,6 +392,62 @@ fn open_cluster(
         engine,
         max_transactions: c.max_transactions,
     })
+}
+
+/// A SQLite cluster with its schema made: copied from the schema cache when it holds this schema, and otherwise
+/// run, and then kept in the cache if it only defines schema.
+fn open_sqlite(
+    c: &ClusterConfig,
+    data_dir: Option<&Path>,
+    env: &Env,
+    schema: &[(PathBuf, String)],
+) -> Result<Sqlite, RdsError> {
+    let cached = match data_dir {
+        None if !schema.is_empty() => {
+            let texts: Vec<String> = schema.iter().map(|(_, t)| t.clone()).collect();
+            schema_cache::entry(c.database.as_deref(), &texts)
+        }
+        _ => None,
+    };
+    let found = cached.as_deref().filter(|d| d.is_dir());
+    let (sqlite, restored) = Sqlite::open_from(c, data_dir, env, found)?;
+    if restored {
+        return Ok(sqlite);
+    }
+    if let Some(unusable) = found {
+        // Written by hand or cut short by a crash: made again below.
+        let _ = std::fs::remove_dir_all(unusable);
+    }
+    let defines_only = run_schema(&sqlite, c, schema)?;
+    if let (Some(to), true) = (cached, defines_only) {
+        match sqlite.save(&to) {
+            Ok(()) => schema_cache::prune(&to),
+            Err(e) => tracing::debug!("the schema cache was not written: {e}"),
+        }
+    }
+    Ok(sqlite)
+}
+
+/// Runs a cluster's schema files, and says whether every statement only defined schema.
+fn run_schema(
+    engine: &dyn Engine,
+    c: &ClusterConfig,
+    schema: &[(PathBuf, String)],
+) -> Result<bool, RdsError> {
+    let mut defines_only = true;
+    for (path, text) in schema {
+        let statements = sql::split_script(text)
+            .map_err(|e| RdsError::BadRequest(format!("{}: {e}", path.display())))?;
+        for st in statements {
+            defines_only &= st.defines;
+            engine
+                .execute(c.database.as_deref(), &st.text, &[])
+                .map_err(|e| {
+                    RdsError::BadRequest(format!("{}: {}: {e}", path.display(), st.text))
+                })?;
+        }
+    }
+    Ok(defines_only)
 }
 
 #[cfg(test)]

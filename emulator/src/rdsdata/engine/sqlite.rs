@@ -42,20 +42,47 @@ impl Sqlite {
     /// Opens the files of cluster `c`, under `data_dir` or in a temporary directory, and creates its default
     /// database.
     pub fn open(c: &ClusterConfig, data_dir: Option<&Path>, env: &Env) -> Result<Self, RdsError> {
+        Ok(Self::open_from(c, data_dir, env, None)?.0)
+    }
+
+    /// [`Sqlite::open`], with the databases copied from `saved` (a folder [`Sqlite::save`] wrote) when it is given
+    /// and can be read. Says whether they were.
+    pub fn open_from(
+        c: &ClusterConfig,
+        data_dir: Option<&Path>,
+        env: &Env,
+        saved: Option<&Path>,
+    ) -> Result<(Self, bool), RdsError> {
         let id = c.arn.rsplit(':').next().unwrap_or("cluster").to_string();
         let env = env.clone();
         let now: storage::Now = Arc::new(move || now_text(&env));
         let files = ClusterFiles::open(data_dir.map(|d| storage::cluster_dir(d, &id)), &id, now)?;
+        let restored = saved.is_some_and(|from| match files.restore(from) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!("the schema cache at {} was not used: {e}", from.display());
+                false
+            }
+        });
         if let Some(db) = &c.database {
+            // Nothing to do when the copy holds it.
             files.create_database(db, true)?;
         }
-        Ok(Self(Arc::new(Shared {
-            files,
-            database: c.database.clone(),
-            lock: Arc::default(),
-            lock_wait: Duration::from_secs(c.lock_wait_timeout),
-            translations: sql::Cache::default(),
-        })))
+        Ok((
+            Self(Arc::new(Shared {
+                files,
+                database: c.database.clone(),
+                lock: Arc::default(),
+                lock_wait: Duration::from_secs(c.lock_wait_timeout),
+                translations: sql::Cache::default(),
+            })),
+            restored,
+        ))
+    }
+
+    /// Saves every database of the cluster into the folder `to` (see [`ClusterFiles::save`]).
+    pub fn save(&self, to: &Path) -> Result<(), RdsError> {
+        self.0.files.save(to)
     }
 
     /// The cluster's write lock.

@@ -503,9 +503,37 @@ pub(crate) fn unsupported(what: &str) -> RdsError {
 }
 /// Splits a schema file into statements, with sqlparser, so that `;` inside strings is no split.
 pub fn split(script: &str) -> Result<Vec<String>, RdsError> {
+    Ok(split_script(script)?.into_iter().map(|s| s.text).collect())
+}
+
+/// One statement of a script.
+#[derive(Debug, PartialEq)]
+pub struct Scripted {
+    pub text: String,
+    /// The statement only defines schema (`CREATE TABLE` without `AS SELECT`, `CREATE INDEX`, `CREATE DATABASE`,
+    /// `ALTER TABLE`, `DROP`): what it leaves depends on nothing but its text, never on the clock or on chance,
+    /// as a row's `DEFAULT CURRENT_TIMESTAMP` or `UUID()` would.
+    pub defines: bool,
+}
+
+/// [`split`], saying of each statement whether it only defines schema.
+pub fn split_script(script: &str) -> Result<Vec<Scripted>, RdsError> {
     let statements = Parser::parse_sql(&MySqlDialect {}, script).map_err(|e| {
         let (line, column) = position(&e.to_string());
         syntax_error(script, line, column)
     })?;
-    Ok(statements.iter().map(ToString::to_string).collect())
+    Ok(statements
+        .iter()
+        .map(|st| Scripted {
+            text: st.to_string(),
+            defines: match st {
+                Statement::CreateTable(t) => t.query.is_none(),
+                Statement::CreateIndex(_)
+                | Statement::CreateDatabase { .. }
+                | Statement::AlterTable(_)
+                | Statement::Drop { .. } => true,
+                _ => false,
+            },
+        })
+        .collect())
 }

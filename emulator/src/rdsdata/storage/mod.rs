@@ -24,6 +24,7 @@ pub use super::engine::{Column, Param, Sql};
 mod catalog;
 mod functions;
 mod schema;
+mod snapshot;
 
 pub use catalog::{SchemaCatalog, unique_keys};
 pub use schema::*;
