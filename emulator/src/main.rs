@@ -404,7 +404,6 @@ fn main() -> anyhow::Result<()> {
                     "offcloud: ready (functions: {})",
                     emulator.lambda.function_names().join(", ")
                 );
-                emulator.lambda.keep_spare();
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}

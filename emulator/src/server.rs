@@ -321,6 +321,11 @@ impl Emulator {
             let (config, data_dir) = (config.clone(), opts.data_dir.clone());
             tokio::task::spawn_blocking(move || DynamoDb::open(&config, data_dir.as_deref()))
         };
+        // The first cold start's shim starts on a worker while the databases open, so that it is waiting by the time
+        // a request comes, without holding up this thread. Workers live as long as the emulator, as the shim's
+        // parent-death signal needs.
+        let spare = lambda.clone();
+        tokio::spawn(async move { spare.keep_spare() });
         let dynamodb = Arc::new(opening_dynamodb.await.map_err(join_error)??);
         dynamodb.ensure_remote_tables(config).await;
         let rdsdata = Arc::new(opening_rdsdata.await.map_err(join_error)??);

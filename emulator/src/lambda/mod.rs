@@ -327,8 +327,9 @@ impl Lambda {
         &self.env
     }
 
-    /// Starts a shim that waits for the next cold start, when any function starts processes (see [`spare`]). `serve`
-    /// calls it once it is ready, so that the shim's start is not on the ready line's path.
+    /// Starts a shim that waits for the next cold start, when any function starts processes (see [`spare`]). The
+    /// emulator calls it as it starts; the shim's parent-death signal is tied to the calling thread, which must
+    /// live as long as the emulator (never a blocking-pool thread, which ends when idle).
     pub fn keep_spare(&self) {
         if self
             .registry()

@@ -3,8 +3,8 @@
 //! Every function process starts through the shim (see [`process`]), so a cold start used to pay for two execs: the
 //! shim's, then the function's. A spare shim has already paid for the first: it has set its parent-death signal and
 //! waits on its stdin for the function it is to become. A cold start hands it the function's command line, folder
-//! and environment, and the function's own exec is all that is left. One spare is kept while the emulator serves
-//! functions, and another is started after each cold start that used one, off that cold start's path.
+//! and environment, and the function's own exec is all that is left. One spare is started as the emulator starts,
+//! and another after each cold start, off that cold start's path.
 
 use std::path::PathBuf;
 use std::sync::Mutex;

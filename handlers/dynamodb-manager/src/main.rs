@@ -118,7 +118,9 @@ fn python_str(v: &Value) -> String {
     }
 }
 
-#[tokio::main]
+// A Lambda instance handles one event at a time, so one thread serves it; a multi-threaded runtime would only
+// hand each request and response between threads.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::result::Result<(), Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = Client::new(&sdk);

@@ -231,7 +231,9 @@ async fn handle(db: &Db, req: Request) -> std::result::Result<Response<Body>, Er
     })
 }
 
-#[tokio::main]
+// A Lambda instance handles one event at a time, so one thread serves it; a multi-threaded runtime would only
+// hand each request and response between threads.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::result::Result<(), Error> {
     let env = |k: &str| std::env::var(k).map_err(|_| format!("{k} is not set"));
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;

@@ -30,7 +30,9 @@ async fn handler(_event: LambdaEvent<Value>) -> Result<Box<RawValue>, Error> {
     Ok(RawValue::from_string(epoch_response(now_epoch_secs()))?)
 }
 
-#[tokio::main]
+// A Lambda instance handles one event at a time, so one thread serves it; a multi-threaded runtime would only
+// hand each request and response between threads.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     run(service_fn(handler)).await
 }

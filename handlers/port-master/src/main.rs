@@ -310,7 +310,9 @@ async fn handler(pm: &PortMaster, event: LambdaEvent<Value>) -> Result<u16, Port
     pm.allocate(&req).await
 }
 
-#[tokio::main]
+// A Lambda instance handles one event at a time, so one thread serves it; a multi-threaded runtime would only
+// hand each request and response between threads.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let mut dirs = Vec::new();
     if let Ok(root) = std::env::var("LAMBDA_TASK_ROOT") {

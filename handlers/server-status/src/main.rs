@@ -165,7 +165,9 @@ async fn handler(event: LambdaEvent<Value>) -> Result<StatusResponse, StatusErro
     handle(&event.payload, Utc::now().timestamp(), *START_TIME)
 }
 
-#[tokio::main]
+// A Lambda instance handles one event at a time, so one thread serves it; a multi-threaded runtime would only
+// hand each request and response between threads.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     LazyLock::force(&START_TIME);
     run(service_fn(handler)).await
