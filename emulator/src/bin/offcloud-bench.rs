@@ -1077,7 +1077,7 @@ fn main() {
         bare_client_rows(&bin, n, &baseline);
     }
 
-    // The same paths with a real Rust handler (`lambda_runtime` under `#[tokio::main]`): the difference from the
+    // The same paths with a real Rust handler (`lambda_runtime` under a current-thread runtime): the difference from the
     // rows above is the handler's runtime, which hands each invocation between its threads.
     let s = serve(&bin, &config);
     let invoke = "/2015-03-31/functions/epoch-time/invocations";
@@ -1126,6 +1126,14 @@ fn main() {
         let seq = sequential_req(api, &ports, n / 2, false);
         row("API Gateway POST /Prod/ports, sequential", &seq, base);
         target("POST /Prod/ports p50", seq.p50 / base.p50, 6.0, false, "x");
+        // Four loopback exchanges (the client's, `/next`, port-master's GetItem and `/response`), so twice the
+        // two-exchange floor is this path's own floor.
+        println!(
+            "{:<46} {:>7.2}x the four-exchange floor's p50 ({:.3} ms)",
+            "  POST /Prod/ports p50",
+            seq.p50 / (2.0 * baseline.floor.p50),
+            2.0 * baseline.floor.p50
+        );
         let (par, rps) = parallel_req(api, &ports, n / 8, 8);
         row("API Gateway POST /Prod/ports, 8 clients", &par, base_par);
         println!(
