@@ -391,6 +391,32 @@ async fn a_spare_shim_says_what_it_could_not_run() {
 }
 
 #[tokio::test]
+async fn a_spare_is_not_handed_a_launch_with_a_nul_byte() {
+    use offcloud::lambda::process::Spawn;
+    use offcloud::lambda::spare::Spare;
+
+    let spare = Spare::new(Some(shim_bin()));
+    spare.fill();
+    let waiting = spare.waiting().unwrap();
+    // A variable whose value would otherwise end its field and forge an argument after it.
+    let env = [("K".to_string(), "x\0Aforged".to_string())].into();
+    let argv = vec!["true".to_string()];
+    let used = spare.take(&Spawn {
+        argv: &argv,
+        cwd: std::path::Path::new("/"),
+        env: &env,
+        shim: None,
+    });
+    assert!(used.is_none(), "the function is started afresh instead");
+    assert_eq!(spare.waiting(), None);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(waiting) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!alive(waiting), "the unused spare is killed");
+}
+
+#[tokio::test]
 async fn a_spare_that_died_is_not_used() {
     use offcloud::lambda::process::Spawn;
     use offcloud::lambda::spare::Spare;
@@ -403,7 +429,8 @@ async fn a_spare_that_died_is_not_used() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    while alive(pid) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let argv = vec!["true".to_string()];

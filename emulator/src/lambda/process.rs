@@ -99,7 +99,19 @@ const MAX_LAUNCH: usize = 60 * 1024;
 /// Has a shim started by [`spawn_waiting`] become the function `s`: writes the launch to its stdin and closes it.
 /// `s.shim` is not used. On an error the shim is of no use and the caller should start the function afresh.
 pub fn become_function(child: &mut Child, s: &Spawn<'_>) -> std::io::Result<()> {
-    let launch = encode_launch(s.argv, s.cwd, &environment(s.env));
+    let env = environment(s.env);
+    // A NUL inside a field would end it early and could forge the next one. Started afresh, such a function fails
+    // as any command line with a NUL does.
+    let nul = |t: &[u8]| t.contains(&0);
+    if nul(s.cwd.as_os_str().as_bytes())
+        || s.argv.iter().any(|a| nul(a.as_bytes()))
+        || env
+            .iter()
+            .any(|(k, v)| nul(k.as_bytes()) || nul(v.as_bytes()))
+    {
+        return Err(std::io::Error::other("the launch holds a NUL byte"));
+    }
+    let launch = encode_launch(s.argv, s.cwd, &env);
     if launch.len() > MAX_LAUNCH {
         return Err(std::io::Error::other(
             "the launch is larger than a pipe holds",
