@@ -146,6 +146,8 @@ review:
 record TARGET *ARGS:
     cargo run -q -p offcloud -- scenario record --target '{{TARGET}}' {{ARGS}}
 
+# The MySQL differential test is compiled as `just test` compiles it, so that a bench after the tests reuses their
+# build.
 # Benchmarks: invoke latency, cold start, start-up time, idle memory, API Gateway, DynamoDB (against dynoxide's
 # own server), POST /ports end to end, Python and Node.js functions (beside awslambdaric) and loading a template,
 # each against a baseline measured in the same run.
@@ -153,4 +155,4 @@ bench: venv mariadb
     cargo build --release --workspace --bins
     test -x target/tools/bin/dynoxide || cargo install --locked --quiet --root target/tools dynoxide-rs@3.2.0 --no-default-features --features native-sqlite,http-server,cli
     PATH="$PWD/target/venv/bin:$PATH" ./target/release/offcloud-bench
-    cargo test -q -p offcloud --test mysql_differential 2>/dev/null | grep '^MySQL differential'
+    {{clippy}} cargo test -q -p offcloud --test mysql_differential 2>/dev/null | grep '^MySQL differential'
