@@ -380,6 +380,32 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        // A failure prints its shrunk input; nothing is written to the work tree.
+        #![proptest_config(proptest::test_runner::Config {
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        #[test]
+        fn any_launch_without_a_nul_reads_back_as_written(
+            argv in proptest::collection::vec("[^\\x00]{0,12}", 1..5),
+            env in proptest::collection::btree_map("[A-Za-z_][A-Za-z0-9_]{0,8}", "[^\\x00]{0,12}", 0..5),
+            cwd in "/[^\\x00]{0,20}",
+        ) {
+            let bytes = encode_launch(&argv, Path::new(&cwd), &env);
+            let l = decode_launch(&bytes).expect("a whole launch");
+            proptest::prop_assert_eq!(l.cwd, Some(PathBuf::from(&cwd)));
+            proptest::prop_assert_eq!(l.argv, argv.iter().map(OsString::from).collect::<Vec<_>>());
+            let read: BTreeMap<String, String> = l
+                .env
+                .into_iter()
+                .map(|(k, v)| (k.into_string().unwrap(), v.into_string().unwrap()))
+                .collect();
+            proptest::prop_assert_eq!(read, env);
+        }
+    }
+
     #[test]
     fn a_launch_cut_short_or_without_a_command_is_refused() {
         let bytes = launch(&["bootstrap", "--flag"], &[("K", "V")]);
