@@ -403,10 +403,10 @@ fn open_sqlite(
     schema: &[(PathBuf, String)],
 ) -> Result<Sqlite, RdsError> {
     let cached = match data_dir {
-        None if !schema.is_empty() => {
-            let texts: Vec<String> = schema.iter().map(|(_, t)| t.clone()).collect();
-            schema_cache::entry(c.database.as_deref(), &texts)
-        }
+        None if !schema.is_empty() => schema_cache::entry(
+            c.database.as_deref(),
+            schema.iter().map(|(_, t)| t.as_str()),
+        ),
         _ => None,
     };
     let found = cached.as_deref().filter(|d| d.is_dir());

@@ -13,7 +13,10 @@ use std::sync::OnceLock;
 
 /// The folder of the entry for a cluster with default database `database` and schema files holding `texts`, in
 /// order; `None` when this build cannot be identified.
-pub fn entry(database: Option<&str>, texts: &[String]) -> Option<PathBuf> {
+pub fn entry<'a>(
+    database: Option<&str>,
+    texts: impl IntoIterator<Item = &'a str>,
+) -> Option<PathBuf> {
     let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
     let mut field = |bytes: &[u8]| {
         hash.update(&(bytes.len() as u64).to_le_bytes());
@@ -111,7 +114,7 @@ mod tests {
         }
 
         fn entry(&self) -> PathBuf {
-            entry(Some("db"), std::slice::from_ref(&self.schema)).unwrap()
+            entry(Some("db"), [self.schema.as_str()]).unwrap()
         }
 
         fn open(&self, data_dir: Option<&Path>) -> DataApi {
@@ -240,7 +243,9 @@ mod tests {
     fn an_entry_changes_with_each_file_its_order_and_the_database() {
         let a = "CREATE TABLE a (id INT)".to_string();
         let b = "CREATE TABLE b (id INT)".to_string();
-        let key = |db: Option<&str>, texts: &[String]| entry(db, texts).unwrap();
+        let key = |db: Option<&str>, texts: &[String]| {
+            entry(db, texts.iter().map(String::as_str)).unwrap()
+        };
         let base = key(Some("app"), &[a.clone(), b.clone()]);
         assert_eq!(base, key(Some("app"), &[a.clone(), b.clone()]));
         assert!(base.starts_with(crate::lambda::runtimes::cache_dir().join("schemas")));
