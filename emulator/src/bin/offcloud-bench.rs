@@ -1077,8 +1077,8 @@ fn main() {
         bare_client_rows(&bin, n, &baseline);
     }
 
-    // The same paths with a real Rust handler (`lambda_runtime` under a current-thread runtime): the difference from the
-    // rows above is the handler's runtime, which hands each invocation between its threads.
+    // The same paths with a real Rust handler (`lambda_runtime` on a current-thread tokio runtime): the difference
+    // from the rows above is the handler's runtime and its hyper client.
     let s = serve(&bin, &config);
     let invoke = "/2015-03-31/functions/epoch-time/invocations";
     let mut warm = Conn::new(&s.main, false);

@@ -2,10 +2,9 @@
 //!
 //! It asks the kernel to kill it when the emulator dies, then becomes the function. With `--stdin` in place of the
 //! command, it waits for the command, its folder and its environment on stdin (a spare shim, see
-//! `offcloud::lambda::spare`). `offcloud __exec` does the same
-//! work, but this binary is a small fraction of `offcloud`'s size, so its exec costs a fraction of the time and a
-//! cold start is that much shorter. The emulator uses it when it lies beside `offcloud`, and `offcloud __exec`
-//! otherwise.
+//! `offcloud::lambda::spare`). `offcloud __exec` does the same work, but this binary is a small fraction of
+//! `offcloud`'s size, so its exec costs a fraction of the time and a cold start is that much shorter. The emulator
+//! uses it when it lies beside `offcloud`, and `offcloud __exec` otherwise.
 
 #![forbid(unsafe_code)]
 

@@ -356,7 +356,6 @@ fn generated_fields(ran: &Ran) -> Vec<Value> {
         .collect()
 }
 
-/// Opens cluster `c` on its server, or on SQLite. A server that cannot be reached fails here, naming the cluster.
 /// A cluster's schema files, each with its text.
 fn read_schema(config: &Config, c: &ClusterConfig) -> Result<Vec<(PathBuf, String)>, RdsError> {
     c.schema
@@ -370,6 +369,8 @@ fn read_schema(config: &Config, c: &ClusterConfig) -> Result<Vec<(PathBuf, Strin
         .collect()
 }
 
+/// Opens cluster `c` on its server, or on SQLite, and makes its schema. A server that cannot be reached fails here,
+/// naming the cluster.
 fn open_cluster(
     c: &ClusterConfig,
     secrets: &[SecretConfig],
